@@ -1,0 +1,3 @@
+from modules.cli import run
+
+run()

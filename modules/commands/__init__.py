@@ -1,0 +1,1 @@
+"""One module per ``netweave`` subcommand (see modules/cli.py)."""

@@ -1,0 +1,42 @@
+"""netweave verify FILE: the main job, every stage in order on one stack.
+
+Stops at the first stage that fails, so a lint error is never followed by a deploy
+plan of the broken design.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+HELP = "run the whole pipeline on a stack: lint, reachability (and later stages)"
+ORDER = 5
+
+
+def stages(file: str, out: str) -> list[tuple[str, list[str]]]:
+    """(stage name, netweave arguments) in the order they run."""
+    return [
+        ("lint", ["lint", file]),
+        ("reach", ["reach", file]),
+    ]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--out", default="out", help="output directory for rendered files")
+
+
+def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None) -> int:
+    if main is None:
+        from modules.cli import main as cli_main
+        main = cli_main
+    for name, argv in stages(args.file, args.out):
+        print(f"== {name}: netweave {' '.join(argv)}", flush=True)
+        started = time.monotonic()
+        code = main(argv)
+        print(f"== {name}: {'ok' if code == 0 else f'failed (exit {code})'} "
+              f"in {time.monotonic() - started:.2f} s", flush=True)
+        if code != 0:
+            return code
+    return 0

@@ -1,0 +1,12 @@
+"""Lint rules: vpn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from modules.findings import Finding
+from modules.lint import Context
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    return iter(())

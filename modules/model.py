@@ -1,0 +1,359 @@
+"""The topology schema: what a stack file may say, in the cloud consoles' words.
+
+This layer only checks *shape* (keys, types, address syntax). Whether the design
+works — addresses inside their vxnets, next hops that exist, paths both ways — is
+lint's job (``modules.lint``), which works on the objects defined here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import netaddr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+SCHEMA_VERSION = 1
+
+# --- scalar types ---------------------------------------------------------------------
+
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
+Name = Annotated[
+    str,
+    StringConstraints(pattern=NAME_PATTERN),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN,
+                    "description": "a name: letters, digits, '-', '_', '.'; starts with a letter"}),
+]
+
+_CIDR_RE = re.compile(r"^[0-9A-Fa-f:.]+/\d{1,3}$")
+
+
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise PydanticCustomError("address_type", "expected {what} as a string, got {got}",
+                                  {"what": what, "got": type(value).__name__})
+    return str(value).strip()
+
+
+def parse_cidr(value: Any) -> netaddr.IPNetwork:
+    """A network in CIDR notation whose host bits are zero (``192.168.128.0/24``)."""
+    if isinstance(value, netaddr.IPNetwork):
+        return value
+    text = _text(value, "a network like 192.168.128.0/24")
+    if not _CIDR_RE.match(text):
+        raise PydanticCustomError(
+            "invalid_cidr", "'{value}' is not a network in CIDR notation",
+            {"value": text, "hint": "write the network with its prefix length, "
+                                    "e.g. 192.168.128.0/24"})
+    try:
+        net = netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise PydanticCustomError("invalid_cidr", "'{value}' is not a valid network",
+                                  {"value": text, "hint": "e.g. 192.168.128.0/24"}) from None
+    if net.ip != net.network:
+        raise PydanticCustomError(
+            "cidr_host_bits",
+            "'{value}' has host bits set: a /{prefixlen} network starts at {network}",
+            {"value": text, "prefixlen": net.prefixlen, "network": str(net.network),
+             "hint": f"did you mean {net.cidr}?"})
+    return net
+
+
+def parse_interface(value: Any) -> netaddr.IPNetwork:
+    """An interface address with its prefix length (``169.254.10.1/30``)."""
+    if isinstance(value, netaddr.IPNetwork):
+        return value
+    text = _text(value, "an interface address like 169.254.10.1/30")
+    if not _CIDR_RE.match(text):
+        raise PydanticCustomError(
+            "invalid_interface", "'{value}' is not an address with a prefix length",
+            {"value": text, "hint": "e.g. 169.254.10.1/30"})
+    try:
+        return netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise PydanticCustomError("invalid_interface", "'{value}' is not a valid interface address",
+                                  {"value": text, "hint": "e.g. 169.254.10.1/30"}) from None
+
+
+def parse_address(value: Any) -> netaddr.IPAddress:
+    """A single address (``192.168.128.2``)."""
+    if isinstance(value, netaddr.IPAddress):
+        return value
+    text = _text(value, "an address like 192.168.128.2")
+    if "/" in text:
+        raise PydanticCustomError(
+            "address_with_prefix", "'{value}' is a network; an address is expected here",
+            {"value": text, "hint": f"did you mean {text.split('/')[0]}?"})
+    try:
+        if text.isdigit():  # netaddr would read '3232235522' as an integer address
+            raise netaddr.AddrFormatError(text)
+        return netaddr.IPAddress(text, flags=netaddr.INET_PTON)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise PydanticCustomError("invalid_address", "'{value}' is not a valid IP address",
+                                  {"value": text, "hint": "e.g. 192.168.128.2"}) from None
+
+
+Cidr = Annotated[
+    netaddr.IPNetwork,
+    BeforeValidator(parse_cidr),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "format": "cidr",
+                    "pattern": r"^[0-9A-Fa-f:.]+/\d{1,3}$",
+                    "description": "a network, e.g. 192.168.128.0/24"}),
+]
+Interface = Annotated[
+    netaddr.IPNetwork,
+    BeforeValidator(parse_interface),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+/\d{1,3}$",
+                    "description": "an interface address with prefix, e.g. 169.254.10.1/30"}),
+]
+Address = Annotated[
+    netaddr.IPAddress,
+    BeforeValidator(parse_address),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+$",
+                    "description": "an IP address, e.g. 192.168.128.2"}),
+]
+Asn = Annotated[int, Field(ge=1, le=4294967295, description="BGP AS number (1-4294967295)")]
+Mtu = Annotated[int, Field(ge=576, le=9000, description="MTU in bytes")]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True,
+                              populate_by_name=True, hide_input_in_errors=True)
+
+
+# --- clouds ---------------------------------------------------------------------------
+
+class QingCloud(Strict):
+    """A QingCloud zone (e.g. ``pek3a``, ``sh1a``, ``gd2a``)."""
+
+    provider: Literal["qingcloud"]
+    zone: Annotated[str, StringConstraints(min_length=2, max_length=32)]
+    mtu: Mtu = Field(1500, description="MTU of the public underlay the tunnels ride on")
+
+
+class Vultr(Strict):
+    """A Vultr location (e.g. ``ams``, ``fra``, ``sgp``)."""
+
+    provider: Literal["vultr"]
+    region: Annotated[str, StringConstraints(min_length=2, max_length=16)]
+    mtu: Mtu = Field(1500, description="MTU of the public underlay the tunnels ride on")
+
+
+Cloud = Annotated[QingCloud | Vultr, Field(discriminator="provider")]
+
+
+# --- VPCs -----------------------------------------------------------------------------
+
+class Vxnet(Strict):
+    """A subnet of a VPC: a QingCloud vxnet, or the subnet of a Vultr VPC."""
+
+    cidr: Cidr
+    description: str | None = None
+
+
+class RoutePush(Strict):
+    """A route the VPC pushes to its VMs: destination -> next hop.
+
+    QingCloud delivers it by DHCP (option 121), Vultr workloads get it from cloud-init.
+    The next hop must be on-link for the VMs that receive it, so by default a push goes
+    to the vxnet(s) of this VPC that contain the next hop; ``vxnets`` narrows that.
+    """
+
+    destination: Cidr
+    next_hop: Address
+    vxnets: list[Name] | None = Field(
+        None, description="vxnets whose VMs receive the route (default: the vxnet of the next hop)")
+    description: str | None = None
+
+
+class Vpc(Strict):
+    cloud: Name = Field(description="the cloud (zone/region) this VPC lives in")
+    cidr: Cidr = Field(description="the VPC's address range (QingCloud: a /16 of 192.168/16 or 172.16-31)")
+    vxnets: dict[Name, Vxnet] = Field(default_factory=dict)
+    route_push: list[RoutePush] = Field(default_factory=list)
+    description: str | None = None
+
+
+# --- hosts and routers ----------------------------------------------------------------
+
+class Host(Strict):
+    """A workload VM: used for reachability checks and emulation, not deployed."""
+
+    vxnet: Name
+    address: Address
+    security_groups: list[Name] = Field(default_factory=list)
+    description: str | None = None
+
+
+class Nic(Strict):
+    """A vCPE NIC with a fixed private address; the first is the primary NIC."""
+
+    vxnet: Name
+    address: Address
+    mtu: Mtu | None = None
+
+
+class StaticRoute(Strict):
+    """A route on the vCPE itself. Without ``next_hop`` the destination must be a
+    network the vCPE is connected to (the console's 'advertise a connected vxnet')."""
+
+    destination: Cidr
+    next_hop: Address | None = None
+    advertise: bool = Field(False, description="announce this destination over BGP")
+    description: str | None = None
+
+
+class Bgp(Strict):
+    asn: Asn
+    router_id: Address | None = Field(None, description="default: the primary NIC address")
+    advertise: list[Cidr] = Field(default_factory=list,
+                                  description="prefixes announced to every BGP peer")
+
+
+class Vcpe(Strict):
+    """A router VM: routes between its NICs and the tunnels, and speaks BGP."""
+
+    nics: Annotated[list[Nic], Field(min_length=1)]
+    bgp: Bgp | None = None
+    static_routes: list[StaticRoute] = Field(default_factory=list)
+    public_ip: bool = Field(True, description="QingCloud EIP / Vultr reserved IP for tunnel endpoints")
+    instance_type: str | None = Field(None, description="QingCloud instance type / Vultr plan")
+    image: str | None = Field(None, description="QingCloud image id / Vultr OS name")
+    security_groups: list[Name] = Field(default_factory=list)
+    ssh_from: list[Cidr] = Field(default_factory=list, description="networks allowed to SSH in")
+    description: str | None = None
+
+
+# --- tunnels --------------------------------------------------------------------------
+
+class TunnelEnd(Strict):
+    vcpe: Name
+    address: Interface = Field(description="tunnel interface address, e.g. 169.254.10.1/30")
+
+
+class Tunnel(Strict):
+    """A point-to-point tunnel between two vCPEs; BGP runs over it when both have bgp."""
+
+    name: Name | None = None
+    type: Literal["wireguard", "openvpn"] = "wireguard"
+    ends: list[TunnelEnd]
+    transport: Literal["internet", "private"] = Field(
+        "internet", description="internet: over public addresses; private: over a shared VPC")
+    mtu: Mtu | None = Field(None, description="default: underlay MTU minus the tunnel overhead")
+    port: Port | None = None
+    keepalive: Annotated[int, Field(ge=0, le=3600)] = 25
+    psk: bool = Field(False, description="add a generated pre-shared key (kept in Pulumi state)")
+    description: str | None = None
+
+    def label(self, index: int) -> str:
+        if self.name:
+            return self.name
+        vcpes = [e.vcpe for e in self.ends]
+        return "--".join(vcpes) if vcpes else f"tunnel{index}"
+
+
+# --- remote access --------------------------------------------------------------------
+
+class VpnServer(Strict):
+    """A remote-access VPN host that users dial into."""
+
+    type: Literal["openvpn", "wireguard", "l2tp", "pptp"]
+    vxnet: Name
+    address: Address
+    client_pool: Cidr
+    push_networks: list[Cidr] = Field(default_factory=list,
+                                      description="networks routed to clients (split tunnel)")
+    full_tunnel: bool = Field(False, description="send all client traffic through the VPN")
+    port: Port | None = None
+    mtu: Mtu | None = None
+    clients: list[Name] = Field(default_factory=list, description="client profiles to issue")
+    public_ip: bool = True
+    description: str | None = None
+
+
+# --- security groups ------------------------------------------------------------------
+
+class FirewallRule(Strict):
+    action: Literal["accept", "drop"] = "accept"
+    direction: Literal["ingress", "egress"] = "ingress"
+    protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
+    ports: Annotated[str, StringConstraints(pattern=r"^\d{1,5}(-\d{1,5})?$")] | None = None
+    source: Cidr = Field(default_factory=lambda: netaddr.IPNetwork("0.0.0.0/0"))
+    description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ports_as_text(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("ports"), int) \
+                and not isinstance(data.get("ports"), bool):
+            return {**data, "ports": str(data["ports"])}
+        return data
+
+
+class SecurityGroup(Strict):
+    rules: list[FirewallRule] = Field(default_factory=list)
+    description: str | None = None
+
+
+# --- intent ---------------------------------------------------------------------------
+
+class IntentPair(Strict):
+    """Endpoints are host, vxnet or VPC names (a vxnet or VPC means all its hosts)."""
+
+    from_: Name = Field(alias="from")
+    to: Name
+    description: str | None = None
+
+
+class Intent(Strict):
+    must_reach: list[IntentPair] = Field(
+        default_factory=list, description="pairs that must reach each other, checked both ways")
+    must_not_reach: list[IntentPair] = Field(
+        default_factory=list, description="pairs between which no packet may pass, either way")
+
+
+# --- the document ---------------------------------------------------------------------
+
+class Topology(Strict):
+    """One stack: everything netweave deploys, renders, lints and emulates."""
+
+    model_config = ConfigDict(title="netweave topology", extra="forbid", frozen=True,
+                              arbitrary_types_allowed=True, populate_by_name=True,
+                              hide_input_in_errors=True)
+
+    version: Literal[1] = Field(1, description="schema version")
+    name: Name | None = None
+    description: str | None = None
+    clouds: dict[Name, Cloud]
+    vpcs: dict[Name, Vpc] = Field(default_factory=dict)
+    hosts: dict[Name, Host] = Field(default_factory=dict)
+    vcpes: dict[Name, Vcpe] = Field(default_factory=dict)
+    tunnels: list[Tunnel] = Field(default_factory=list)
+    vpn_servers: dict[Name, VpnServer] = Field(default_factory=dict)
+    security_groups: dict[Name, SecurityGroup] = Field(default_factory=dict)
+    intent: Intent | None = None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use (yaml-language-server) to complete and check stacks."""
+    schema = Topology.model_json_schema(by_alias=True, mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://netweave.dev/schema/topology-v1.json"
+    # '$schema' comment lines aside, editors need to allow the language-server modeline.
+    return schema

@@ -1,0 +1,57 @@
+"""The command line: exit codes and formats, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modules.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")
+
+
+def test_lint_of_a_clean_stack_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", S2]) == 0
+    assert "0 errors" in capsys.readouterr().out
+
+
+def test_lint_of_a_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "no/such/stack.yaml"]) == 2
+    assert "S000" in capsys.readouterr().out
+
+
+def test_lint_of_broken_yaml_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clouds: [\n")
+    assert main(["lint", str(bad)]) == 2
+    assert f"{bad}:" in capsys.readouterr().out
+
+
+def test_lint_json_format_lists_findings_with_locations(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\n")
+    assert main(["lint", "--format", "json", str(bad)]) == 2
+    data = json.loads(capsys.readouterr().out)
+    (f,) = data["files"][0]["findings"]
+    assert (f["code"], f["line"], f["column"], f["hint"]) == ("S101", 2, 42, "did you mean 'zone'?")
+
+
+def test_lint_github_format_emits_workflow_annotations(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\n")
+    main(["lint", "--format", "github", str(bad)])
+    out = capsys.readouterr().out
+    assert out.startswith(f"::error file={bad},line=2,col=42,title=S101 unknown-key::")
+
+
+def test_runs_as_python_dash_m_modules() -> None:
+    proc = subprocess.run([sys.executable, "-m", "modules", "lint", S2], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,43 @@
+"""The bundled stacks are the scenarios users bring: each must lint clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modules.commands.schema import SCHEMA_FILE, schema_text
+from modules.lint import lint_file
+
+STACKS = sorted((Path(__file__).resolve().parent.parent / "stacks").glob("*.yaml"))
+
+
+def test_scenarios_s1_s2_s3_are_bundled() -> None:
+    names = {p.stem.split("-")[0] for p in STACKS}
+    assert {"s1", "s2", "s3"} <= names
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
+def test_bundled_stack_lints_clean(stack: Path) -> None:
+    result = lint_file(str(stack))
+    assert [f"{f.code} {f.line}:{f.column} {f.message}" for f in result.findings] == []
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=[p.name for p in STACKS])
+def test_bundled_stack_points_editors_at_the_schema(stack: Path) -> None:
+    first = stack.read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=./netweave.schema.json"
+
+
+def test_committed_json_schema_matches_the_model() -> None:
+    assert SCHEMA_FILE.read_text() == schema_text(), "run: netweave schema --write"
+
+
+def test_json_schema_validates_the_bundled_stacks() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    for stack in STACKS:
+        jsonschema.validate(yaml.safe_load(stack.read_text()), schema)
