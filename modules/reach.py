@@ -534,3 +534,316 @@ class Network:
         """The route ``node`` forwards ``address`` with (longest prefix, then distance)."""
         found = self.nodes.get(node)
         return found.lpm.lookup(address) if found else None
+
+    # --- forwarding -------------------------------------------------------------------------
+
+    @cached_property
+    def _owners(self) -> dict[tuple[str, int, int], str]:
+        """(vxnet, IP version, address) -> the node holding that address in that vxnet."""
+        owners: dict[tuple[str, int, int], str] = {}
+        for vpc in self.topology.vpcs.values():
+            for vx_name, vx in vpc.vxnets.items():
+                gateway = _first_host(vx.cidr)  # the VPC router sits at .1 of every vxnet
+                owners[(vx_name, gateway.version, int(gateway))] = self.index.vpc_of(vx_name)
+        for owner in self.index.owners:
+            owners.setdefault((owner.vxnet, owner.address.version, int(owner.address)), owner.name)
+        return owners
+
+    @cached_property
+    def _addresses(self) -> dict[str, set[tuple[int, int]]]:
+        """Node -> the addresses it answers for (a packet to one of them is delivered)."""
+        out: dict[str, set[tuple[int, int]]] = {}
+        for (_vx, version, value), name in self._owners.items():
+            out.setdefault(name, set()).add((version, value))
+        for _label, (_i, tunnel, a, b) in self.tunnels.items():
+            for end in tunnel.ends:
+                if end.vcpe in (a, b):
+                    out.setdefault(end.vcpe, set()).add((end.address.version, int(end.address.ip)))
+        return out
+
+    @cached_property
+    def _networks(self) -> Lpm:
+        """Every vxnet and client pool, to name 'the network of' an address in messages."""
+        routes = [RouteEntry(info.cidr, "connected", name, None, info.path, kind="vxnet")
+                  for name, info in self.index.vxnets.items()]
+        routes += [RouteEntry(vpn.client_pool, "connected", f"clients:{name}", None,
+                              ("vpn_servers", name, "client_pool"), kind="clients")
+                   for name, vpn in self.topology.vpn_servers.items()]
+        return Lpm(routes)
+
+    def network_of(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
+        found = self._networks.lookup(address)
+        return found.prefix if found else netaddr.IPNetwork(f"{address}/{address.netmask_bits()}")
+
+    def _connected(self, node: Node) -> Lpm:
+        table = node.__dict__.get("_connected")
+        if table is None:
+            table = node.__dict__["_connected"] = Lpm(
+                r for r in node.routes if r.source == "connected" and r.kind in ("vxnet", "tunnel"))
+        return table  # type: ignore[no-any-return]
+
+    def _node_path(self, name: str) -> PathKey:
+        kind = self.nodes[name].kind
+        return {"host": ("hosts", name), "vcpe": ("vcpes", name), "vpc_router": ("vpcs", name),
+                "vpn_server": ("vpn_servers", name)}[kind]
+
+    def _tunnel_hop(self, node: str, label: str) -> tuple[str, Hop]:
+        ti, tunnel, a, b = self.tunnels[label]
+        peer = b if node == a else a
+        return peer, Hop(f"tunnel:{label}", "tunnel", f"{tunnel.type} {node} -> {peer}",
+                         ("tunnels", ti))
+
+    def _follow(self, node: Node, route: RouteEntry,
+                dst: netaddr.IPAddress) -> tuple[str, Hop | None] | _Fail:
+        """Where ``route`` sends a packet for ``dst`` from ``node``: the next node (and the
+        tunnel crossed on the way), or why it cannot."""
+        name, desc = node.name, route.describe()
+        if route.kind == "blackhole":
+            return _Fail(name, f"static route {route.prefix} has no next hop and {route.prefix} is "
+                               f"not connected to {name}: packets are dropped", route.path)
+        if route.kind == "clients":
+            return _Fail(name, f"{dst} is in the client pool of VPN server {name}: it is a "
+                               "dialled-in client's address, not a host's", route.path)
+        if route.kind == "tunnel":
+            return self._tunnel_hop(name, route.via.removeprefix("tunnel:"))
+        if route.kind == "vxnet":
+            owner = self._owners.get((route.via, dst.version, int(dst)))
+            if owner is None:
+                return _Fail(name, f"nothing in {route.via} has the address {dst}", route.path)
+            return owner, None
+        hop = netaddr.IPAddress(route.via)
+        on = self._connected(node).lookup(hop)
+        if on is None:
+            return _Fail(name, f"next hop {hop} of {desc} is not on-link: {name} has no interface "
+                               "in a network containing it", route.path)
+        if on.kind == "tunnel":
+            peer, tunnel_hop = self._tunnel_hop(name, on.via.removeprefix("tunnel:"))
+            if (hop.version, int(hop)) not in self._addresses.get(peer, set()):
+                return _Fail(name, f"next hop {hop} of {desc} is not the other end of "
+                                   f"{tunnel_hop.node}: black hole", route.path)
+            return peer, tunnel_hop
+        owner = self._owners.get((on.via, hop.version, int(hop)))
+        if owner is None:
+            return _Fail(name, f"next hop {hop} of {desc} is no router's address in {on.via}: "
+                               "black hole", route.path)
+        if owner == name:
+            return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
+        if self.nodes[owner].kind == "host" and (dst.version, int(dst)) not in \
+                self._addresses.get(owner, set()):
+            return _Fail(name, f"next hop {hop} of {desc} is workload VM {owner}, which does not "
+                               "forward packets", route.path)
+        return owner, None
+
+    def _walk(self, start: str, dst: netaddr.IPAddress) -> _Walk:
+        """Hop by hop from ``start`` until ``dst`` is delivered, dropped or loops."""
+        memo = self._walks.get((start, dst.version, int(dst)))
+        if memo is not None:
+            return memo
+        target = (dst.version, int(dst))
+        hops: list[Hop] = []
+        seen: dict[str, int] = {}
+        starts: list[tuple[str, int]] = []  # (node, hop index) whose suffix may be memoised
+        name: str = start
+        prev: tuple[Node, RouteEntry] | None = None
+        fail: _Fail | None = None
+        while True:
+            node = self.nodes[name]
+            cached = self._walks.get((name, dst.version, int(dst))) if name != start else None
+            if cached is not None and node.kind != "vpc_router":
+                hops.extend(cached.hops)
+                fail = cached.fail
+                break
+            if name in seen:
+                cycle = [h.node for h in hops[seen[name]:] if h.kind != "tunnel"] + [name]
+                closing = next((h for h in reversed(hops) if h.kind != "tunnel"), None)
+                fail = _Fail(name, f"routing loop {' -> '.join(cycle)} for {dst}",
+                             closing.path if closing else None, loop=True)
+                break
+            seen[name] = len(hops)
+            if node.kind != "vpc_router":
+                starts.append((name, len(hops)))
+            if target in self._addresses.get(name, set()):
+                hops.append(Hop(name, node.kind, "deliver", self._node_path(name)))
+                break
+            route = node.lpm.lookup(dst)
+            if route is None:
+                hops.append(Hop(name, node.kind, f"drop: no route to {dst}", None))
+                fail = self._no_route(node, dst, prev)
+                break
+            step = self._follow(node, route, dst)
+            note = ""
+            if route.source == "default":
+                note = f"default via {route.via}"
+            elif route.source == "route_push":
+                note = f"route push via {route.via}"
+            hops.append(Hop(name, node.kind, route.describe(), route.path, note))
+            if isinstance(step, _Fail):
+                fail = step
+                break
+            name, tunnel_hop = step
+            if tunnel_hop is not None:
+                hops.append(tunnel_hop)
+            prev = (node, route)
+        result = _Walk(tuple(hops), fail)
+        if fail is None or not fail.loop:
+            for node_name, i in starts:
+                self._walks.setdefault((node_name, dst.version, int(dst)),
+                                       _Walk(result.hops[i:], fail))
+        else:
+            self._walks[(start, dst.version, int(dst))] = result
+        return result
+
+    def _no_route(self, node: Node, dst: netaddr.IPAddress,
+                  prev: tuple[Node, RouteEntry] | None) -> _Fail:
+        net = self.network_of(dst)
+        if node.kind == "vpc_router" and prev is not None and prev[1].source == "default":
+            # The VPC router only knows its own vxnets: the node that sent the packet here
+            # by default is the one missing a route.
+            sender = prev[0]
+            if sender.kind == "vcpe":
+                why, path = self.why_unrouted(sender.name, dst)
+                return _Fail(sender.name, f"no route to {dst} ({why}); its default route goes to "
+                                          f"VPC router {node.name}, which has no route to it either",
+                             path)
+            vxnet = self._vxnet_of(sender.name)
+            vpc = self.index.vpc_of(vxnet)
+            return _Fail(sender.name, f"no route push for {net} in {vxnet}, default route goes to "
+                                      f"VPC router {node.name} which has no route to {dst}",
+                         ("vpcs", vpc, "route_push"))
+        if node.kind == "vpc_router":
+            return _Fail(node.name, f"VPC router {node.name} has no route to {dst}: it routes only "
+                                    f"between the vxnets of {node.name} (route pushes are for VMs)",
+                         prev[1].path if prev else ("vpcs", node.name))
+        if node.kind == "vcpe":
+            why, path = self.why_unrouted(node.name, dst)
+            return _Fail(node.name, f"no route to {dst} ({why})", path)
+        return _Fail(node.name, f"no route to {dst}", self._node_path(node.name))
+
+    def _vxnet_of(self, name: str) -> str:
+        if name in self.topology.hosts:
+            return self.topology.hosts[name].vxnet
+        return self.topology.vpn_servers[name].vxnet
+
+    def why_unrouted(self, vcpe: str, dst: netaddr.IPAddress) -> tuple[str, PathKey]:
+        """Why vCPE ``vcpe`` learned no route for ``dst``, and the YAML place to fix it."""
+        topo = self.topology
+        net = self.network_of(dst)
+        if topo.vcpes[vcpe].bgp is None:
+            return (f"{vcpe} does not speak BGP and has no static route for {net}",
+                    ("vcpes", vcpe, "static_routes"))
+        for s in sorted(self.sessions.get(vcpe, []), key=lambda s: s.peer):
+            peer = s.peer
+            route = self.lookup(peer, dst)
+            if route is None or route.source == "default" or route.learned_from == vcpe:
+                continue
+            covering = sorted((d for d in self.declared.get(peer, []) if dst in d.prefix),
+                              key=lambda d: -d.prefix.prefixlen)
+            if not covering:
+                return f"{peer} does not advertise {net} to it", ("vcpes", peer, "bgp", "advertise")
+            decl = covering[0]
+            rejected = self.bgp_rejected.get((vcpe, peer, _key(decl.prefix)))
+            if rejected:
+                own = topo.vcpes[vcpe].bgp.asn  # type: ignore[union-attr]
+                return (f"{vcpe} drops {decl.prefix} from {peer}: its AS path "
+                        f"{' '.join(map(str, rejected))} already contains {vcpe}'s own AS {own}",
+                        ("vcpes", vcpe, "bgp", "asn"))
+            return (f"{peer} declares {decl.prefix} but has no route for exactly {decl.prefix}, "
+                    "so BGP does not announce it", decl.path)
+        origins = sorted(n for n, node in self.nodes.items() if node.kind == "vcpe" and n != vcpe
+                         and (r := self._connected(node).lookup(dst)) is not None
+                         and r.kind == "vxnet")
+        if not origins:
+            return f"no vCPE is connected to {net}", ("vcpes", vcpe, "static_routes")
+        origin = origins[0]
+        if topo.vcpes[origin].bgp is None:
+            return (f"{origin}, which is connected to {net}, does not speak BGP",
+                    ("vcpes", origin))
+        if not self.sessions.get(vcpe):
+            return (f"{vcpe} has no BGP peer: no tunnel to a vCPE that speaks BGP", ("tunnels",))
+        return (f"no BGP peer of {vcpe} passes on {net} from {origin}",
+                ("vcpes", origin, "bgp", "advertise"))
+
+    # --- security groups --------------------------------------------------------------------
+
+    def ingress_denied(self, host: str, sender: netaddr.IPAddress) -> tuple[str, PathKey] | None:
+        """Whether ``host``'s security groups drop an ICMP echo from ``sender``.
+
+        No group: everything is accepted. With groups, their ingress rules are read in
+        order (groups as listed, rules as listed); the first rule whose protocol is icmp
+        or any and whose source contains the sender decides. No such rule: dropped.
+        Groups are stateful, so the echo reply is never filtered.
+        """
+        groups = self.topology.hosts[host].security_groups
+        if not groups:
+            return None
+        for group in groups:
+            sg = self.topology.security_groups.get(group)
+            for i, rule in enumerate(sg.rules if sg else []):
+                if rule.direction != "ingress" or rule.protocol not in ("icmp", "any") \
+                        or sender not in rule.source:
+                    continue
+                if rule.action == "accept":
+                    return None
+                return (f"security group {group} of {host} drops ICMP from {sender} "
+                        f"(rule {i}, source {rule.source})", ("security_groups", group, "rules", i))
+        return (f"the security groups of {host} ({', '.join(groups)}) accept no ICMP from {sender}",
+                ("hosts", host, "security_groups"))
+
+    # --- traces -----------------------------------------------------------------------------
+
+    def _host(self, name: str) -> netaddr.IPAddress:
+        host = self.topology.hosts.get(name)
+        if host is None or name not in self.nodes:
+            raise KeyError(f"no host named {name!r}")
+        return host.address
+
+    def trace(self, src: str, dst: str, *, reply: bool = False) -> Trace:
+        """One direction, host to host. ``reply``: an echo reply (no ingress filtering)."""
+        key = (src, dst, reply)
+        cached = self._traces.get(key)
+        if cached is not None:
+            return cached
+        src_address, dst_address = self._host(src), self._host(dst)
+        walk = self._walk(src, dst_address)
+        hops, fail = walk.hops, walk.fail
+        if fail is None and not reply:
+            denied = self.ingress_denied(dst, src_address)
+            if denied is not None:
+                hops = (*hops[:-1], Hop(dst, "host", "drop: security group", denied[1]))
+                fail = _Fail(dst, denied[0], denied[1])
+        label = f"{'reply ' if reply else ''}{src} -> {dst}"
+        if fail is None:
+            trace = Trace(src, dst, True, hops, reply=reply)
+        elif fail.loop:
+            trace = Trace(src, dst, False, hops, f"{label} loops at {fail.at}: {fail.detail}",
+                          fail.path, loop=True, failure_at=fail.at, reply=reply)
+        else:
+            trace = Trace(src, dst, False, hops, f"{label} dies at {fail.at}: {fail.detail}",
+                          fail.path, failure_at=fail.at, reply=reply)
+        self._traces[key] = trace
+        return trace
+
+    def trace_address(self, src: str, address: netaddr.IPAddress) -> Trace:
+        """From a host towards any address (e.g. a route push destination)."""
+        self._host(src)
+        walk = self._walk(src, address)
+        fail = walk.fail
+        if fail is None:
+            return Trace(src, str(address), True, walk.hops)
+        verb = "loops" if fail.loop else "dies"
+        return Trace(src, str(address), False, walk.hops,
+                     f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
+                     loop=fail.loop, failure_at=fail.at)
+
+    def ping(self, src: str, dst: str) -> PingResult:
+        """ICMP echo from ``src`` to ``dst``: the request, and the reply it needs back."""
+        return PingResult(src, dst, self.trace(src, dst), self.trace(dst, src, reply=True))
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted(n for n, node in self.nodes.items() if node.kind == "host")
+
+    def matrix(self) -> list[PingResult]:
+        """A ping for every ordered pair of distinct hosts."""
+        hosts = self.hosts
+        return [self.ping(a, b) for a in hosts for b in hosts if a != b]
