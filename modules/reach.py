@@ -580,7 +580,7 @@ class Network:
         if table is None:
             table = node.__dict__["_connected"] = Lpm(
                 r for r in node.routes if r.source == "connected" and r.kind in ("vxnet", "tunnel"))
-        return table  # type: ignore[no-any-return]
+        return table
 
     def _node_path(self, name: str) -> PathKey:
         kind = self.nodes[name].kind
