@@ -242,6 +242,7 @@ class Trace:
     loop: bool = False
     failure_at: str | None = None  # the node the failure names
     reply: bool = False  # the echo reply of a ping (stateful: no ingress filter)
+    detail: str | None = None  # the failure without the "src -> dst dies at node" prefix
 
     def summary(self) -> str:
         """``vm03 -> vcpe01 (route push via 192.168.129.5) -> tunnel -> vcpe02 -> vm02``."""
@@ -261,7 +262,7 @@ class Trace:
                           "path": list(h.path) if h.path is not None else None} for h in self.hops],
                 "failure": self.failure,
                 "failure_path": list(self.failure_path) if self.failure_path is not None else None,
-                "failure_at": self.failure_at, "loop": self.loop}
+                "failure_at": self.failure_at, "loop": self.loop, "reply": self.reply}
 
 
 @dataclass(frozen=True)
@@ -816,10 +817,10 @@ class Network:
             trace = Trace(src, dst, True, hops, reply=reply)
         elif fail.loop:
             trace = Trace(src, dst, False, hops, f"{label} loops at {fail.at}: {fail.detail}",
-                          fail.path, loop=True, failure_at=fail.at, reply=reply)
+                          fail.path, loop=True, failure_at=fail.at, reply=reply, detail=fail.detail)
         else:
             trace = Trace(src, dst, False, hops, f"{label} dies at {fail.at}: {fail.detail}",
-                          fail.path, failure_at=fail.at, reply=reply)
+                          fail.path, failure_at=fail.at, reply=reply, detail=fail.detail)
         self._traces[key] = trace
         return trace
 
@@ -833,7 +834,7 @@ class Network:
         verb = "loops" if fail.loop else "dies"
         return Trace(src, str(address), False, walk.hops,
                      f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
-                     loop=fail.loop, failure_at=fail.at)
+                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
 
     def ping(self, src: str, dst: str) -> PingResult:
         """ICMP echo from ``src`` to ``dst``: the request, and the reply it needs back."""
@@ -847,3 +848,15 @@ class Network:
         """A ping for every ordered pair of distinct hosts."""
         hosts = self.hosts
         return [self.ping(a, b) for a in hosts for b in hosts if a != b]
+
+    # --- hints ------------------------------------------------------------------------------
+
+    def push_suggestion(self, vxnet: str, dst: netaddr.IPAddress) -> str | None:
+        """The route push that would carry ``dst`` out of ``vxnet``: via a vCPE NIC in that
+        vxnet whose vCPE has a real (non-default) route for it."""
+        net = self.network_of(dst)
+        for vcpe, _i, nic in sorted(self.index.nics_in_vxnet(vxnet), key=lambda t: t[0]):
+            route = self.lookup(vcpe, dst)
+            if route is not None and route.source != "default":
+                return f"{{destination: {net}, next_hop: {nic.address}}}"
+        return None
