@@ -371,7 +371,7 @@ class Network:
                            kind="vxnet"),
                 *self._pushes_by_vxnet.get(vxnet, []),
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
-                           ("vpcs", info.vpc, "route_push"))]
+                           ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
     def _vxnet_table(self, vxnet: str) -> Lpm:
         table = self._vxnet_tables.get(vxnet)
@@ -574,7 +574,9 @@ class Network:
 
     def network_of(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
         found = self._networks.lookup(address)
-        return found.prefix if found else netaddr.IPNetwork(f"{address}/{address.netmask_bits()}")
+        if found is not None:
+            return found.prefix
+        return netaddr.IPNetwork(f"{address}/{32 if address.version == 4 else 128}")
 
     def _connected(self, node: Node) -> Lpm:
         table = node.__dict__.get("_connected")
@@ -807,6 +809,11 @@ class Network:
         src_address, dst_address = self._host(src), self._host(dst)
         walk = self._walk(src, dst_address)
         hops, fail = walk.hops, walk.fail
+        if fail is None and hops and hops[-1].node != dst:
+            # Overlapping networks: another node holds the same address where it landed.
+            fail = _Fail(hops[-1].node, f"{dst_address} is also {hops[-1].node}'s address: the "
+                                        f"packet is delivered there, never to {dst}",
+                         ("hosts", dst, "address"))
         if fail is None and not reply:
             denied = self.ingress_denied(dst, src_address)
             if denied is not None:

@@ -173,12 +173,12 @@ def _push_destination_loops(ctx: Context, net: Network,
     for name, host in sorted(ctx.topology.hosts.items()):
         senders.setdefault(host.vxnet, name)
     budget = LOOP_TRACE_BUDGET
-    for host in senders.values():
+    for sender in senders.values():
         for address in probes.values():
             if budget <= 0:
                 return
             budget -= 1
-            trace = net.trace_address(host, address)
+            trace = net.trace_address(sender, address)
             if trace.loop:
                 _loop(loops, trace)
 
