@@ -202,8 +202,10 @@ def _duplicates(ctx: Context) -> Iterator[Finding]:
     for (vpc, _), owners in ctx.index.owners_by_address.items():
         if len(owners) < 2:
             continue
-        first = owners[0]
-        for other in owners[1:]:
+        # the router keeps the address; the host or second router is the one to move
+        ranked = sorted(owners, key=lambda o: o.kind == "host")
+        first = ranked[0]
+        for other in ranked[1:]:
             info = ctx.index.vxnets.get(other.vxnet)
             free = _free_address(ctx, info, other.address) if info and other.address in info.cidr else None
             yield finding("A207", f"{_what(other)} uses {other.address}, which {_what(first)} "

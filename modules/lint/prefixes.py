@@ -153,6 +153,17 @@ def nearest_in(sets: Sequence[PrefixSet], net: netaddr.IPNetwork) -> netaddr.IPN
     return min(found, key=lambda n: (distance(text, str(n)), abs(span(n)[0] - span(net)[0])))
 
 
+TYPO = 3  # keystrokes: further away, a "did you mean" guess misleads more than it helps
+
+
+def typo_of(sets: Sequence[PrefixSet], net: netaddr.IPNetwork) -> netaddr.IPNetwork | None:
+    """The prefix ``net`` is most likely a mistyping of, if one is close enough."""
+    near = nearest_in(sets, net)
+    if near is None or distance(str(near), str(net)) > TYPO:
+        return None
+    return near
+
+
 def listing(nets: Iterable[object], limit: int = 6) -> str:
     items = [str(n) for n in nets]
     more = len(items) - limit

@@ -16,7 +16,7 @@ from modules.findings import Finding, finding
 from modules.index import AddressOwner
 from modules.lint import Context
 from modules.lint.forwarding import routes_of, shared
-from modules.lint.prefixes import Candidates, PrefixSet, listing, nearest_in, point
+from modules.lint.prefixes import Candidates, PrefixSet, listing, point, typo_of
 from modules.lint.tunnels import tunnel_findings
 
 
@@ -74,7 +74,8 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                                   (*path, "vxnets", j),
                                   f"{hop} is on-link in {', '.join(on_link)}" if on_link else
                                   "send it only to vxnets that contain the next hop")
-            owner = index.owner_at(vpc_name, hop)
+            owners = index.owners_by_address.get((vpc_name, int(hop)), [])
+            owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
             if owner is None or owner.kind == "host":
                 what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
                         else f"nothing in {vpc_name} has the address {hop}")
@@ -92,10 +93,13 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
                     hop: netaddr.IPAddress, owner: AddressOwner,
                     sets: list[PrefixSet]) -> Finding:
     who = owner.describe()
-    near = nearest_in(sets, dest)
+    near = typo_of(sets, dest)
     known = [p for s in sets for p in s.prefixes.items[:4]]
     if near is not None:
         hint = f"did you mean {near}? ({owner.name} routes {listing(known, 4)})"
+    elif known:
+        hint = (f"{owner.name} routes {listing(known, 4)}; if {dest} should come over BGP, check "
+                "that the vCPE behind it advertises it and that their tunnel and BGP session are sound")
     else:
         hint = f"{owner.name} has no route to any network but its default route"
     return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
@@ -133,7 +137,7 @@ def _static_routes(ctx: Context) -> Iterator[Finding]:
 
 def _nearest_connected(dest: netaddr.IPNetwork, links: list[netaddr.IPNetwork], described: str,
                        name: str) -> str:
-    near = PrefixSet.build(links).nearest(dest) if links else None
+    near = typo_of([PrefixSet.build(links)], dest) if links else None
     if near is not None:
         return f"did you mean {near}? ({name} is connected to {described})"
     return f"add a next_hop: {name} is connected to {described or 'no vxnet'}"
@@ -150,7 +154,7 @@ def _advertisements(ctx: Context) -> Iterator[Finding]:
             routes = routes or routes_of(ctx, name)
             if routes.covers(prefix):
                 continue
-            near = nearest_in(routes.sets, prefix)
+            near = typo_of(routes.sets, prefix)
             yield finding("R304", f"{name} advertises {prefix} over BGP but neither connects nor "
                           f"routes it: peers would send {prefix} traffic to {name}, which has "
                           "nowhere to put it", ("vcpes", name, "bgp", "advertise", i),
@@ -204,7 +208,8 @@ def _asns(ctx: Context) -> Iterator[Finding]:
         path = ("vcpes", name, "bgp", "asn")
         why = asn_problem(asn)
         if why:
-            yield finding("R305", f"{name} uses {why}: BGP peers refuse or mangle it", path,
+            yield finding("R305", f"{name} uses AS {asn}, which BGP peers refuse or mangle: {why}",
+                          path,
                           f"use a private AS: 64512-65534 or 4200000000-4294967294, "
                           f"e.g. {_free_private_asn(used)}")
         elif not is_private(asn) and name in peers:
