@@ -65,16 +65,20 @@ def _first_block(outer: netaddr.IPNetwork, prefixlen: int) -> netaddr.IPNetwork:
 
 def _vxnets_disjoint(ctx: Context) -> Iterator[Finding]:
     for vpc_name, vpc in ctx.topology.vpcs.items():
+        order = {name: i for i, name in enumerate(vpc.vxnets)}  # file order
         ordered = sorted(vpc.vxnets.items(), key=lambda kv: (span(kv[1].cidr), kv[0]))
         widest: tuple[str, netaddr.IPNetwork] | None = None  # the block reaching furthest
         end = -1
         for vx_name, vx in ordered:
             first, last = span(vx.cidr)
             if widest is not None and first <= end:
-                free = _free_block_after(vpc.cidr, vx.cidr.prefixlen, max(end, last))
-                yield finding("A202", f"vxnets {widest[0]} ({widest[1]}) and {vx_name} ({vx.cidr}) "
+                # blame the one written later: the earlier one was there first
+                (old, old_cidr), (new, new_cidr) = sorted(
+                    [widest, (vx_name, vx.cidr)], key=lambda pair: order[pair[0]])
+                free = _free_block_after(vpc.cidr, new_cidr.prefixlen, max(end, last))
+                yield finding("A202", f"vxnets {old} ({old_cidr}) and {new} ({new_cidr}) "
                               f"of VPC {vpc_name} overlap: a VM address would be in two subnets",
-                              ("vpcs", vpc_name, "vxnets", vx_name, "cidr"),
+                              ("vpcs", vpc_name, "vxnets", new, "cidr"),
                               f"use a free block such as {free}" if free else
                               f"vxnets of one VPC must be disjoint blocks of {vpc.cidr}")
             if last > end:
