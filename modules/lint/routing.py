@@ -116,9 +116,13 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
                 "that the vCPE behind it advertises it and that their tunnel and BGP session are sound")
     else:
         hint = f"{owner.name} has no route to any network but its default route"
-    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
-                   f"route for {dest} (connected, static or BGP): the traffic would come back "
-                   "by its default route or die there", (*path, "destination"), hint)
+    if any(s.overlaps(dest) for s in sets):
+        lacks, fate = f"routes only part of {dest}", "the rest"
+    else:
+        lacks, fate = f"has no route for {dest} (connected, static or BGP)", "the traffic"
+    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} {lacks}: "
+                   f"{fate} would come back by its default route or die there",
+                   (*path, "destination"), hint)
 
 
 # --- vCPE static routes ---------------------------------------------------------------
