@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from modules.lint import lint_text
 
 
@@ -49,3 +51,11 @@ def test_a_push_for_a_prefix_the_hub_does_not_declare_is_uncovered() -> None:
     result = lint_text(_hub_and_spokes(30, "10.77.0.0/24"))
     assert [(f.code, f.path) for f in result.findings] == [
         ("R302", ("vpcs", "vpc0", "route_push", 0, "destination"))]
+
+
+def test_an_interconnected_overlap_suggests_a_block_free_in_the_whole_domain() -> None:
+    case = Path(__file__).resolve().parent / "cases" / "addressing" / "A203-interconnected-overlap-bad.yaml"
+    vx01 = "vxnet01: {cidr: 192.168.128.0/24}"
+    text = case.read_text().replace(vx01, vx01 + "\n      vxnet09: {cidr: 192.168.129.0/24}")
+    [f] = [f for f in lint_text(text).findings if f.code == "A203"]
+    assert f.hint == "renumber vxnet04: 192.168.130.0/24 is free in vpc03"
