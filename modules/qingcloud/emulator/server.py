@@ -79,7 +79,8 @@ class Emulator:
         httpd.daemon_threads = True
         httpd.emulator = self  # type: ignore[attr-defined]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="qingcloud-emulator", daemon=True)
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="qingcloud-emulator", daemon=True)
         self._thread.start()
         return self.port
 

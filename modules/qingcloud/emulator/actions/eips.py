@@ -128,3 +128,29 @@ def release_eips(ctx: Ctx) -> Body:
     ok = [["set", "eip", e, {"status": "released", "transition_status": "", "_deleted": True}] for e in ids]
     fail = [["set", "eip", e, {"transition_status": ""}] for e in ids]
     return {"job_id": zone.job("ReleaseEips", ids, ok=ok, fail=fail)}
+
+
+# content/development_docs/api/command_list/eip/modify_eip_attributes.md
+@action("ModifyEipAttributes")
+def modify_eip_attributes(ctx: Ctx) -> Body:
+    eid = ctx.p.req("eip")
+    eip = ctx.zone.get("eip", eid)
+    for field in ("eip_name", "description"):
+        value = ctx.p.text(field)
+        if value is not None:
+            eip[field] = value
+    return {"eip_id": eid}
+
+
+# content/development_docs/api/command_list/eip/change_eips_bandwidth.md
+@action("ChangeEipsBandwidth")
+def change_eips_bandwidth(ctx: Ctx) -> Body:
+    zone = ctx.zone
+    ids = ctx.p.req_list("eips")
+    bandwidth = ctx.p.number("bandwidth", required=True) or 0
+    if not 1 <= bandwidth <= 1000:
+        raise bad(f"bandwidth [{bandwidth}] should be between 1 and 1000 Mbps")
+    for eid in ids:
+        zone.ensure_mutable(zone.get("eip", eid), eid)
+    ok = [["set", "eip", e, {"bandwidth": bandwidth}] for e in ids]
+    return {"job_id": zone.job("ChangeEipsBandwidth", ids, ok=ok, fail=[])}

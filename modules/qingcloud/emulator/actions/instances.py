@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
+import tarfile
+import zipfile
 
 from ..errors import bad, denied
 from ..store import Record, Zone
@@ -29,6 +32,17 @@ def _decode(value: str, field: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise bad(f"{field} is not valid base64") from exc
+
+
+def _is_archive(raw: bytes) -> bool:
+    if zipfile.is_zipfile(io.BytesIO(raw)):
+        return True
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as archive:
+            archive.getmembers()
+        return True
+    except (tarfile.TarError, EOFError, OSError):
+        return False
 
 
 @view("instance")
@@ -83,6 +97,8 @@ def upload_userdata_attachment(ctx: Ctx) -> Body:
     if len(raw) > ATTACHMENT_MAX:
         raise bad(f"attachment_content is {len(raw)} bytes, the limit of a userdata attachment is "
                   f"{ATTACHMENT_MAX} (2 MB)")
+    if not _is_archive(raw):
+        raise bad("attachment_content is not a zip, tar, tgz or tbz archive")
     attachment_id = zone.new_id("uda")
     zone.add("attachment", attachment_id, {
         "attachment_id": attachment_id, "attachment_name": ctx.p.text("attachment_name", "") or "",
@@ -221,3 +237,15 @@ def stop_instances(ctx: Ctx) -> Body:
 @action("StartInstances")
 def start_instances(ctx: Ctx) -> Body:
     return _power(ctx, "StartInstances", "stopped", "starting", "running")
+
+
+# content/development_docs/api/command_list/instance/modify_instance_attributes.md
+@action("ModifyInstanceAttributes")
+def modify_instance_attributes(ctx: Ctx) -> Body:
+    iid = ctx.p.req("instance")
+    inst = ctx.zone.get("instance", iid)
+    for field in ("instance_name", "description"):
+        value = ctx.p.text(field)
+        if value is not None:
+            inst[field] = value
+    return {"instance_id": iid}

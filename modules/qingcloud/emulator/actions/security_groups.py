@@ -158,3 +158,15 @@ def delete_security_groups(ctx: Ctx) -> Body:
             if rule["security_group_id"] == sg_id:
                 del zone.res["security_group_rule"][rule["security_group_rule_id"]]
     return {"security_groups": ids}
+
+
+# content/development_docs/api/command_list/sg/modify_security_group_attributes.md
+@action("ModifySecurityGroupAttributes")
+def modify_security_group_attributes(ctx: Ctx) -> Body:
+    sg_id = ctx.p.req("security_group")
+    sg = ctx.zone.get("security_group", sg_id)
+    for field in ("security_group_name", "description"):
+        value = ctx.p.text(field)
+        if value is not None:
+            sg[field] = value
+    return {"security_group_id": sg_id}
