@@ -224,6 +224,9 @@ class Emulator:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "netweave-qingcloud-emulator"
+    # one write per answer and no Nagle: keep-alive calls otherwise wait out delayed ACKs
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     @property
     def emulator(self) -> Emulator:
