@@ -9,6 +9,7 @@ import json
 import secrets
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -272,8 +273,16 @@ class _Handler(BaseHTTPRequestHandler):
                   f"ret_code={code}", flush=True)
         self._send(status, answer)
 
+    def _guarded(self, verb: str) -> None:
+        try:
+            self._dispatch(verb)
+        except Exception:  # an emulator bug: an HTTP 500 the client can see, the trace on stderr
+            traceback.print_exc()
+            self.close_connection = True
+            self._send(500, {"error": "internal error of the emulator (see its stderr)"})
+
     def do_GET(self) -> None:
-        self._dispatch("GET")
+        self._guarded("GET")
 
     def do_POST(self) -> None:
-        self._dispatch("POST")
+        self._guarded("POST")
