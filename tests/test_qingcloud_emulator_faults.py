@@ -132,3 +132,11 @@ def test_snapshot_and_reset_through_the_control_endpoint() -> None:
         assert [v["vxnet_name"] for v in control(emu, "snapshot")[1]["vxnet"]] == ["v"]
         control(emu, "reset", {})
         assert control(emu, "snapshot")[1]["vxnet"] == []
+
+
+def test_faults_without_a_seed_of_their_own_use_the_emulator_seed() -> None:
+    runs = []
+    for _ in range(2):
+        with Emulator(seed=5, faults=Faults(rate=0.5)) as emu:
+            runs.append(codes(emu, 30))
+    assert runs[0] == runs[1]

@@ -275,3 +275,12 @@ def test_a_route_to_an_invalid_next_hop_is_refused(conn: Any) -> None:
     answer = conn.send_request("AddRoutes", {"routing_table": table, "rules": [
         {"network": "10.9.0.0/16", "nexthop": "not-an-ip", "nexthop_type": 3}]})
     assert answer["ret_code"] == 1100
+
+
+def test_a_router_cannot_be_deleted_while_a_vxnet_is_joining_it() -> None:
+    with Emulator(job_seconds=0.05, job_overrides={"JoinRouter": 30.0}, seed=2) as emu:
+        conn = emu.connection(ZONE, retry_time=1)
+        router_id = make_router(conn)
+        vxnet_id = ok(conn.create_vxnets(vxnet_name="v"))["vxnets"][0]
+        ok(conn.join_router(vxnet=vxnet_id, router=router_id, ip_network="192.168.1.0/24"))
+        assert conn.delete_routers(routers=[router_id])["ret_code"] == 1400

@@ -4,6 +4,7 @@ Serves on loopback addresses only."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import secrets
@@ -63,7 +64,8 @@ class Emulator:
         self.access_key_id = access_key_id or "EMULATOR" + secrets.token_hex(6).upper()
         self.secret = secret or secrets.token_urlsafe(30)
         self.credentials = {self.access_key_id: self.secret}
-        self.faults = faults or Faults()
+        self.seed = seed
+        self.faults = self._seeded(faults or Faults())
         self.log = log
         self.store = Store(seed=seed, job_duration=job_durations(profile, job_seconds, scale, job_overrides),
                            job_fails=lambda action: self.faults.job_fails(action),
@@ -132,8 +134,14 @@ class Emulator:
                              protocol="http", **kwargs)
 
     # ---- test helpers ---------------------------------------------------------------------------
+    def _seeded(self, faults: Faults) -> Faults:
+        """Faults without a seed of their own draw from the emulator's seed."""
+        if faults.seed is None and self.seed is not None:
+            return dataclasses.replace(faults, seed=self.seed)
+        return faults
+
     def set_faults(self, faults: Faults) -> None:
-        self.faults = faults
+        self.faults = self._seeded(faults)
 
     def snapshot(self, zone: str | None = None) -> dict[str, list[Record]]:
         """Every live user resource by kind (the default security group left out), as

@@ -17,6 +17,11 @@ def vxnets_of(zone: Zone, router_id: str) -> list[Record]:
     return [v for v in zone.live("vxnet") if v.get("_router_id") == router_id]
 
 
+def claimed_by(zone: Zone, router_id: str) -> list[Record]:
+    """Vxnets joined to the router or on their way in (a JoinRouter job running)."""
+    return [v for v in zone.live("vxnet") if router_id in (v.get("_router_id"), v.get("_joining_router"))]
+
+
 def eip_of(zone: Zone, resource_id: str) -> Record | None:
     return next((e for e in zone.live("eip") if e.get("_resource_id") == resource_id), None)
 
@@ -153,7 +158,7 @@ def delete_routers(ctx: Ctx) -> Body:
     for rid in ids:
         router = zone.get("router", rid)
         zone.ensure_mutable(router, rid)
-        joined = vxnets_of(zone, rid)
+        joined = claimed_by(zone, rid)
         if joined:
             raise denied(f"router [{rid}] still has vxnets {[v['vxnet_id'] for v in joined]} joined, "
                          "they should leave the router first")
