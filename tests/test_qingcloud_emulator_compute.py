@@ -274,3 +274,12 @@ def test_a_tar_user_data_with_an_unknown_attachment_is_2100(conn: Any, vxnet: st
                                 vxnets=[vxnet], need_userdata=1, userdata_type="tar",
                                 userdata_value="uda-nothere")
     assert answer["ret_code"] == 2100
+
+
+def test_an_empty_eip_unbinds_the_router_eip(conn: Any) -> None:
+    router_id = make_router(conn)
+    eip_id = ok(conn.allocate_eips(bandwidth=5))["eips"][0]
+    ok(conn.modify_router_attributes(router=router_id, eip=eip_id))
+    ok(conn.send_request("ModifyRouterAttributes", {"router": router_id, "eip": ""}))
+    assert conn.describe_routers(routers=[router_id])["router_set"][0]["eip"]["eip_id"] == ""
+    assert conn.describe_eips(eips=[eip_id])["eip_set"][0]["status"] == "available"

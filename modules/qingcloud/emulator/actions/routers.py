@@ -132,22 +132,24 @@ def modify_router_attributes(ctx: Ctx) -> Body:
         if value is not None:
             changes[field] = value
     sg_id = p.text("security_group")
-    if sg_id is not None:
+    if sg_id is not None:  # takes effect with ApplySecurityGroup, not UpdateRouters
         zone.get("security_group", sg_id)
-        changes.update(security_group_id=sg_id, is_applied=0)
-    eip_id = p.text("eip")
-    if eip_id is not None:
-        eip = zone.get("eip", eip_id)
-        if eip.get("_resource_id") not in (None, rid):
-            raise denied(f"eip [{eip_id}] is already associated with [{eip['_resource_id']}]")
-        zone.ensure_mutable(eip, eip_id)
+        changes["security_group_id"] = sg_id
+    if "eip" in p.raw:
+        eip_id = p.raw["eip"]
         old = eip_of(zone, rid)
+        eip = zone.get("eip", eip_id) if eip_id else None  # "" unbinds the router's EIP
+        if eip is not None and eip.get("_resource_id") not in (None, rid):
+            raise denied(f"eip [{eip_id}] is already associated with [{eip['_resource_id']}]")
+        if eip is not None:
+            zone.ensure_mutable(eip, eip_id)
         if old is not None and old is not eip:
             zone.set(old, status="available", _resource_id=None)
-        zone.set(eip, status="associated", _resource_id=rid, _resource_type="router")
+        if eip is not None:
+            zone.set(eip, status="associated", _resource_id=rid, _resource_type="router")
         changes["is_applied"] = 0
     zone.set(router, **changes)
-    return {"router_id": rid}
+    return {}
 
 
 # content/network/vpc/api/vpc_api/delete_routers.md
