@@ -60,7 +60,8 @@ def test_exec_script_over_the_limit_is_a_clear_error() -> None:
 
 def test_archive_over_2_mb_is_a_clear_error() -> None:
     huge = File("/etc/netweave/huge", "x" * (qc.TAR_LIMIT + 1))
-    with pytest.raises(RenderError, match=r"vcpe01: the user data archive is \d+ bytes; QingCloud accepts at most 2097152"):
+    with pytest.raises(RenderError, match=r"vcpe01: the user data archive is \d+ bytes; "
+                                          r"QingCloud accepts at most 2097152"):
         qc.archive("vcpe01", [huge])
 
 
