@@ -259,3 +259,22 @@ def test_render_command_refuses_an_unusable_file(tmp_path: Path,
     bad.write_text("clouds: [\n")
     assert main(["render", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_render_command_refuses_a_topology_with_lint_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.commands import render as command
+    from modules.findings import finding
+    from modules.lint import lint_file
+
+    def with_error(path: str):  # type: ignore[no-untyped-def]
+        result = lint_file(path)
+        result.findings.append(finding("R301", "next hop is no router", ("vpcs",)))
+        assert result.topology is not None
+        return result.topology, Index.build(result.topology), result
+
+    monkeypatch.setattr(command, "load_topology", with_error)
+    out = tmp_path / "out"
+    assert main(["render", str(STACKS / "s1-one-to-one.yaml"), "--out", str(out)]) == 1
+    assert "R301" in capsys.readouterr().out
+    assert not out.exists()
