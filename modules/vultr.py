@@ -21,6 +21,7 @@ from modules.index import Index
 from modules.model import Topology, Vultr
 from modules.render import RenderError
 from modules.render.tunnels import TunnelEnd, plan_tunnels
+from modules.render.vpn_server import PORTS as VPN_PORTS
 
 DEFAULT_IMAGE = "Debian 12 x64 (bookworm)"
 DEFAULT_PLAN = "vc2-1c-1gb"
@@ -35,19 +36,30 @@ def vultr_vpcs(topology: Topology, index: Index) -> list[str]:
     return sorted(v for v in topology.vpcs if index.cloud_of_vpc(v)[1].provider == "vultr")
 
 
-def region_of(index: Index, vcpe: str) -> str:
-    _, cloud = index.vcpe_cloud(vcpe)
+def vultr_vpn_servers(topology: Topology, index: Index) -> list[str]:
+    return sorted(n for n, s in topology.vpn_servers.items()
+                  if index.cloud_of_vxnet(s.vxnet)[1].provider == "vultr")
+
+
+def region_of(topology: Topology, index: Index, host: str) -> str:
+    if host in topology.vcpes:
+        _, cloud = index.vcpe_cloud(host)
+    else:
+        _, cloud = index.cloud_of_vxnet(topology.vpn_servers[host].vxnet)
     assert isinstance(cloud, Vultr)
     return cloud.region
 
 
 def reserve_addresses(topology: Topology, index: Index,
                       parent: pulumi.Resource | None = None) -> dict[str, vultr.ReservedIp]:
-    """A reserved IPv4 per Vultr vCPE with ``public_ip``: the stable tunnel endpoint."""
+    """A reserved IPv4 per Vultr vCPE / VPN server with ``public_ip``: the stable tunnel
+    endpoint the peers' (and VPN clients') configurations point at."""
     opts = pulumi.ResourceOptions(parent=parent)
-    return {name: vultr.ReservedIp(f"{name}-ip", region=region_of(index, name), ip_type="v4",
-                                   label=f"netweave {name}", opts=opts)
-            for name in vultr_vcpes(topology, index) if topology.vcpes[name].public_ip}
+    wanted = [n for n in vultr_vcpes(topology, index) if topology.vcpes[n].public_ip]
+    wanted += [n for n in vultr_vpn_servers(topology, index) if topology.vpn_servers[n].public_ip]
+    return {name: vultr.ReservedIp(f"{name}-ip", region=region_of(topology, index, name),
+                                   ip_type="v4", label=f"netweave {name}", opts=opts)
+            for name in sorted(wanted)}
 
 
 @dataclass
@@ -70,7 +82,8 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
                 public_addresses: Mapping[str, pulumi.Input[str]],
                 parent: pulumi.Resource | None = None,
                 stack: str | None = None) -> VultrDeployment:
-    """VPCs, then per Vultr vCPE: firewall group + rules, the instance with its user data.
+    """VPCs, then per Vultr vCPE and VPN server: firewall group + rules, the instance with
+    its user data.
 
     ``public_addresses``: every host's public address (QingCloud EIPs and Vultr reserved
     IPs): the firewall admits a tunnel's port only from its peer.
@@ -111,19 +124,42 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
                 notes="ssh_from", opts=rule_opts))
         out.firewall_rules[name] = rules
 
-        image = node.image or DEFAULT_IMAGE
-        os_id = vultr.get_os_output(filters=[vultr.GetOsFilterArgs(name="name", values=[image])]).id
-        vpc_ids = [out.vpcs[v].id for v in sorted({index.vpc_of(nic.vxnet) for nic in node.nics})
-                   if v in out.vpcs]
-        reserved = reserved_ips.get(name)
-        out.instances[name] = vultr.Instance(
-            name, region=region_of(index, name), plan=node.instance_type or DEFAULT_PLAN,
-            os_id=os_id.apply(int), vpc_ids=vpc_ids, hostname=name, label=f"netweave {name}",
-            tags=["netweave", stack], enable_ipv6=False, firewall_group_id=group.id,
-            reserved_ip_id=reserved.id if reserved is not None else None,
-            user_data=pulumi.Output.secret(user_data[name]),
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=rules))
+        vpcs = sorted({index.vpc_of(nic.vxnet) for nic in node.nics})
+        out.instances[name] = _instance(topology, index, name, node.instance_type, node.image, vpcs,
+                                        group, rules, out, user_data[name], stack, parent)
+
+    for name in vultr_vpn_servers(topology, index):
+        server = topology.vpn_servers[name]
+        if name not in user_data:
+            raise RenderError(f"no rendered user data for Vultr VPN server {name}")
+        group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
+        out.firewall_groups[name] = group
+        # clients dial in from anywhere: the VPN port is open, and only the VPN port
+        rules = [vultr.FirewallRule(
+            f"{name}-fw-vpn", firewall_group_id=group.id, protocol="udp", ip_type="v4",
+            subnet="0.0.0.0", subnet_size=0, port=str(server.port or VPN_PORTS[server.type]),
+            notes=f"{server.type} remote access", opts=pulumi.ResourceOptions(parent=group))]
+        out.firewall_rules[name] = rules
+        out.instances[name] = _instance(topology, index, name, None, None,
+                                        [index.vpc_of(server.vxnet)], group, rules, out,
+                                        user_data[name], stack, parent)
     return out
+
+
+def _instance(topology: Topology, index: Index, name: str, plan: str | None, image: str | None,
+              vpcs: list[str], group: vultr.FirewallGroup, rules: list[vultr.FirewallRule],
+              out: VultrDeployment, user_data: pulumi.Input[str], stack: str,
+              parent: pulumi.Resource | None) -> vultr.Instance:
+    os_id = vultr.get_os_output(filters=[vultr.GetOsFilterArgs(name="name",
+                                                               values=[image or DEFAULT_IMAGE])]).id
+    reserved = out.reserved_ips.get(name)
+    return vultr.Instance(
+        name, region=region_of(topology, index, name), plan=plan or DEFAULT_PLAN,
+        os_id=os_id.apply(int), vpc_ids=[out.vpcs[v].id for v in vpcs if v in out.vpcs],
+        hostname=name, label=f"netweave {name}", tags=["netweave", stack], enable_ipv6=False,
+        firewall_group_id=group.id, reserved_ip_id=reserved.id if reserved is not None else None,
+        user_data=pulumi.Output.secret(user_data),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=rules))
 
 
 def exports(deployment: VultrDeployment) -> dict[str, object]:

@@ -278,3 +278,23 @@ def test_render_command_refuses_a_topology_with_lint_errors(
     assert main(["render", str(STACKS / "s1-one-to-one.yaml"), "--out", str(out)]) == 1
     assert "R301" in capsys.readouterr().out
     assert not out.exists()
+
+
+def test_psk_tunnel_gets_the_same_preshared_key_on_both_ends() -> None:
+    text = S2_TEXT.replace("  - name: vcpe01-vcpe02\n", "  - name: vcpe01-vcpe02\n    psk: true\n")
+    topology, index = from_text(text)
+    hosts = render_topology(topology, index).hosts
+    psk = placeholder_keys(topology).preshared("vcpe01-vcpe02")
+    assert f"PresharedKey = {psk}" in hosts["vcpe01"].file("/etc/wireguard/wg-vcpe02.conf").content
+    assert f"PresharedKey = {psk}" in hosts["vcpe02"].file("/etc/wireguard/wg-vcpe01.conf").content
+
+
+def test_second_tunnel_on_a_vcpe_listens_on_the_next_port() -> None:
+    vcpe03 = "  vcpe03:\n    nics:\n      - {vxnet: vxnet02, address: 172.17.0.9}\n    bgp: {asn: 65003}\n"
+    tunnel = ("  - name: vcpe01-vcpe03\n    ends:\n      - {vcpe: vcpe01, address: 169.254.101.1/30}\n"
+              "      - {vcpe: vcpe03, address: 169.254.101.2/30}\n")
+    last_end = "      - {vcpe: vcpe02, address: 169.254.100.2/30}\n"
+    text = S2_TEXT.replace("vcpes:\n", "vcpes:\n" + vcpe03, 1).replace(last_end, last_end + tunnel)
+    manifest = render_topology(*from_text(text)).manifest["hosts"]["vcpe01"]
+    assert [(t["interface"], t["listen_port"]) for t in manifest["tunnels"]] == [
+        ("wg-vcpe02", 51820), ("wg-vcpe03", 51821)]

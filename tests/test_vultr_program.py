@@ -155,3 +155,16 @@ def test_key_provider_reports_no_change_for_the_same_key() -> None:
 def test_key_provider_creates_the_other_kinds(kind: str) -> None:
     outs = keys_module.KeyProvider().create({"key_id": "vpn/x", "kind": kind}).outs or {}
     assert set(keys_module.SECRET_FIELDS[kind]) <= set(outs)
+
+
+def test_vultr_vpn_server_gets_an_instance_open_only_on_its_vpn_port() -> None:
+    text = (STACKS / "s4-remote-access.yaml").read_text().replace(
+        "  qc-pek3a:\n    provider: qingcloud\n    zone: pek3a\n",
+        "  vultr-ams:\n    provider: vultr\n    region: ams\n").replace("cloud: qc-pek3a", "cloud: vultr-ams")
+    recorder, _ = _declare(text)
+    instance = _one(recorder, "vultr:index/instance:Instance")
+    assert (instance.name, instance.inputs["reservedIpId"]) == ("vpn01", "vpn01-ip-id")
+    (rule,) = recorder.by_type("vultr:index/firewallRule:FirewallRule")
+    assert (rule.inputs["protocol"], rule.inputs["port"], rule.inputs["subnetSize"]) == ("udp", "1194", 0)
+    doc = yaml.safe_load(io.StringIO(_value(instance.inputs["userData"])))
+    assert "/etc/openvpn/server/ovpn-vpn01.conf" in {f["path"] for f in doc["write_files"]}

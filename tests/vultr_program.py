@@ -11,7 +11,7 @@ import pulumi
 from modules.render.material import tls_from_private, wireguard_from_private
 
 OS_ID = 2136
-RESERVED = {"vultr-vcpe-ip": "203.0.113.20"}
+RESERVED = {"vultr-vcpe-ip": "203.0.113.20", "vpn01-ip": "203.0.113.30"}
 
 
 @dataclass
@@ -62,9 +62,11 @@ def run_s3(recorder: Recorder, text: str | None = None) -> dict[str, Any]:
     topology, index = from_text(text) if text else load("s3-hybrid-vultr")
     ring = KeyRing("keys", topology)
     reserved = vultr.reserve_addresses(topology, index)
-    addresses: dict[str, Any] = {"qc-vcpe": QC_EIP, **{n: r.subnet for n, r in reserved.items()}}
+    addresses: dict[str, Any] = {n: QC_EIP for n in topology.vcpes if n.startswith("qc-")}
+    addresses.update({n: r.subnet for n, r in reserved.items()})
     rendered = rendered_output(topology, index, addresses, ring.material)
-    user_data = {n: vultr_user_data(rendered, n) for n in vultr.vultr_vcpes(topology, index)}
+    hosts = vultr.vultr_vcpes(topology, index) + vultr.vultr_vpn_servers(topology, index)
+    user_data = {n: vultr_user_data(rendered, n) for n in hosts}
     deployment = vultr.build_vultr(topology, index, user_data, reserved, addresses, stack="s3")
     return {"ring": ring, "rendered": rendered, "user_data": user_data, "deployment": deployment}
 
