@@ -1,8 +1,8 @@
 """Every rendered file passes the real tools that will read it on the host.
 
 cloud-init's schema checker for every cloud-config document, frr-reload.py --test for
-every FRR config, cloud-init's network-config converter for every netplan file, and
-iptables-restore --test for the MSS clamping rules. A test is skipped only where the
+every FRR config, cloud-init's network-config converter and ``netplan generate`` for every
+netplan file, and iptables-restore --test for the MSS clamping rules. A test is skipped only where the
 tool is not installed (``bash .ci/setup`` installs all of them), and says which.
 """
 
@@ -125,3 +125,35 @@ def test_mss_rules_parse_with_iptables_restore_test(where: str, path: str, rules
     proc = subprocess.run(["iptables-restore", "--test"], input=rules, capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 0, f"{where}: {proc.stderr}"
+
+
+def _netplan_generate(config: str, root: Path) -> subprocess.CompletedProcess[str]:
+    (root / "etc" / "netplan").mkdir(parents=True)
+    path = root / "etc" / "netplan" / "60-netweave.yaml"
+    path.write_text(config)
+    path.chmod(0o600)
+    return _run(["netplan", "generate", "--root-dir", str(root)])
+
+
+@pytest.mark.parametrize(("where", "path", "config"), _each("/etc/netplan/60-netweave.yaml"),
+                         ids=lambda v: str(v)[:30])
+def test_netplan_generates_with_netplan_itself(where: str, path: str, config: str,
+                                               tmp_path: Path) -> None:
+    _need("netplan")
+    proc = _netplan_generate(config, tmp_path)
+    assert proc.returncode == 0, f"{where}: {proc.stdout}{proc.stderr}"
+
+
+def test_netplan_renders_the_extra_nic_policy_routing(tmp_path: Path) -> None:
+    _need("netplan")
+    config = RENDERED["s2-many-to-many"].hosts["vcpe01"].file("/etc/netplan/60-netweave.yaml").content
+    assert _netplan_generate(config, tmp_path).returncode == 0
+    network = (tmp_path / "run" / "systemd" / "network" / "10-netplan-eth1.network").read_text()
+    assert "[RoutingPolicyRule]\nFrom=192.168.129.5\nTable=101" in network
+    assert "Gateway=192.168.129.1\nTable=101" in network
+
+
+def test_netplan_generate_catches_a_broken_file(tmp_path: Path) -> None:
+    _need("netplan")
+    assert _netplan_generate("network:\n  version: 2\n  ethernets:\n    eth0: {addresses: [nope]}\n",
+                             tmp_path).returncode != 0
