@@ -122,7 +122,8 @@ def _deliver(host: HostRender) -> None:
                                      "archive": qingcloud.ARCHIVE, "exec": qingcloud.EXEC}
     host.manifest["files"] = [{"path": f.path, "mode": f"0{f.mode:o}", "secret": f.secret}
                               for f in host.sorted_files()]
-    host.manifest["client_profiles"] = sorted(host.client_profiles)
+    # relative to the output directory, like workload_routes
+    host.manifest["client_profiles"] = {c: f"{host.name}/clients/{c}" for c in sorted(host.client_profiles)}
 
 
 def write_rendered(rendered: Rendered, out_dir: Path) -> None:
