@@ -71,6 +71,9 @@ class Routes:
     def covers(self, net: netaddr.IPNetwork) -> bool:
         return self.own.covers(net) or self.learned.covers(net)
 
+    def overlaps(self, net: netaddr.IPNetwork) -> bool:
+        return self.own.overlaps(net) or self.learned.overlaps(net)
+
 
 def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
     """What a vCPE announces over BGP: ``bgp.advertise`` plus statics marked advertise."""

@@ -84,7 +84,9 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                               (*path, "next_hop"), _router_hint(ctx, vpc_name, hop))
                 continue
             routes = routes_of(ctx, owner.name)
-            if dest.prefixlen == 0 or routes.covers(dest):
+            # A push wider than the routes behind its next hop is a summary (common and
+            # fine); only a destination sharing no address with them is a black hole.
+            if dest.prefixlen == 0 or routes.overlaps(dest):
                 continue
             yield _uncovered_push(vpc_name, path, dest, hop, owner, routes.sets)
 
@@ -103,7 +105,7 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
     else:
         hint = f"{owner.name} has no route to any network but its default route"
     return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
-                   f"route for {dest} (connected, static or BGP): the traffic would come back "
+                   f"route into {dest} (connected, static or BGP): the traffic would come back "
                    "by its default route or die there", (*path, "destination"), hint)
 
 
