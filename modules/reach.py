@@ -17,6 +17,7 @@ lint (``modules.lint.paths``) can point at it.
 from __future__ import annotations
 
 import gc
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -169,7 +170,7 @@ class Lpm:
         self.tables: dict[tuple[int, int], dict[int, RouteEntry]] = {}
         for r in routes:
             table = self.tables.setdefault((r.prefix.version, r.prefix.prefixlen), {})
-            key = int(r.prefix.network)
+            key = r.prefix.first  # the network as an int, without building an IPAddress
             best = table.get(key)
             if best is None or _better(r, best):
                 table[key] = r
@@ -376,11 +377,24 @@ class Network:
     def _pushes_by_vxnet(self) -> dict[str, list[RouteEntry]]:
         """Route pushes each vxnet's VMs receive (QingCloud DHCP / Vultr cloud-init)."""
         out: dict[str, list[RouteEntry]] = {}
+        text: dict[int, str] = {}
         for vpc_name, vpc in self.topology.vpcs.items():
+            if not vpc.route_push:
+                continue
+            spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
+            starts = [first for first, _last, _n in spans]
             for i, push in enumerate(vpc.route_push):
-                targets = push.vxnets if push.vxnets is not None else [
-                    n for n, vx in vpc.vxnets.items() if push.next_hop in vx.cidr]
-                entry = RouteEntry(push.destination, "route_push", str(push.next_hop), None,
+                hop = push.next_hop
+                if push.vxnets is not None:
+                    targets = push.vxnets
+                else:  # the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                    at = bisect_right(starts, hop.value) - 1
+                    targets = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
+                        and hop.version == vpc.vxnets[spans[at][2]].cidr.version else []
+                via = text.get(hop.value)
+                if via is None:
+                    via = text[hop.value] = str(hop)
+                entry = RouteEntry(push.destination, "route_push", via, None,
                                    ("vpcs", vpc_name, "route_push", i))
                 for vx in targets:
                     out.setdefault(vx, []).append(entry)
@@ -616,7 +630,7 @@ class Network:
         found = self._networks.lookup(address)
         if found is not None:
             return found.prefix
-        return netaddr.IPNetwork(f"{address}/{32 if address.version == 4 else 128}")
+        return netaddr.IPNetwork(address)  # a host route: /32 or /128
 
     def _connected(self, node: Node) -> Lpm:
         table = node.__dict__.get("_connected")
@@ -920,6 +934,28 @@ class Network:
         verb = "loops" if fail.loop else "dies"
         return Trace(src, str(address), False, walk.hops,
                      f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
+                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
+
+    def next_hop_node(self, vpc: str, address: netaddr.IPAddress) -> str | None:
+        """The router holding ``address`` in ``vpc`` (a vCPE NIC, a VPN server, the VPC
+        router at a vxnet's .1), if any."""
+        vxnet = self.index.vxnet_containing(vpc, address)
+        if vxnet is None:
+            return None
+        owner = self._owners.get((vxnet, address.version, address.value))
+        if owner is None or self.nodes[owner].kind == "host":
+            return None
+        return owner
+
+    def trace_from(self, node: str, address: netaddr.IPAddress) -> Trace:
+        """From any node (e.g. the router a route push points at) towards an address."""
+        walk = self._walk(node, address)
+        fail = walk.fail
+        if fail is None:
+            return Trace(node, str(address), True, walk.hops)
+        verb = "loops" if fail.loop else "dies"
+        return Trace(node, str(address), False, walk.hops,
+                     f"{node} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
                      loop=fail.loop, failure_at=fail.at, detail=fail.detail)
 
     def ping(self, src: str, dst: str) -> PingResult:
