@@ -664,9 +664,6 @@ class Network:
         if route.kind == "blackhole":
             return _Fail(name, f"static route {route.prefix} has no next hop and {route.prefix} is "
                                f"not connected to {name}: packets are dropped", route.path)
-        if route.kind == "clients":
-            return _Fail(name, f"{dst} is in the client pool of VPN server {name}: it is a "
-                               "dialled-in client's address, not a host's", route.path)
         if route.kind == "tunnel":
             return self._tunnel_hop(name, route.via.removeprefix("tunnel:"))
         if route.kind == "vxnet":
@@ -762,6 +759,10 @@ class Network:
                 hops.append(Hop(name, node.kind, "deliver", self._node_path(name)))
                 break
             route = node.lpm.lookup(dst)
+            if route is not None and route.kind == "clients":  # a VPN server's dialled-in client
+                hops.append(Hop(name, node.kind, f"deliver to a VPN client ({route.prefix})",
+                                route.path))
+                break
             if route is None:
                 hops.append(Hop(name, node.kind, f"drop: no route to {dst}", None))
                 fail = self._no_route(node, dst, prev)
@@ -904,9 +905,11 @@ class Network:
         hops, fail = walk.hops, walk.fail
         if fail is None and hops and hops[-1].node != dst:
             # Overlapping networks: another node holds the same address where it landed.
-            fail = _Fail(hops[-1].node, f"{dst_address} is also {hops[-1].node}'s address: the "
-                                        f"packet is delivered there, never to {dst}",
-                         ("hosts", dst, "address"))
+            holder = hops[-1].node
+            where = (f"in the client pool of VPN server {holder}" if hops[-1].action.startswith(
+                "deliver to a VPN client") else f"also {holder}'s address")
+            fail = _Fail(holder, f"{dst_address} is {where}: the packet is delivered there, "
+                                 f"never to {dst}", ("hosts", dst, "address"))
         if fail is None and not reply:
             denied = self.ingress_denied(dst, src_address)
             if denied is not None:

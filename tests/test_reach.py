@@ -366,3 +366,23 @@ def test_a_host_address_held_twice_is_delivered_to_the_wrong_node() -> None:
                 "      netb: {cidr: 10.2.1.0/24}\n      netc: {cidr: 10.1.1.0/24}")
     trace = network(text).trace("ha", "hc")
     assert not trace.delivered and trace.failure_at == "ha"
+
+
+VPN = edit(PAIR, "hosts:\n", """vpn_servers:
+  ovpn: {type: openvpn, vxnet: neta, address: 10.1.1.9, client_pool: 10.99.0.0/24}
+hosts:
+""")
+
+
+def test_vpn_server_routes_for_its_client_pool() -> None:
+    text = edit(VPN, "      - {destination: 10.2.1.0/24, next_hop: 10.1.1.2}",
+                "      - {destination: 10.2.1.0/24, next_hop: 10.1.1.2}\n"
+                "      - {destination: 10.99.0.0/24, next_hop: 10.1.1.9}")
+    trace = network(text).trace_address("ha", netaddr.IPAddress("10.99.0.7"))
+    assert trace.delivered, trace.failure
+    assert [h.node for h in trace.hops] == ["ha", "ovpn"]
+
+
+def test_vpn_client_pool_is_unreachable_without_a_route_push() -> None:
+    trace = network(VPN).trace_address("ha", netaddr.IPAddress("10.99.0.7"))
+    assert not trace.delivered and trace.failure_at == "ha"
