@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 import netaddr
 
@@ -126,7 +127,7 @@ def routing_domains(topology: Topology, index: Index) -> list[set[str]]:
 
 # --- routing tables -------------------------------------------------------------------
 
-Source = str  # "connected" | "static" | "bgp" | "route_push" | "default"
+RouteSource = Literal["connected", "static", "bgp", "route_push", "default"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class RouteEntry:
     """
 
     prefix: netaddr.IPNetwork
-    source: Source
+    source: RouteSource
     via: str
     learned_from: str | None
     path: PathKey
