@@ -748,8 +748,12 @@ class Network:
                 fail = cached.fail
                 break
             if name in seen:
-                cycle = [h.node for h in hops[seen[name]:] if h.kind != "tunnel"] + [name]
-                closing = next((h for h in reversed(hops) if h.kind != "tunnel"), None)
+                in_cycle = [h for h in hops[seen[name]:] if h.kind != "tunnel"]
+                cycle = [h.node for h in in_cycle] + [name]
+                # Blame a route someone wrote by hand (a static route) before a learned one.
+                closing = next((h for h in reversed(in_cycle)
+                                if h.path and "static_routes" in h.path),
+                               in_cycle[-1] if in_cycle else None)
                 fail = _Fail(name, f"routing loop {' -> '.join(cycle)} for {dst}",
                              closing.path if closing else None, loop=True)
                 break

@@ -204,6 +204,6 @@ def check(ctx: Context) -> Iterator[Finding]:
     _push_destination_loops(ctx, net, loops)
     for group in loops.values():
         yield finding("P404", f"{group.first}: packets go round until their TTL runs out; "
-                      f"reported at {dotted(group.path)}, the route that closes the loop",
+                      f"reported at {dotted(group.path)}, a route in the loop",
                       group.path, "point one of these routes at a router that has a real path "
                       "(a connected network or a BGP route), not back into the loop")
