@@ -386,3 +386,16 @@ def test_vpn_server_routes_for_its_client_pool() -> None:
 def test_vpn_client_pool_is_unreachable_without_a_route_push() -> None:
     trace = network(VPN).trace_address("ha", netaddr.IPAddress("10.99.0.7"))
     assert not trace.delivered and trace.failure_at == "ha"
+
+
+def test_missing_route_blames_the_transit_vcpe_that_does_not_pass_it_on() -> None:
+    why, path = network(CHAIN).why_unrouted("rc", netaddr.IPAddress("10.1.1.3"))
+    assert why == "rb does not advertise 10.1.1.0/24 to it"
+    assert path == ("vcpes", "rb", "bgp", "advertise")
+
+
+def test_missing_route_explains_an_advertisement_without_an_exact_route() -> None:
+    text = edit(PAIR, "advertise: [10.1.1.0/24]", "advertise: [10.1.0.0/16]")
+    why, path = network(text).why_unrouted("rb", netaddr.IPAddress("10.1.1.3"))
+    assert "ra declares 10.1.0.0/16 but has no route for exactly 10.1.0.0/16" in why
+    assert path == ("vcpes", "ra", "bgp", "advertise", 0)
