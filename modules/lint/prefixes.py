@@ -20,7 +20,7 @@ import netaddr
 T = TypeVar("T")
 
 # IPv4 and IPv6 integers overlap; shifting IPv6 above 2**128 keeps their ranges apart.
-_V6 = 1 << 128
+V6_BASE = 1 << 128
 
 NEIGHBOURS = 4  # numeric neighbours on each side considered for a hint
 _DIGITS = "0123456789abcdef:./"
@@ -28,12 +28,13 @@ _DIGITS = "0123456789abcdef:./"
 
 def span(net: netaddr.IPNetwork) -> tuple[int, int]:
     """Integer first and last address of a network, IPv6 kept apart from IPv4."""
-    base = _V6 if net.version == 6 else 0
-    return base + net.first, base + net.last
+    first = net.first
+    last = first | net._hostmask_int  # netaddr's .last recomputes the mask: half the cost
+    return (first, last) if net.version == 4 else (V6_BASE + first, V6_BASE + last)
 
 
 def point(address: netaddr.IPAddress) -> int:
-    return (_V6 if address.version == 6 else 0) + int(address)
+    return (V6_BASE if address.version == 6 else 0) + int(address)
 
 
 def distance(a: str, b: str) -> int:
@@ -127,7 +128,9 @@ class PrefixSet:
         return len(self.prefixes)
 
     def covers(self, net: netaddr.IPNetwork) -> bool:
-        first, last = span(net)
+        return self.covers_span(*span(net))
+
+    def covers_span(self, first: int, last: int) -> bool:
         i = bisect_right(self.starts, first) - 1
         return i >= 0 and self.ends[i] >= last
 

@@ -15,9 +15,11 @@ import netaddr
 from modules.findings import Finding, finding
 from modules.index import AddressOwner
 from modules.lint import Context
-from modules.lint.forwarding import routes_of, shared
-from modules.lint.prefixes import Candidates, PrefixSet, listing, point, typo_of
+from modules.lint.forwarding import route_index, route_sets, shared
+from modules.lint.prefixes import Candidates, PrefixSet, listing, point, span, typo_of
 from modules.lint.tunnels import tunnel_findings
+from modules.model import RoutePush, Vpc
+from modules.source import PathKey
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -53,28 +55,24 @@ def _router_hint(ctx: Context, vpc: str, hop: netaddr.IPAddress) -> str:
 
 def _route_pushes(ctx: Context) -> Iterator[Finding]:
     index = ctx.index
+    routes = route_index(ctx)
+    owners_at = index.owners_by_address
     for vpc_name, vpc in ctx.topology.vpcs.items():
+        vpc_first, vpc_last = span(vpc.cidr)
+        subnets = [(n, vx.cidr, *span(vx.cidr)) for n, vx in vpc.vxnets.items()]
         for i, push in enumerate(vpc.route_push):
             path = ("vpcs", vpc_name, "route_push", i)
             dest, hop = push.destination, push.next_hop
-            if dest.version == vpc.cidr.version and (dest in vpc.cidr or vpc.cidr in dest):
+            first, last = span(dest)
+            if first <= vpc_last and vpc_first <= last:  # CIDRs overlap only by nesting
                 yield finding("R303", f"route push {dest} in {vpc_name} overlaps the VPC's own "
                               f"range {vpc.cidr}: inside the VPC the VPC router delivers directly, "
                               "so VMs would bypass (or fight) the push", (*path, "destination"),
                               "push only networks outside the VPC; a remote network needs "
                               "a range of its own")
-            on_link = [n for n, vx in vpc.vxnets.items()
-                       if hop.version == vx.cidr.version and hop in vx.cidr]
-            for j, target in enumerate(push.vxnets or []):
-                cidr = vpc.vxnets[target].cidr if target in vpc.vxnets else None
-                if cidr is not None and not (hop.version == cidr.version and hop in cidr):
-                    yield finding("R311", f"route push {dest} via {hop} is sent to vxnet {target} "
-                                  f"({cidr}), where {hop} is not on-link: its VMs cannot reach "
-                                  "that next hop (DHCP option 121 needs an on-link gateway)",
-                                  (*path, "vxnets", j),
-                                  f"{hop} is on-link in {', '.join(on_link)}" if on_link else
-                                  "send it only to vxnets that contain the next hop")
-            owners = index.owners_by_address.get((vpc_name, int(hop)), [])
+            if push.vxnets:
+                yield from _push_scope(vpc, path, push, subnets)
+            owners = owners_at.get((vpc_name, int(hop)), [])
             owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
             if owner is None or owner.kind == "host":
                 what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
@@ -83,12 +81,31 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                               f"but {what}: VMs would send {dest} traffic into a black hole",
                               (*path, "next_hop"), _router_hint(ctx, vpc_name, hop))
                 continue
-            routes = routes_of(ctx, owner.name)
+            if dest.prefixlen == 0 or routes.covers(owner.name, dest, (first, last)):
+                continue
+            sets = route_sets(ctx, owner.name)
             # A push wider than the routes behind its next hop is a summary (common and
             # fine); only a destination sharing no address with them is a black hole.
-            if dest.prefixlen == 0 or routes.overlaps(dest):
+            if any(s.overlaps(dest) for s in sets):
                 continue
-            yield _uncovered_push(vpc_name, path, dest, hop, owner, routes.sets)
+            yield _uncovered_push(vpc_name, path, dest, hop, owner, sets)
+
+
+def _push_scope(vpc: Vpc, path: PathKey, push: RoutePush,
+                subnets: list[tuple[str, netaddr.IPNetwork, int, int]]) -> Iterator[Finding]:
+    """R311: every vxnet a push is sent to must have the next hop on-link."""
+    dest, hop = push.destination, push.next_hop
+    at = point(hop)
+    on_link = [n for n, _, first, last in subnets if first <= at <= last]
+    for j, target in enumerate(push.vxnets or []):
+        cidr = vpc.vxnets[target].cidr if target in vpc.vxnets else None
+        if cidr is not None and target not in on_link:
+            yield finding("R311", f"route push {dest} via {hop} is sent to vxnet {target} "
+                          f"({cidr}), where {hop} is not on-link: its VMs cannot reach "
+                          "that next hop (DHCP option 121 needs an on-link gateway)",
+                          (*path, "vxnets", j),
+                          f"{hop} is on-link in {', '.join(on_link)}" if on_link else
+                          "send it only to vxnets that contain the next hop")
 
 
 def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwork,
@@ -105,7 +122,7 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
     else:
         hint = f"{owner.name} has no route to any network but its default route"
     return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
-                   f"route into {dest} (connected, static or BGP): the traffic would come back "
+                   f"route for {dest} (connected, static or BGP): the traffic would come back "
                    "by its default route or die there", (*path, "destination"), hint)
 
 
@@ -151,12 +168,11 @@ def _advertisements(ctx: Context) -> Iterator[Finding]:
     for name, vcpe in ctx.topology.vcpes.items():
         if vcpe.bgp is None:
             continue
-        routes = None
+        routes = route_index(ctx)
         for i, prefix in enumerate(vcpe.bgp.advertise):
-            routes = routes or routes_of(ctx, name)
-            if routes.covers(prefix):
+            if routes.covers(name, prefix):
                 continue
-            near = typo_of(routes.sets, prefix)
+            near = typo_of(route_sets(ctx, name), prefix)
             yield finding("R304", f"{name} advertises {prefix} over BGP but neither connects nor "
                           f"routes it: peers would send {prefix} traffic to {name}, which has "
                           "nowhere to put it", ("vcpes", name, "bgp", "advertise", i),
