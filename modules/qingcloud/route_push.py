@@ -23,7 +23,7 @@ static per instance (inferred from the console), would replace only the function
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import netaddr
@@ -158,7 +158,7 @@ class RoutePush(dynamic.Resource, module="qingcloud", name="RoutePush"):
     routing_table_id: pulumi.Output[str]
 
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
-                 vxnet_id: pulumi.Input[str], routes: pulumi.Input[list[Mapping[str, str]]],
+                 vxnet_id: pulumi.Input[str], routes: pulumi.Input[Sequence[Mapping[str, str]]],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RoutePushProvider(), resource_name, {
             "zone": zone, "name": name, "vxnet_id": vxnet_id, "routes": routes,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import pulumi
@@ -108,7 +108,7 @@ class SecurityGroup(dynamic.Resource, module="qingcloud", name="SecurityGroup"):
     security_group_id: pulumi.Output[str]
 
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
-                 rules: pulumi.Input[list[Mapping[str, Any]]] | None = None,
+                 rules: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(SecurityGroupProvider(), resource_name, {
             "zone": zone, "name": name, "rules": rules, "security_group_id": None,
