@@ -130,9 +130,11 @@ def _capped(items: Sequence[Any], limit: int, line: Callable[[Any], str], what: 
 def _headline(d: DiffReport) -> str:
     bits = []
     if d.lost:
-        bits.append(f"**{len(d.lost)} host pair{'s' if len(d.lost) != 1 else ''} lose reachability**")
+        n = len(d.lost)
+        bits.append(f"**{n} host pair{'s lose' if n != 1 else ' loses'} reachability**")
     if d.gained:
-        bits.append(f"{len(d.gained)} gain reachability")
+        n = len(d.gained)
+        bits.append(f"{n} host pair{'s gain' if n != 1 else ' gains'} reachability")
     violated = [i for i in d.intents if i.after is False]
     if violated:
         bits.append(f"**{len(violated)} intent rule{'s' if len(violated) != 1 else ''} violated**")

@@ -158,7 +158,8 @@ def _pushes(g: Graph, topology: Topology, index: Index) -> None:
             if owner is None or owner.kind == "host":
                 continue
             target = node_id("vcpe" if owner.kind == "nic" else "vpn", owner.name)
-            receivers = push.vxnets or [index.vxnet_containing(vpc_name, push.next_hop)]
+            receivers: list[str | None] = (list(push.vxnets) if push.vxnets
+                                           else [index.vxnet_containing(vpc_name, push.next_hop)])
             for vx in receivers:
                 if vx:
                     grouped.setdefault((vx, target), []).append(str(push.destination))
@@ -197,8 +198,12 @@ def merged(base: Graph, head: Graph) -> Graph:
     return out
 
 
+def _elements(g: Graph) -> list[Cluster | Node | Edge]:
+    return [*g.clusters.values(), *g.nodes.values(), *g.edges.values()]
+
+
 def changed_count(g: Graph) -> int:
-    return sum(1 for x in [*g.clusters.values(), *g.nodes.values(), *g.edges.values()] if x.state)
+    return sum(1 for x in _elements(g) if x.state)
 
 
 # --- Mermaid ----------------------------------------------------------------------------
@@ -248,12 +253,13 @@ def mermaid(g: Graph, direction: str = "LR") -> str:
         out.append(f"  {e.src} {arrow}{label} {e.dst}")
         if e.state:
             link_styles.append(f"  linkStyle {i} stroke:{_LINK_COLOURS[e.state]},stroke-width:3px")
-    states = {x.state for x in [*g.nodes.values(), *g.clusters.values()] if x.state}
+    boxes: list[Cluster | Node] = [*g.clusters.values(), *g.nodes.values()]
+    states = {x.state for x in boxes if x.state}
     for state in STATES:
         if state in states:
             out.append(f"  classDef {state} {_MERMAID_CLASSES[state]}")
     for state in STATES:
-        ids = [x.id for x in [*g.clusters.values(), *g.nodes.values()] if x.state == state]
+        ids = [x.id for x in boxes if x.state == state]
         if ids:
             out.append(f"  class {','.join(ids)} {state}")
     out.extend(link_styles)

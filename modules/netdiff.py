@@ -148,9 +148,9 @@ def _push_keys(t: Topology, vpc: str) -> dict[PushKey, int]:
 
 
 def _push_text(key: PushKey) -> str:
-    dest, hop, vxnets = key
+    _, hop, vxnets = key
     to = f" to {', '.join(vxnets)}" if vxnets else ""
-    return f"{dest} via {hop}{to}"
+    return f"via {hop}{to}"
 
 
 def _route_pushes(base: Topology, head: Topology) -> list[Change]:

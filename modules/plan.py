@@ -155,7 +155,8 @@ def markdown(plan: Plan) -> str:
     for r in plan.resources:
         inputs = "<br>".join(f"`{k}`: {_md(v)}" for k, v in key_inputs(r))
         deps = ", ".join(plan.name_of(d) or d for d in r.dependencies)
-        out.append(f"| `{short_type(r.type)}` | {r.name} | {plan.name_of(r.parent) or ''} | {inputs} | {deps} |")
+        parent = plan.name_of(r.parent) or ""
+        out.append(f"| `{short_type(r.type)}` | {r.name} | {parent} | {inputs} | {deps} |")
     return "\n".join(out) + "\n"
 
 

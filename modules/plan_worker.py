@@ -82,8 +82,8 @@ def _parent(urn: str) -> str | None:
 
 
 def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, Any]:
-    from google.protobuf import json_format
     import pulumi
+    from google.protobuf import json_format
     from pulumi.runtime import mocks
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -105,18 +105,19 @@ def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, 
                 state.setdefault("main_ip", documentation_address(args.name))
             return f"{args.name}-id", state
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        def call(self, args: pulumi.runtime.MockCallArgs
+                 ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
             if args.token == "vultr:index/getOs:getOs":
                 filters = args.args.get("filters") or []
                 name = next((v for f in filters if f.get("name") == "name" for v in f.get("values", [])),
                             "Debian 12 x64 (bookworm)")
                 return {"id": str(_OS_IDS.get(name, 2136)), "name": name, "arch": "x64",
-                        "family": name.split()[0].lower(), "filters": filters}
-            return {}
+                        "family": name.split()[0].lower(), "filters": filters}, None
+            return {}, None
 
     class RecordingMonitor(mocks.MockMonitor):
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method name)
-            response = super().RegisterResource(request)
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type != "pulumi:pulumi:Stack":
                 raw = json_format.MessageToDict(request.object)
                 provider_blob = raw.pop(PROVIDER_INPUT, None)
@@ -139,7 +140,7 @@ def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, 
                     monitor=RecordingMonitor(answers))
 
     # imported after set_mocks, as the SDK requires
-    program_main = getattr(importlib.import_module(program), "main")
+    program_main = importlib.import_module(program).main
 
     error: str | None = None
     try:

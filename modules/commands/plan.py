@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        topology, _, result = load_topology(args.file)
+        topology, _, _ = load_topology(args.file)
     except Unusable as bad:
         print(report.text([bad.result]))
         return 2
