@@ -213,7 +213,7 @@ _MERMAID_SHAPES = {"vxnet": ("[/", "/]"), "host": ("(", ")"), "vcpe": ("{{", "}}
 _MERMAID_ARROWS = {"attach": "---", "nic": "---", "tunnel": "<==>", "push": "-.->"}
 _MERMAID_CLASSES = {
     "added": "fill:#e6ffec,stroke:#1a7f37,stroke-width:3px",
-    "removed": "fill:#ffebe9,stroke:#cf222e,stroke-width:3px,stroke-dasharray:5 5",
+    "removed": "fill:#ffebe9,stroke:#cf222e,stroke-width:3px,stroke-dasharray:5",
     "changed": "fill:#fff8c5,stroke:#9a6700,stroke-width:3px",
 }
 _LINK_COLOURS = {"added": "#1a7f37", "removed": "#cf222e", "changed": "#9a6700"}
