@@ -112,8 +112,8 @@ def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, 
                 name = next((v for f in filters if f.get("name") == "name" for v in f.get("values", [])),
                             "Debian 12 x64 (bookworm)")
                 return {"id": str(_OS_IDS.get(name, 2136)), "name": name, "arch": "x64",
-                        "family": name.split()[0].lower(), "filters": filters}, None
-            return {}, None
+                        "family": name.split()[0].lower(), "filters": filters}, []
+            return {}, []
 
     class RecordingMonitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:
