@@ -83,7 +83,10 @@ def short_type(token: str) -> str:
 
 
 def stack_name(file: str, topology_name: str | None = None) -> str:
-    return topology_name or Path(file).stem
+    """The Pulumi stack a topology file belongs to: ``stacks/<stack>.yaml`` (the program's
+    default), so the file name wins; the topology's ``name`` only for odd file names."""
+    stem = Path(file).stem
+    return stem if stem and stem[0].isalpha() else (topology_name or "stack")
 
 
 def run(file: str | Path, stack: str, *, program: str = DEFAULT_PROGRAM,

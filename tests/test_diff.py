@@ -104,7 +104,7 @@ def test_the_new_vcpe_is_created_not_a_warning(new_peer: diff.DiffReport) -> Non
 
 def test_markdown_starts_with_the_stack_marker_and_leads_with_reachability(route_typo: diff.DiffReport) -> None:
     md = diff_report.markdown(route_typo)
-    assert md.startswith("<!-- netweave-diff stack=s2-many-to-many -->\n")
+    assert md.startswith("<!-- netweave-diff stack=s2-route-typo -->\n")  # HEAD file = the stack
     assert md.index("### 1. Reachability") < md.index("### 2. Lint") < md.index("### 3. Network")
     assert "> - ❌ `vm02 ⇄ vm03`" in md
 
