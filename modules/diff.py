@@ -9,6 +9,7 @@ that is not a usable topology gets its lint findings and nothing else.
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,10 +36,6 @@ class Side:
     def index(self) -> Index | None:
         return Index.build(self.lint.topology) if self.lint.topology is not None else None
 
-    @classmethod
-    def load(cls, spec: str) -> Side:
-        revision = read(spec)
-        return cls(revision, lint_text(revision.text, file=revision.display))
 
 
 @dataclass
@@ -71,24 +68,31 @@ class DiffReport:
 
 def compare(base_spec: str, head_spec: str, *, plans: bool = True,
             program: str = plan.DEFAULT_PROGRAM) -> DiffReport:
-    base, head = Side.load(base_spec), Side.load(head_spec)
-    topo = head.topology or base.topology
-    stack = plan.stack_name(head.revision.path, topo.name if topo else None)
-    report = DiffReport(stack, base, head, lint_changes(base.lint.findings, head.lint.findings))
-    if base.topology is None or head.topology is None:
-        unusable = base.revision.display if base.topology is None else head.revision.display
-        report.reach_note = report.network_note = f"{unusable} is not a usable topology (see lint)"
-        report.plan_note = report.reach_note
-        return report
-    base_index, head_index = Index.build(base.topology), Index.build(head.topology)
-    _reachability(report, base.topology, base_index, head.topology, head_index)
-    report.network = network_changes(base.topology, head.topology)
-    report.graph = graph.merged(graph.build(base.topology, base_index),
-                                graph.build(head.topology, head_index))
-    if plans:
-        _resources(report, base, head, program)
-    else:
-        report.plan_note = "offline plans skipped (--no-plan)"
+    base_rev, head_rev = read(base_spec), read(head_spec)
+    stack = plan.stack_name(head_rev.path)
+    with tempfile.TemporaryDirectory(prefix="netweave-diff-") as tmp, \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        # The two offline plans run in child processes while this one lints and traces:
+        # they need nothing from each other, and the machine has more than one core.
+        planned = (pool.submit(_plans, base_rev, head_rev, stack, program, Path(tmp))
+                   if plans else None)
+        base = Side(base_rev, lint_text(base_rev.text, file=base_rev.display))
+        head = Side(head_rev, lint_text(head_rev.text, file=head_rev.display))
+        report = DiffReport(stack, base, head, lint_changes(base.lint.findings, head.lint.findings))
+        if base.topology is None or head.topology is None:
+            unusable = base_rev.display if base.topology is None else head_rev.display
+            report.reach_note = report.network_note = f"{unusable} is not a usable topology (see lint)"
+            report.plan_note = report.reach_note
+            return report
+        base_index, head_index = Index.build(base.topology), Index.build(head.topology)
+        _reachability(report, base.topology, base_index, head.topology, head_index)
+        report.network = network_changes(base.topology, head.topology)
+        report.graph = graph.merged(graph.build(base.topology, base_index),
+                                    graph.build(head.topology, head_index))
+        if planned is None:
+            report.plan_note = "offline plans skipped (--no-plan)"
+        else:
+            _resources(report, planned)
     return report
 
 
@@ -105,25 +109,28 @@ def _reachability(report: DiffReport, base: Topology, base_index: Index,
                                               reachdiff.intent_status(head, head_index, after))
 
 
-def _resources(report: DiffReport, base: Side, head: Side, program: str) -> None:
-    with tempfile.TemporaryDirectory(prefix="netweave-diff-") as tmp:
-        files = []
-        for side, name in ((base, "base"), (head, "head")):
-            path = Path(tmp) / name / Path(side.revision.path).name
-            path.parent.mkdir()
-            path.write_text(side.revision.text, encoding="utf-8")
-            files.append(path)
-        try:
-            before, after = plan.run_both((files[0], report.stack), (files[1], report.stack),
-                                          program=program)
-        except plan.PlanError as failed:
-            report.plan_note = str(failed)
-            return
+def _plans(base: Revision, head: Revision, stack: str, program: str, tmp: Path
+           ) -> tuple[plan.Plan, plan.Plan]:
+    files = []
+    for revision, name in ((base, "base"), (head, "head")):
+        path = tmp / name / Path(revision.path).name
+        path.parent.mkdir()
+        path.write_text(revision.text, encoding="utf-8")
+        files.append(path)
+    return plan.run_both((files[0], stack), (files[1], stack), program=program)
+
+
+def _resources(report: DiffReport, planned: Future[tuple[plan.Plan, plan.Plan]]) -> None:
+    try:
+        before, after = planned.result()
+    except plan.PlanError as failed:
+        report.plan_note = str(failed)
+        return
     if after.error or before.error:
         which = "HEAD" if after.error else "BASE"
         report.plan_note = (f"the program stops on {which} before declaring resources "
                             "(lint errors: nothing would be deployed)")
         return
-    vcpes = set(base.topology.vcpes if base.topology else ()) | set(
-        head.topology.vcpes if head.topology else ())
+    vcpes = set(report.base.topology.vcpes if report.base.topology else ()) | set(
+        report.head.topology.vcpes if report.head.topology else ())
     report.resources = resource_changes(before, after, vcpes)
