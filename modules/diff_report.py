@@ -164,13 +164,15 @@ def _markdown(d: DiffReport, cap: int, diagram: bool) -> str:
     elif not d.pairs and not d.intents:
         out.append("No host pair or intent rule changes reachability.")
     if d.lost:
-        out += ["> [!CAUTION]", f"> {len(d.lost)} host pair(s) lose reachability:", ">"]
+        n = len(d.lost)
+        out += ["> [!CAUTION]", f"> {n} host pair{'s lose' if n != 1 else ' loses'} reachability:", ">"]
         out += ["> " + x for x in _capped(
             d.lost, cap, lambda p: f"- ❌ `{p.arrow()}`" + (f": {_md(p.why)}" if p.why else ""),
             "host pairs")]
         out.append("")
     if d.gained:
-        out.append(f"{len(d.gained)} host pair(s) gain reachability:")
+        n = len(d.gained)
+        out.append(f"{n} host pair{'s gain' if n != 1 else ' gains'} reachability:")
         out += _capped(d.gained, cap, lambda p: f"- ✅ `{p.arrow()}`", "host pairs")
         out.append("")
     if d.intents:
