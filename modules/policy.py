@@ -99,7 +99,7 @@ def _covers_ssh(low: Any, high: Any) -> bool:
 
 def _anywhere(source: Any) -> bool:
     try:
-        return netaddr.IPNetwork(str(source or "0.0.0.0/0")).prefixlen == 0
+        return bool(netaddr.IPNetwork(str(source or "0.0.0.0/0")).prefixlen == 0)
     except (netaddr.AddrFormatError, ValueError):
         return False
 

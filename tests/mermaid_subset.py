@@ -32,7 +32,8 @@ def unescape(label: str) -> str:
 class Diagram:
     direction: str
     clusters: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (label, parent)
-    nodes: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # id -> (kind, label, cluster)
+    # id -> (kind, label, cluster)
+    nodes: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (src, arrow, dst, label)
     class_defs: dict[str, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)  # id -> class

@@ -102,14 +102,16 @@ def test_the_new_vcpe_is_created_not_a_warning(new_peer: diff.DiffReport) -> Non
 
 # --- formats --------------------------------------------------------------------------
 
-def test_markdown_starts_with_the_stack_marker_and_leads_with_reachability(route_typo: diff.DiffReport) -> None:
+def test_markdown_starts_with_the_stack_marker_and_leads_with_reachability(
+        route_typo: diff.DiffReport) -> None:
     md = diff_report.markdown(route_typo)
     assert md.startswith("<!-- netweave-diff stack=s2-route-typo -->\n")  # HEAD file = the stack
     assert md.index("### 1. Reachability") < md.index("### 2. Lint") < md.index("### 3. Network")
     assert "> - ❌ `vm02 ⇄ vm03`" in md
 
 
-def test_markdown_embeds_a_mermaid_diagram_with_the_removed_push_highlighted(route_typo: diff.DiffReport) -> None:
+def test_markdown_embeds_a_mermaid_diagram_with_the_removed_push_highlighted(
+        route_typo: diff.DiffReport) -> None:
     md = diff_report.markdown(route_typo)
     chart = md.split("```mermaid\n", 1)[1].split("```", 1)[0]
     d = mermaid_subset.parse(chart)
@@ -124,9 +126,8 @@ def test_markdown_stays_under_the_limit_by_summarizing(tmp_path: Path) -> None:
     base.write_text(Path(S2).read_text())
     pushes = "".join(f"      - {{destination: 10.{i // 256}.{i % 256}.0/24, next_hop: 172.17.0.2}}\n"
                      for i in range(3000))
-    head.write_text(Path(S2).read_text().replace(
-        "        next_hop: 172.17.0.2            # vcpe02\n", "        next_hop: 172.17.0.2            # vcpe02\n"
-        + pushes, 1))
+    anchor = "        next_hop: 172.17.0.2            # vcpe02\n"
+    head.write_text(Path(S2).read_text().replace(anchor, anchor + pushes, 1))
     report = diff.compare(str(base), str(head), plans=False)
     assert len(report.network) >= 3000
     md = diff_report.markdown(report)

@@ -13,7 +13,8 @@ S2 = Path(__file__).resolve().parent.parent / "stacks" / "s2-many-to-many.yaml"
 
 
 def s2() -> dict:  # type: ignore[type-arg]
-    return yaml.safe_load(S2.read_text())
+    data: dict = yaml.safe_load(S2.read_text())  # type: ignore[type-arg]
+    return data
 
 
 def changes(edit: object) -> list[Change]:

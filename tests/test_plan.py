@@ -69,7 +69,8 @@ def test_secret_digests_compare_within_one_diff_only() -> None:
     assert by_name(c, "vcpe01").secrets != by_name(a, "vcpe01").secrets
 
 
-def test_plan_command_text_lists_type_name_parent_and_dependencies(capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_command_text_lists_type_name_parent_and_dependencies(
+        capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", str(S2)]) == 0
     out = capsys.readouterr().out
     assert "+ qingcloud:Nic vcpe01-nic1\n    parent: netweave:qingcloud:Vcpe vcpe01" in out

@@ -22,7 +22,8 @@ ROUTE_TYPO = ROOT / "tests" / "fixtures" / "diff" / "s2-route-typo.yaml"
 
 def opts() -> PolicyResourceOptions:
     return PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
-                                 additional_secret_outputs=[], custom_timeouts=None, parent=None)
+                                 additional_secret_outputs=[],
+                                 custom_timeouts=None, parent=None)  # type: ignore[arg-type]
 
 
 def resource(stack: str, typ: str = "pulumi-python:dynamic/qingcloud:Vxnet", name: str = "vxnet01"

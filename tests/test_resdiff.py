@@ -56,7 +56,7 @@ def test_deleting_a_vcpe_instance_is_called_out() -> None:
 def test_qingcloud_replace_rules_come_from_the_provider_itself() -> None:
     blob = serialize_provider(VxnetProvider())
     typ = "pulumi-python:dynamic/qingcloud:Vxnet"
-    base = dict(zone="pek3a", name="n", router_id="[unknown]", ip_network="10.0.0.0/24")
+    base: dict[str, Any] = dict(zone="pek3a", name="n", router_id="[unknown]", ip_network="10.0.0.0/24")
     old = res(typ, "vx", blob, **base)
     assert changes([old], [res(typ, "vx", blob, **{**base, "ip_network": "10.0.1.0/24"})]) == \
         [("replace", "vx", ("ip_network",), False)]

@@ -20,9 +20,9 @@ ROUTE_TYPO = ROOT / "tests" / "fixtures" / "diff" / "s2-route-typo.yaml"
 
 
 def workflow(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
-    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
-    return data
+    raw: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    # YAML 1.1 reads the key `on` as true
+    return {("on" if key is True else str(key)): value for key, value in raw.items()}
 
 
 def steps(wf: dict[str, Any]) -> list[dict[str, Any]]:
