@@ -242,6 +242,7 @@ class Trace:
     loop: bool = False
     failure_at: str | None = None  # the node the failure names
     reply: bool = False  # the echo reply of a ping (stateful: no ingress filter)
+    detail: str | None = None  # the failure without the "src -> dst dies at node" prefix
 
     def summary(self) -> str:
         """``vm03 -> vcpe01 (route push via 192.168.129.5) -> tunnel -> vcpe02 -> vm02``."""
@@ -261,7 +262,7 @@ class Trace:
                           "path": list(h.path) if h.path is not None else None} for h in self.hops],
                 "failure": self.failure,
                 "failure_path": list(self.failure_path) if self.failure_path is not None else None,
-                "failure_at": self.failure_at, "loop": self.loop}
+                "failure_at": self.failure_at, "loop": self.loop, "reply": self.reply}
 
 
 @dataclass(frozen=True)
@@ -370,7 +371,7 @@ class Network:
                            kind="vxnet"),
                 *self._pushes_by_vxnet.get(vxnet, []),
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
-                           ("vpcs", info.vpc, "route_push"))]
+                           ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
     def _vxnet_table(self, vxnet: str) -> Lpm:
         table = self._vxnet_tables.get(vxnet)
@@ -573,7 +574,9 @@ class Network:
 
     def network_of(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
         found = self._networks.lookup(address)
-        return found.prefix if found else netaddr.IPNetwork(f"{address}/{address.netmask_bits()}")
+        if found is not None:
+            return found.prefix
+        return netaddr.IPNetwork(f"{address}/{32 if address.version == 4 else 128}")
 
     def _connected(self, node: Node) -> Lpm:
         table = node.__dict__.get("_connected")
@@ -806,6 +809,11 @@ class Network:
         src_address, dst_address = self._host(src), self._host(dst)
         walk = self._walk(src, dst_address)
         hops, fail = walk.hops, walk.fail
+        if fail is None and hops and hops[-1].node != dst:
+            # Overlapping networks: another node holds the same address where it landed.
+            fail = _Fail(hops[-1].node, f"{dst_address} is also {hops[-1].node}'s address: the "
+                                        f"packet is delivered there, never to {dst}",
+                         ("hosts", dst, "address"))
         if fail is None and not reply:
             denied = self.ingress_denied(dst, src_address)
             if denied is not None:
@@ -816,10 +824,10 @@ class Network:
             trace = Trace(src, dst, True, hops, reply=reply)
         elif fail.loop:
             trace = Trace(src, dst, False, hops, f"{label} loops at {fail.at}: {fail.detail}",
-                          fail.path, loop=True, failure_at=fail.at, reply=reply)
+                          fail.path, loop=True, failure_at=fail.at, reply=reply, detail=fail.detail)
         else:
             trace = Trace(src, dst, False, hops, f"{label} dies at {fail.at}: {fail.detail}",
-                          fail.path, failure_at=fail.at, reply=reply)
+                          fail.path, failure_at=fail.at, reply=reply, detail=fail.detail)
         self._traces[key] = trace
         return trace
 
@@ -833,7 +841,7 @@ class Network:
         verb = "loops" if fail.loop else "dies"
         return Trace(src, str(address), False, walk.hops,
                      f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
-                     loop=fail.loop, failure_at=fail.at)
+                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
 
     def ping(self, src: str, dst: str) -> PingResult:
         """ICMP echo from ``src`` to ``dst``: the request, and the reply it needs back."""
@@ -847,3 +855,15 @@ class Network:
         """A ping for every ordered pair of distinct hosts."""
         hosts = self.hosts
         return [self.ping(a, b) for a in hosts for b in hosts if a != b]
+
+    # --- hints ------------------------------------------------------------------------------
+
+    def push_suggestion(self, vxnet: str, dst: netaddr.IPAddress) -> str | None:
+        """The route push that would carry ``dst`` out of ``vxnet``: via a vCPE NIC in that
+        vxnet whose vCPE has a real (non-default) route for it."""
+        net = self.network_of(dst)
+        for vcpe, _i, nic in sorted(self.index.nics_in_vxnet(vxnet), key=lambda t: t[0]):
+            route = self.lookup(vcpe, dst)
+            if route is not None and route.source != "default":
+                return f"{{destination: {net}, next_hop: {nic.address}}}"
+        return None

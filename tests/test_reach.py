@@ -357,3 +357,12 @@ def test_s2_every_host_pair_is_reachable(stacks_dir: Path) -> None:
 def test_matrix_has_every_ordered_pair_of_distinct_hosts(stacks_dir: Path) -> None:
     pairs = [(p.src, p.dst) for p in _stack(stacks_dir, "s2-many-to-many.yaml").matrix()]
     assert len(pairs) == len(set(pairs)) == 6
+
+
+def test_a_host_address_held_twice_is_delivered_to_the_wrong_node() -> None:
+    text = edit(PAIR, "  hb: {vxnet: netb, address: 10.2.1.3}",
+                "  hb: {vxnet: netb, address: 10.2.1.3}\n  hc: {vxnet: netc, address: 10.1.1.3}")
+    text = edit(text, "      netb: {cidr: 10.2.1.0/24}",
+                "      netb: {cidr: 10.2.1.0/24}\n      netc: {cidr: 10.1.1.0/24}")
+    trace = network(text).trace("ha", "hc")
+    assert not trace.delivered and trace.failure_at == "ha"
