@@ -23,6 +23,7 @@ class Registered:
     property_dependencies: dict[str, list[str]]
     id: str = ""
     secret_inputs: set[str] = field(default_factory=set)
+    state: dict[str, Any] = field(default_factory=dict)  # the mock outputs the program saw
 
     @property
     def short_type(self) -> str:
@@ -81,7 +82,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 request.type, request.name, response.urn, inputs, request.parent,
                 list(request.dependencies),
                 {k: list(v.urns) for k, v in request.propertyDependencies.items()}, response.id,
-                secrets))
+                secrets, dict(self.resources[response.urn].state)))
         return response
 
 
