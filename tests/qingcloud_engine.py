@@ -91,20 +91,24 @@ class ProviderHost:
         except grpc.RpcError as exc:
             raise ProviderError(f"{exc.code()}: {exc.details()}") from None
 
-    def check(self, urn: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def check(self, urn: str, olds: Mapping[str, Any],
+              news: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         answer = self._call(self.stub.Check, provider_pb2.CheckRequest(
             urn=urn, olds=to_struct(olds), news=to_struct(news)))
         return from_struct(answer.inputs), [(f.property, f.reason) for f in answer.failures]
 
-    def diff(self, urn: str, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> provider_pb2.DiffResponse:
+    def diff(self, urn: str, id_: str, olds: Mapping[str, Any],
+             news: Mapping[str, Any]) -> provider_pb2.DiffResponse:
         return self._call(self.stub.Diff, provider_pb2.DiffRequest(
             id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news)))
 
     def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        answer = self._call(self.stub.Create, provider_pb2.CreateRequest(urn=urn, properties=to_struct(props)))
+        answer = self._call(self.stub.Create,
+                            provider_pb2.CreateRequest(urn=urn, properties=to_struct(props)))
         return answer.id, from_struct(answer.properties)
 
-    def read(self, urn: str, id_: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    def read(self, urn: str, id_: str,
+             props: Mapping[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
         answer = self._call(self.stub.Read, provider_pb2.ReadRequest(
             id=id_, urn=urn, properties=to_struct(props), inputs=to_struct(props)))
         return answer.id, from_struct(answer.properties), from_struct(answer.inputs)

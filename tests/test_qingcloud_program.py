@@ -13,7 +13,7 @@ import pytest
 from tests.qingcloud_program import ProgramRun, run_program
 
 FAKE_KEY_ID = "QYFAKEKEYID0000000001"
-FAKE_SECRET = "fake-secret-access-key-Zq9vX3"  # noqa: S105 (a canary, not a secret)
+FAKE_SECRET = "fake-secret-access-key-Zq9vX3"
 
 
 @pytest.fixture(scope="module")
