@@ -175,7 +175,7 @@ KINDS: dict[str, Kind] = {
     "security_group": Kind("DescribeSecurityGroups", "security_groups", "security_group_set",
                            "security_group_id", "security_group_name"),
     "routing_table": Kind("DescribeRouteTables", "routing_tables", "routing_table_set",
-                          "routing_table_id", "routing_table_name"),
+                          "rtable_id", "rtable_name"),
 }
 
 

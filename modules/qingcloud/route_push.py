@@ -10,6 +10,8 @@ destination -> next-hop API is the VPC route table:
               nexthop_type=3 (an IP address)})             -> routing_table_rules
     RemoveRoutes(routing_table, routing_table_rules.n)
     DescribeRoutes(routing_table)                           -> routing_table_rule_set
+    DescribeRouteTables(routing_tables.n)   -> routing_table_set[{rtable_id, rtable_name,
+                                               resources[{resource_id}], is_applied}]
     AssociateRouteTable(routing_table, resource=<vxnet>)    -> job
     DissociateRouteTable(routing_table, resource=<vxnet>)   -> job
     UpdateRouteTable(routing_table)                         -> job (the "apply")
@@ -83,11 +85,12 @@ class RoutePushProvider(Provider):
         return item
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {"routing_table_id": item.get("routing_table_id"), "bound_vxnets": item.get("vxnet_ids")}
+        return {"routing_table_id": item.get("rtable_id"), "bound_vxnets": item.get("vxnet_ids"),
+                "is_applied": item.get("is_applied")}
 
     def state_inputs(self, item: Mapping[str, Any]) -> dict[str, Any]:
         vxnets = item.get("vxnet_ids") or [None]
-        return {"name": item.get("routing_table_name"), "vxnet_id": vxnets[0],
+        return {"name": item.get("rtable_name"), "vxnet_id": vxnets[0],
                 "routes": item.get("routes") or []}
 
     def _update(self, c: Client, id_: str, olds: Mapping[str, Any], inputs: dict[str, Any],
@@ -124,7 +127,7 @@ def sync_routes(c: Client, table_id: str, name: str, routes: list[Mapping[str, A
     current = current_routes(c, table_id)
     wanted = {route_key(r) for r in routes}
     have = {(str(r.get("network")), str(r.get("nexthop"))) for r in current}
-    stale = [r["routing_table_rule_id"] for r in current
+    stale = [r["rtable_rule_id"] for r in current
              if (str(r.get("network")), str(r.get("nexthop"))) not in wanted]
     missing = sorted({route_key(r) for r in routes} - have)
     if stale:
@@ -162,4 +165,4 @@ class RoutePush(dynamic.Resource, module="qingcloud", name="RoutePush"):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RoutePushProvider(), resource_name, {
             "zone": zone, "name": name, "vxnet_id": vxnet_id, "routes": routes,
-            "routing_table_id": None, "bound_vxnets": None}, opts)
+            "routing_table_id": None, "bound_vxnets": None, "is_applied": None}, opts)
