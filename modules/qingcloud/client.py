@@ -20,7 +20,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,8 +52,21 @@ GONE_STATUSES = frozenset({"deleted", "ceased", "terminated", "released"})
 _STACK_CONFIG: dict[str, str] = {}
 _CONFIG_LOCK = threading.Lock()
 
-# API calls made by this process, per action (the bench reads it).
+# API calls made by this process, per action, and per label set with ``counting`` (bench).
 CALLS: Counter[str] = Counter()
+CALLS_BY_LABEL: dict[str, Counter[str]] = {}
+_LABEL = threading.local()
+
+
+@contextmanager
+def counting(label: str) -> Iterator[None]:
+    """Attribute the API calls this thread makes to ``label`` (e.g. a resource URN)."""
+    previous = getattr(_LABEL, "value", None)
+    _LABEL.value = label
+    try:
+        yield
+    finally:
+        _LABEL.value = previous
 
 
 def configure(config: Any) -> None:
@@ -211,6 +225,9 @@ class Client:
         body["action"] = action
         body.setdefault("zone", self.zone)
         CALLS[action] += 1
+        label = getattr(_LABEL, "value", None)
+        if label is not None:
+            CALLS_BY_LABEL.setdefault(label, Counter())[action] += 1
         try:
             response = self.conn.send(verb, "/iaas/", body)
             status = response.status
