@@ -62,6 +62,8 @@ class Provider(ResourceProvider):
     defaults: ClassVar[Mapping[str, Any]] = {}
     replace_on: ClassVar[frozenset[str]] = frozenset({"zone"})
     secret_fields: ClassVar[frozenset[str]] = frozenset()  # kept in state as sha256 only
+    # Inputs the cloud fills in when left out (e.g. a default security group): None = any.
+    cloud_defaults: ClassVar[frozenset[str]] = frozenset()
 
     # --- engine entry points ------------------------------------------------------------
 
@@ -79,9 +81,14 @@ class Provider(ResourceProvider):
         failures += [CheckFailure(prop, reason) for prop, reason in self.validate(known)]
         return CheckResult(inputs, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def changed(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         old, new = self.comparable(olds), self.comparable(news)
-        changed = [k for k in self.fields if old.get(k) != new.get(k) or is_unknown(new.get(k))]
+        return [k for k in self.fields
+                if (old.get(k) != new.get(k) or is_unknown(new.get(k)))
+                and not (k in self.cloud_defaults and new.get(k) is None)]
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = self.changed(olds, news)
         replaces = [k for k in changed if k in self.replace_on]
         return DiffResult(changes=bool(changed), replaces=replaces,
                           delete_before_replace=bool(replaces) or None)
@@ -105,8 +112,7 @@ class Provider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self.inputs(news)
         c = Client(inputs["zone"])
-        old, new = self.comparable(olds), self.comparable(news)
-        changed = {k for k in self.fields if old.get(k) != new.get(k)}
+        changed = set(self.changed(olds, news))
         self._update(c, id_, olds, inputs, changed)
         return UpdateResult(self.outputs(c, id_, inputs))
 

@@ -33,6 +33,7 @@ class VpcProvider(Provider):
     required = ("zone", "name", "vpc_network")
     defaults: ClassVar[Mapping[str, Any]] = {"router_type": 1}
     replace_on = frozenset({"zone", "vpc_network", "router_type"})
+    cloud_defaults = frozenset({"security_group_id"})
 
     def validate(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = []
