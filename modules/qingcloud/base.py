@@ -43,6 +43,17 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value == UNKNOWN
 
 
+def integral(value: Any) -> Any:
+    """gRPC carries every number as a double: give whole numbers back their int type."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
+
+
 def digest(value: Any) -> str:
     """A stable hash of a (secret) input: state keeps this, never the value."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -71,7 +82,7 @@ class Provider(ResourceProvider):
         client.configure(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
+        inputs = {k: integral(v) for k, v in news.items() if k != PROVIDER_KEY}
         for key, value in self.defaults.items():
             if inputs.get(key) is None:
                 inputs[key] = copy.deepcopy(value)
@@ -127,7 +138,7 @@ class Provider(ResourceProvider):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def inputs(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        values = {k: props.get(k) for k in self.fields}
+        values = {k: integral(props.get(k)) for k in self.fields}
         for key, value in self.defaults.items():
             if values.get(key) is None:
                 values[key] = copy.deepcopy(value)

@@ -31,6 +31,10 @@ class InstanceProvider(Provider):
 
     def validate(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = []
+        kind = inputs.get("userdata_type")
+        if kind is not None and kind not in userdata.TYPES:
+            return [("userdata_type", f"userdata_type is one of {', '.join(userdata.TYPES)} "
+                                      f"(QingCloud has no cloud-init), not {kind!r}")]
         if not inputs.get("login_keypair"):
             problems.append(("login_keypair", "QingCloud needs a login mode and netweave uses SSH key "
                                               "pairs, never passwords: `pulumi config set "
@@ -94,8 +98,11 @@ class InstanceProvider(Provider):
         if "name" in changed:
             c.call("ModifyInstanceAttributes", {"instance": id_, "instance_name": inputs["name"]})
         if "security_group_id" in changed and inputs.get("security_group_id"):
-            c.run_job("ApplySecurityGroup", {"security_group": inputs["security_group_id"],
-                                             "instances": [id_]})
+            group = inputs["security_group_id"]
+            c.run_job("ApplySecurityGroup", {"security_group": group, "instances": [id_]},
+                      done=lambda: ((c.describe(self.kind, id_) or {}).get("security_group") or {})
+                      .get("security_group_id") == group)
+            c.wait_stable(self.kind, id_)
 
     def _delete(self, c: Client, id_: str, props: Mapping[str, Any]) -> None:
         c.delete(self.kind, id_, "TerminateInstances", {"instances": [id_]})

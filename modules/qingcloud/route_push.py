@@ -108,7 +108,7 @@ class RoutePushProvider(Provider):
             return
         for vxnet in bound_vxnets(item):
             try:
-                c.run_job("DissociateRouteTable", {"routing_table": id_, "resource": vxnet})
+                unbind(c, id_, vxnet)
             except QingCloudError as exc:
                 if not exc.not_found:
                     raise
@@ -131,11 +131,16 @@ def sync_routes(c: Client, table_id: str, name: str, routes: list[Mapping[str, A
              if (str(r.get("network")), str(r.get("nexthop"))) not in wanted]
     missing = sorted({route_key(r) for r in routes} - have)
     if stale:
-        c.call("RemoveRoutes", {"routing_table": table_id, "routing_table_rules": stale})
+        c.ensure("RemoveRoutes", {"routing_table": table_id, "routing_table_rules": stale},
+                 done=lambda: not set(stale) & {r["rtable_rule_id"] for r in current_routes(c, table_id)})
     if missing:
-        c.call("AddRoutes", {"routing_table": table_id, "rules": [
+        def added() -> bool:
+            present = {(str(r.get("network")), str(r.get("nexthop"))) for r in current_routes(c, table_id)}
+            return set(missing) <= present
+
+        c.ensure("AddRoutes", {"routing_table": table_id, "rules": [
             {"routing_table_rule_name": f"{name}-{i}", "network": dest, "nexthop": hop,
-             "nexthop_type": NEXTHOP_IP} for i, (dest, hop) in enumerate(missing)]})
+             "nexthop_type": NEXTHOP_IP} for i, (dest, hop) in enumerate(missing)]}, done=added)
 
 
 def bound_vxnets(item: Mapping[str, Any]) -> list[str]:
@@ -146,13 +151,20 @@ def bound_vxnets(item: Mapping[str, Any]) -> list[str]:
 def bind(c: Client, table_id: str, vxnet_id: str) -> None:
     item = c.wait_stable("routing_table", table_id) or {}
     if vxnet_id not in bound_vxnets(item):
-        c.run_job("AssociateRouteTable", {"routing_table": table_id, "resource": vxnet_id})
+        c.run_job("AssociateRouteTable", {"routing_table": table_id, "resource": vxnet_id},
+                  done=lambda: vxnet_id in bound_vxnets(c.describe("routing_table", table_id) or {}))
+
+
+def unbind(c: Client, table_id: str, vxnet_id: str) -> None:
+    c.run_job("DissociateRouteTable", {"routing_table": table_id, "resource": vxnet_id},
+              done=lambda: vxnet_id not in bound_vxnets(c.describe("routing_table", table_id) or {}))
 
 
 def apply(c: Client, table_id: str) -> None:
     """Pushes take effect only once applied (the console's "apply changes")."""
     c.wait_stable("routing_table", table_id)
-    c.run_job("UpdateRouteTable", {"routing_table": table_id})
+    c.run_job("UpdateRouteTable", {"routing_table": table_id},
+              done=lambda: (c.describe("routing_table", table_id) or {}).get("is_applied") == 1)
 
 
 class RoutePush(dynamic.Resource, module="qingcloud", name="RoutePush"):
