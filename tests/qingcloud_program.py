@@ -22,6 +22,8 @@ class Registered:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     id: str = ""
+    secret_inputs: set[str] = field(default_factory=set)
+    state: dict[str, Any] = field(default_factory=dict)  # the mock outputs the program saw
 
     @property
     def short_type(self) -> str:
@@ -55,6 +57,16 @@ class FakeCloud(pulumi.runtime.Mocks):
         return {}, None
 
 
+def unwrap(value: Any) -> Any:
+    """Secrets arrive wrapped (``{sig: ..., value: ...}``); the recorder keeps the value."""
+    value = pulumi.runtime.rpc.unwrap_rpc_secret(value)
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
@@ -63,11 +75,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = pulumi.runtime.rpc.deserialize_properties(request.object)
+            raw = pulumi.runtime.rpc.deserialize_properties(request.object)
+            inputs = {k: unwrap(v) for k, v in raw.items()}
+            secrets = {k for k, v in raw.items() if pulumi.runtime.rpc.is_rpc_secret(v)}
             self.registered.append(Registered(
                 request.type, request.name, response.urn, inputs, request.parent,
                 list(request.dependencies),
-                {k: list(v.urns) for k, v in request.propertyDependencies.items()}, response.id))
+                {k: list(v.urns) for k, v in request.propertyDependencies.items()}, response.id,
+                secrets, dict(self.resources[response.urn].state)))
         return response
 
 

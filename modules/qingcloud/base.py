@@ -43,6 +43,17 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value == UNKNOWN
 
 
+def integral(value: Any) -> Any:
+    """gRPC carries every number as a double: give whole numbers back their int type."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
+
+
 def digest(value: Any) -> str:
     """A stable hash of a (secret) input: state keeps this, never the value."""
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
@@ -62,6 +73,8 @@ class Provider(ResourceProvider):
     defaults: ClassVar[Mapping[str, Any]] = {}
     replace_on: ClassVar[frozenset[str]] = frozenset({"zone"})
     secret_fields: ClassVar[frozenset[str]] = frozenset()  # kept in state as sha256 only
+    # Inputs the cloud fills in when left out (e.g. a default security group): None = any.
+    cloud_defaults: ClassVar[frozenset[str]] = frozenset()
 
     # --- engine entry points ------------------------------------------------------------
 
@@ -69,7 +82,7 @@ class Provider(ResourceProvider):
         client.configure(req.config)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        inputs = {k: v for k, v in news.items() if k != PROVIDER_KEY}
+        inputs = {k: integral(v) for k, v in news.items() if k != PROVIDER_KEY}
         for key, value in self.defaults.items():
             if inputs.get(key) is None:
                 inputs[key] = copy.deepcopy(value)
@@ -79,9 +92,14 @@ class Provider(ResourceProvider):
         failures += [CheckFailure(prop, reason) for prop, reason in self.validate(known)]
         return CheckResult(inputs, failures)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def changed(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         old, new = self.comparable(olds), self.comparable(news)
-        changed = [k for k in self.fields if old.get(k) != new.get(k) or is_unknown(new.get(k))]
+        return [k for k in self.fields
+                if (old.get(k) != new.get(k) or is_unknown(new.get(k)))
+                and not (k in self.cloud_defaults and new.get(k) is None)]
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = self.changed(olds, news)
         replaces = [k for k in changed if k in self.replace_on]
         return DiffResult(changes=bool(changed), replaces=replaces,
                           delete_before_replace=bool(replaces) or None)
@@ -105,8 +123,7 @@ class Provider(ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self.inputs(news)
         c = Client(inputs["zone"])
-        old, new = self.comparable(olds), self.comparable(news)
-        changed = {k for k in self.fields if old.get(k) != new.get(k)}
+        changed = set(self.changed(olds, news))
         self._update(c, id_, olds, inputs, changed)
         return UpdateResult(self.outputs(c, id_, inputs))
 
@@ -121,7 +138,7 @@ class Provider(ResourceProvider):
     # --- helpers for subclasses -----------------------------------------------------------
 
     def inputs(self, props: Mapping[str, Any]) -> dict[str, Any]:
-        values = {k: props.get(k) for k in self.fields}
+        values = {k: integral(props.get(k)) for k in self.fields}
         for key, value in self.defaults.items():
             if values.get(key) is None:
                 values[key] = copy.deepcopy(value)

@@ -20,7 +20,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,8 +52,21 @@ GONE_STATUSES = frozenset({"deleted", "ceased", "terminated", "released"})
 _STACK_CONFIG: dict[str, str] = {}
 _CONFIG_LOCK = threading.Lock()
 
-# API calls made by this process, per action (the bench reads it).
+# API calls made by this process, per action, and per label set with ``counting`` (bench).
 CALLS: Counter[str] = Counter()
+CALLS_BY_LABEL: dict[str, Counter[str]] = {}
+_LABEL = threading.local()
+
+
+@contextmanager
+def counting(label: str) -> Iterator[None]:
+    """Attribute the API calls this thread makes to ``label`` (e.g. a resource URN)."""
+    previous = getattr(_LABEL, "value", None)
+    _LABEL.value = label
+    try:
+        yield
+    finally:
+        _LABEL.value = previous
 
 
 def configure(config: Any) -> None:
@@ -175,7 +189,7 @@ KINDS: dict[str, Kind] = {
     "security_group": Kind("DescribeSecurityGroups", "security_groups", "security_group_set",
                            "security_group_id", "security_group_name"),
     "routing_table": Kind("DescribeRouteTables", "routing_tables", "routing_table_set",
-                          "routing_table_id", "routing_table_name"),
+                          "rtable_id", "rtable_name"),
 }
 
 
@@ -211,6 +225,9 @@ class Client:
         body["action"] = action
         body.setdefault("zone", self.zone)
         CALLS[action] += 1
+        label = getattr(_LABEL, "value", None)
+        if label is not None:
+            CALLS_BY_LABEL.setdefault(label, Counter())[action] += 1
         try:
             response = self.conn.send(verb, "/iaas/", body)
             status = response.status
@@ -293,12 +310,58 @@ class Client:
                                             f"(last status {jobs[0].get('status') if jobs else 'unknown'})")
             self._sleep(self.settings.poll_interval)
 
-    def run_job(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    def run_job(self, action: str, params: Mapping[str, Any],
+                done: Callable[[], bool] | None = None) -> dict[str, Any]:
+        """A change, its job waited for. With ``done`` the change is made safe to retry (see
+        ``ensure``); without, only for calls that are harmless to repeat."""
+        if done is not None:
+            return self.ensure(action, params, done)
         answer = self.call(action, params)
         job_id = answer.get("job_id")
         if job_id:
             self.wait_job(str(job_id), action)
         return answer
+
+    def ensure(self, action: str, params: Mapping[str, Any], done: Callable[[], bool],
+               verb: str = "GET") -> dict[str, Any]:
+        """A change that must happen exactly once, although answers get lost.
+
+        ``done()`` says from the cloud's state whether the change has happened. It is asked
+        before every attempt: after a transient failure (an answer lost after the cloud
+        acted, an HTTP 500, a busy 5100) the change is not repeated if it is there. When a
+        repeat is refused as "in progress" (1400) after such a failure, that is our first
+        attempt still running: wait for ``done()`` instead of failing.
+        """
+        attempts = max(1, self.settings.retry_attempts)
+        uncertain = False
+        for attempt in range(attempts):
+            if done():
+                return {}
+            try:
+                answer = self.call_once(action, params, verb)
+            except QingCloudError as exc:
+                if uncertain and exc.not_found:
+                    return {}
+                if exc.transient and attempt < attempts - 1:
+                    uncertain = True
+                    self._sleep(self.backoff(attempt))
+                    continue
+                if uncertain and exc.ret_code == 1400:
+                    self.wait_until(done, action)
+                    return {}
+                raise
+            job_id = answer.get("job_id")
+            if job_id:
+                self.wait_job(str(job_id), action)
+            return answer
+        raise AssertionError("unreachable")
+
+    def wait_until(self, done: Callable[[], bool], action: str) -> None:
+        deadline = time.monotonic() + self.settings.job_timeout
+        while not done():
+            if time.monotonic() >= deadline:
+                raise Timeout(action, None, f"not done after {self.settings.job_timeout:g} s")
+            self._sleep(self.settings.poll_interval)
 
     # --- objects -------------------------------------------------------------------------
 
@@ -355,12 +418,15 @@ class Client:
             self._sleep(max(min(self.settings.poll_interval, lease_left), 0.01)
                         if not busy and lease_left > 0 else self.settings.poll_interval)
 
+    def gone(self, kind: str, resource_id: str) -> bool:
+        return self.describe(kind, resource_id) is None
+
     def delete(self, kind: str, resource_id: str, action: str, params: Mapping[str, Any]) -> None:
         """Delete after waiting the object out; "not found" (before or during) is done."""
         if self.wait_stable(kind, resource_id) is None:
             return
         try:
-            self.run_job(action, params)
+            self.ensure(action, params, lambda: self.gone(kind, resource_id))
         except QingCloudError as exc:
             if exc.not_found:
                 return

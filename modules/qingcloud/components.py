@@ -30,7 +30,7 @@ from modules.qingcloud.vpc import Vpc
 from modules.qingcloud.vxnet import Vxnet
 
 DEFAULT_IMAGE = "debian12x64"
-DEFAULT_INSTANCE_TYPE = "s1.small.r1"
+DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
 WIREGUARD_PORTS = (51820, 51899)   # render assigns listen ports from 51820 up
 OPENVPN_PORTS = (1194, 1293)
 

@@ -18,6 +18,13 @@ def associated_instance(item: Mapping[str, Any]) -> str | None:
     return resource.get("resource_id") or None if isinstance(resource, dict) else None
 
 
+def dissociate(c: Client, eip_id: str) -> None:
+    c.wait_stable("eip", eip_id)
+    c.run_job("DissociateEips", {"eips": [eip_id]},
+              done=lambda: not associated_instance(c.describe("eip", eip_id) or {}))
+    c.wait_stable("eip", eip_id)
+
+
 class EipProvider(Provider):
     kind = "eip"
     fields = ("zone", "name", "bandwidth", "billing_mode")
@@ -59,16 +66,17 @@ class EipProvider(Provider):
         if "name" in changed:
             c.call("ModifyEipAttributes", {"eip": id_, "eip_name": inputs["name"]})
         if "bandwidth" in changed:
-            c.run_job("ChangeEipsBandwidth", {"eips": [id_], "bandwidth": int(inputs["bandwidth"])})
+            wanted = int(inputs["bandwidth"])
+            c.run_job("ChangeEipsBandwidth", {"eips": [id_], "bandwidth": wanted},
+                      done=lambda: (c.describe("eip", id_) or {}).get("bandwidth") == wanted)
 
     def _delete(self, c: Client, id_: str, props: Mapping[str, Any]) -> None:
         item = c.wait_stable(self.kind, id_)
         if item is None:
             return
         if associated_instance(item):
-            c.run_job("DissociateEips", {"eips": [id_]})
-            c.wait_stable(self.kind, id_)
-        c.run_job("ReleaseEips", {"eips": [id_]})
+            dissociate(c, id_)
+        c.delete(self.kind, id_, "ReleaseEips", {"eips": [id_]})
 
 
 class Eip(dynamic.Resource, module="qingcloud", name="Eip"):
@@ -101,9 +109,11 @@ class EipAssociationProvider(Provider):
         current = associated_instance(item)
         if current != instance_id:
             if current:
-                c.run_job("DissociateEips", {"eips": [eip_id]})
+                dissociate(c, eip_id)
             c.wait_stable("instance", instance_id, ready=lambda i: i.get("status") == "running")
-            c.run_job("AssociateEip", {"eip": eip_id, "instance": instance_id})
+            c.run_job("AssociateEip", {"eip": eip_id, "instance": instance_id},
+                      done=lambda: associated_instance(c.describe("eip", eip_id) or {}) == instance_id)
+            c.wait_stable("eip", eip_id)
         return f"{eip_id}|{instance_id}"
 
     def _read(self, c: Client, id_: str, inputs: dict[str, Any]) -> dict[str, Any] | None:
@@ -123,8 +133,7 @@ class EipAssociationProvider(Provider):
         if self._read(c, id_, {}) is None:
             return
         eip_id = id_.partition("|")[0]
-        c.wait_stable("eip", eip_id)
-        c.run_job("DissociateEips", {"eips": [eip_id]})
+        dissociate(c, eip_id)
 
 
 class EipAssociation(dynamic.Resource, module="qingcloud", name="EipAssociation"):

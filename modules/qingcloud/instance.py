@@ -23,16 +23,27 @@ class InstanceProvider(Provider):
     kind = "instance"
     fields = ("zone", "name", "image_id", "instance_type", "vxnet_id", "private_ip",
               "security_group_id", "login_keypair", "userdata_type", "userdata")
-    required = ("zone", "name", "image_id", "instance_type", "vxnet_id", "private_ip")
+    required = ("zone", "name", "image_id", "instance_type", "vxnet_id", "private_ip", "login_keypair")
     replace_on = frozenset({"zone", "image_id", "instance_type", "vxnet_id", "private_ip",
                             "login_keypair", "userdata_type", "userdata"})
     secret_fields = frozenset({"userdata"})
+    cloud_defaults = frozenset({"security_group_id"})
 
     def validate(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
-        if "userdata" not in inputs and inputs.get("userdata_type"):
-            return []  # the user data is still unknown (preview): judged when it is known
-        why = userdata.problem(inputs.get("userdata_type"), inputs.get("userdata"))
-        return [("userdata", why)] if why else []
+        problems = []
+        kind = inputs.get("userdata_type")
+        if kind is not None and kind not in userdata.TYPES:
+            return [("userdata_type", f"userdata_type is one of {', '.join(userdata.TYPES)} "
+                                      f"(QingCloud has no cloud-init), not {kind!r}")]
+        if not inputs.get("login_keypair"):
+            problems.append(("login_keypair", "QingCloud needs a login mode and netweave uses SSH key "
+                                              "pairs, never passwords: `pulumi config set "
+                                              "netweave:qingcloudLoginKeypair kp-...`"))
+        if "userdata" in inputs or not inputs.get("userdata_type"):  # unknown at preview: later
+            why = userdata.problem(inputs.get("userdata_type"), inputs.get("userdata"))
+            if why:
+                problems.append(("userdata", why))
+        return problems
 
     def created_id(self, answer: Mapping[str, Any]) -> str:
         return str(answer["instances"][0])
@@ -43,8 +54,7 @@ class InstanceProvider(Provider):
             "instance_name": inputs["name"],
             "vxnets": [f"{inputs['vxnet_id']}|{inputs['private_ip']}"],
             "security_group": inputs.get("security_group_id")}
-        if inputs.get("login_keypair"):
-            params.update(login_mode="keypair", login_keypair=inputs["login_keypair"])
+        params.update(login_mode="keypair", login_keypair=inputs["login_keypair"])
         kind = inputs.get("userdata_type")
         existing = self.adopt(c, inputs["name"])
         if kind and existing is None:
@@ -88,8 +98,11 @@ class InstanceProvider(Provider):
         if "name" in changed:
             c.call("ModifyInstanceAttributes", {"instance": id_, "instance_name": inputs["name"]})
         if "security_group_id" in changed and inputs.get("security_group_id"):
-            c.run_job("ApplySecurityGroup", {"security_group": inputs["security_group_id"],
-                                             "instances": [id_]})
+            group = inputs["security_group_id"]
+            c.run_job("ApplySecurityGroup", {"security_group": group, "instances": [id_]},
+                      done=lambda: ((c.describe(self.kind, id_) or {}).get("security_group") or {})
+                      .get("security_group_id") == group)
+            c.wait_stable(self.kind, id_)
 
     def _delete(self, c: Client, id_: str, props: Mapping[str, Any]) -> None:
         c.delete(self.kind, id_, "TerminateInstances", {"instances": [id_]})

@@ -51,10 +51,12 @@ class NicProvider(Provider):
         if item.get("instance_id"):
             self.detach(c, nic_id)
         c.wait_stable("instance", instance_id, ready=running)
-        c.run_job("AttachNics", {"nics": [nic_id], "instance": instance_id})
+        c.run_job("AttachNics", {"nics": [nic_id], "instance": instance_id},
+                  done=lambda: (c.describe(self.kind, nic_id) or {}).get("instance_id") == instance_id)
 
     def detach(self, c: Client, nic_id: str) -> None:
-        c.run_job("DetachNics", {"nics": [nic_id]})
+        c.run_job("DetachNics", {"nics": [nic_id]},
+                  done=lambda: not (c.describe(self.kind, nic_id) or {}).get("instance_id"))
         c.wait_stable(self.kind, nic_id, ready=lambda n: not n.get("instance_id"))
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,7 +83,7 @@ class NicProvider(Provider):
             return
         if item.get("instance_id"):
             self.detach(c, id_)
-        c.run_job("DeleteNics", {"nics": [id_]})
+        c.delete(self.kind, id_, "DeleteNics", {"nics": [id_]})
 
 
 class Nic(dynamic.Resource, module="qingcloud", name="Nic"):

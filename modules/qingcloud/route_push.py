@@ -10,6 +10,8 @@ destination -> next-hop API is the VPC route table:
               nexthop_type=3 (an IP address)})             -> routing_table_rules
     RemoveRoutes(routing_table, routing_table_rules.n)
     DescribeRoutes(routing_table)                           -> routing_table_rule_set
+    DescribeRouteTables(routing_tables.n)   -> routing_table_set[{rtable_id, rtable_name,
+                                               resources[{resource_id}], is_applied}]
     AssociateRouteTable(routing_table, resource=<vxnet>)    -> job
     DissociateRouteTable(routing_table, resource=<vxnet>)   -> job
     UpdateRouteTable(routing_table)                         -> job (the "apply")
@@ -83,11 +85,12 @@ class RoutePushProvider(Provider):
         return item
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return {"routing_table_id": item.get("routing_table_id"), "bound_vxnets": item.get("vxnet_ids")}
+        return {"routing_table_id": item.get("rtable_id"), "bound_vxnets": item.get("vxnet_ids"),
+                "is_applied": item.get("is_applied")}
 
     def state_inputs(self, item: Mapping[str, Any]) -> dict[str, Any]:
         vxnets = item.get("vxnet_ids") or [None]
-        return {"name": item.get("routing_table_name"), "vxnet_id": vxnets[0],
+        return {"name": item.get("rtable_name"), "vxnet_id": vxnets[0],
                 "routes": item.get("routes") or []}
 
     def _update(self, c: Client, id_: str, olds: Mapping[str, Any], inputs: dict[str, Any],
@@ -105,7 +108,7 @@ class RoutePushProvider(Provider):
             return
         for vxnet in bound_vxnets(item):
             try:
-                c.run_job("DissociateRouteTable", {"routing_table": id_, "resource": vxnet})
+                unbind(c, id_, vxnet)
             except QingCloudError as exc:
                 if not exc.not_found:
                     raise
@@ -124,15 +127,20 @@ def sync_routes(c: Client, table_id: str, name: str, routes: list[Mapping[str, A
     current = current_routes(c, table_id)
     wanted = {route_key(r) for r in routes}
     have = {(str(r.get("network")), str(r.get("nexthop"))) for r in current}
-    stale = [r["routing_table_rule_id"] for r in current
+    stale = [r["rtable_rule_id"] for r in current
              if (str(r.get("network")), str(r.get("nexthop"))) not in wanted]
     missing = sorted({route_key(r) for r in routes} - have)
     if stale:
-        c.call("RemoveRoutes", {"routing_table": table_id, "routing_table_rules": stale})
+        c.ensure("RemoveRoutes", {"routing_table": table_id, "routing_table_rules": stale},
+                 done=lambda: not set(stale) & {r["rtable_rule_id"] for r in current_routes(c, table_id)})
     if missing:
-        c.call("AddRoutes", {"routing_table": table_id, "rules": [
+        def added() -> bool:
+            present = {(str(r.get("network")), str(r.get("nexthop"))) for r in current_routes(c, table_id)}
+            return set(missing) <= present
+
+        c.ensure("AddRoutes", {"routing_table": table_id, "rules": [
             {"routing_table_rule_name": f"{name}-{i}", "network": dest, "nexthop": hop,
-             "nexthop_type": NEXTHOP_IP} for i, (dest, hop) in enumerate(missing)]})
+             "nexthop_type": NEXTHOP_IP} for i, (dest, hop) in enumerate(missing)]}, done=added)
 
 
 def bound_vxnets(item: Mapping[str, Any]) -> list[str]:
@@ -143,13 +151,20 @@ def bound_vxnets(item: Mapping[str, Any]) -> list[str]:
 def bind(c: Client, table_id: str, vxnet_id: str) -> None:
     item = c.wait_stable("routing_table", table_id) or {}
     if vxnet_id not in bound_vxnets(item):
-        c.run_job("AssociateRouteTable", {"routing_table": table_id, "resource": vxnet_id})
+        c.run_job("AssociateRouteTable", {"routing_table": table_id, "resource": vxnet_id},
+                  done=lambda: vxnet_id in bound_vxnets(c.describe("routing_table", table_id) or {}))
+
+
+def unbind(c: Client, table_id: str, vxnet_id: str) -> None:
+    c.run_job("DissociateRouteTable", {"routing_table": table_id, "resource": vxnet_id},
+              done=lambda: vxnet_id not in bound_vxnets(c.describe("routing_table", table_id) or {}))
 
 
 def apply(c: Client, table_id: str) -> None:
     """Pushes take effect only once applied (the console's "apply changes")."""
     c.wait_stable("routing_table", table_id)
-    c.run_job("UpdateRouteTable", {"routing_table": table_id})
+    c.run_job("UpdateRouteTable", {"routing_table": table_id},
+              done=lambda: (c.describe("routing_table", table_id) or {}).get("is_applied") == 1)
 
 
 class RoutePush(dynamic.Resource, module="qingcloud", name="RoutePush"):
@@ -162,4 +177,4 @@ class RoutePush(dynamic.Resource, module="qingcloud", name="RoutePush"):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(RoutePushProvider(), resource_name, {
             "zone": zone, "name": name, "vxnet_id": vxnet_id, "routes": routes,
-            "routing_table_id": None, "bound_vxnets": None}, opts)
+            "routing_table_id": None, "bound_vxnets": None, "is_applied": None}, opts)

@@ -67,12 +67,16 @@ class SecurityGroupProvider(Provider):
         stale = [r["security_group_rule_id"] for r in current if rule_key(r) not in wanted]
         missing = [dict(r) for r in rules if rule_key(r) not in have]
         if stale:
-            c.call("DeleteSecurityGroupRules", {"security_group_rules": stale})
+            c.ensure("DeleteSecurityGroupRules", {"security_group_rules": stale},
+                     done=lambda: not set(stale) & {r["security_group_rule_id"]
+                                                    for r in self.current_rules(c, group_id)})
         if missing:
-            c.call("AddSecurityGroupRules", {"security_group": group_id, "rules": [
-                {k: v for k, v in r.items() if v is not None} for r in missing]})
+            c.ensure("AddSecurityGroupRules", {"security_group": group_id, "rules": [
+                {k: v for k, v in r.items() if v is not None} for r in missing]},
+                done=lambda: wanted <= {rule_key(r) for r in self.current_rules(c, group_id)})
         if stale or missing or not current:
-            c.run_job("ApplySecurityGroup", {"security_group": group_id})
+            c.run_job("ApplySecurityGroup", {"security_group": group_id},
+                      done=lambda: (c.describe(self.kind, group_id) or {}).get("is_applied") == 1)
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:
         return {"security_group_id": item.get("security_group_id"),

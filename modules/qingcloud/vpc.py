@@ -33,6 +33,7 @@ class VpcProvider(Provider):
     required = ("zone", "name", "vpc_network")
     defaults: ClassVar[Mapping[str, Any]] = {"router_type": 1}
     replace_on = frozenset({"zone", "vpc_network", "router_type"})
+    cloud_defaults = frozenset({"security_group_id"})
 
     def validate(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems = []
@@ -84,7 +85,9 @@ class VpcProvider(Provider):
 def apply_router(c: Client, router_id: str) -> None:
     """UpdateRouters: pending changes take effect only now (the Terraform provider forgot)."""
     c.wait_stable("router", router_id, ready=lambda r: r.get("status") == "active")
-    c.run_job("UpdateRouters", {"routers": [router_id]})
+    c.run_job("UpdateRouters", {"routers": [router_id]},
+              done=lambda: (c.describe("router", router_id) or {}).get("is_applied") == 1)
+    c.wait_stable("router", router_id)
 
 
 class Vpc(dynamic.Resource, module="qingcloud", name="Vpc"):

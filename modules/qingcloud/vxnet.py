@@ -18,6 +18,10 @@ def gateway_of(ip_network: str) -> str:
     return str(netaddr.IPNetwork(ip_network).network + 1)
 
 
+def joined_router(item: Mapping[str, Any]) -> str | None:
+    return item.get("vpc_router_id") or (item.get("router") or {}).get("router_id") or None
+
+
 class VxnetProvider(Provider):
     kind = "vxnet"
     fields = ("zone", "name", "router_id", "ip_network", "manager_ip")
@@ -64,7 +68,9 @@ class VxnetProvider(Provider):
             c.wait_stable("router", inputs["router_id"], ready=lambda r: r.get("status") == "active")
             c.run_job("JoinRouter", {
                 "vxnet": vxnet_id, "router": inputs["router_id"], "ip_network": inputs["ip_network"],
-                "manager_ip": inputs.get("manager_ip") or gateway_of(inputs["ip_network"])})
+                "manager_ip": inputs.get("manager_ip") or gateway_of(inputs["ip_network"])},
+                done=lambda: joined_router(c.describe(self.kind, vxnet_id) or {}) == inputs["router_id"])
+            c.wait_stable(self.kind, vxnet_id)
         return vxnet_id
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,12 +97,13 @@ class VxnetProvider(Provider):
         if router_id:
             if c.wait_stable("router", router_id) is not None:
                 try:
-                    c.run_job("LeaveRouter", {"router": router_id, "vxnets": [id_]})
+                    c.run_job("LeaveRouter", {"router": router_id, "vxnets": [id_]},
+                              done=lambda: not joined_router(c.describe(self.kind, id_) or {}))
                 except QingCloudError as exc:
                     if not exc.not_found:
                         raise
             c.wait_stable(self.kind, id_)
-        c.run_job("DeleteVxnets", {"vxnets": [id_]})
+        c.delete(self.kind, id_, "DeleteVxnets", {"vxnets": [id_]})
 
 
 class Vxnet(dynamic.Resource, module="qingcloud", name="Vxnet"):
