@@ -154,6 +154,6 @@ def export(deployment: Deployment) -> None:
 
 
 def main() -> None:
-    topology, _index, _ = checked_topology(topology_path())
+    topology, index, _ = checked_topology(topology_path())
     pulumi.export("topology", topology.name or pulumi.get_stack())
     export(deploy(topology, index, pulumi.get_stack()))

@@ -78,7 +78,8 @@ def test_pr_comment_runs_after_pr_diff_and_never_checks_out_the_pr() -> None:
 def test_preview_uses_pulumi_actions_with_pinned_cli_and_comment_editing() -> None:
     wf = workflow("pulumi-preview.yml")
     job = wf["jobs"]["preview"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
+    assert same_repo in wf["jobs"]["stacks"]["if"] and job["needs"] == "stacks"
     (pulumi,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     options = pulumi["with"]
     assert options["command"] == "preview" and options["diff"] is True
@@ -86,8 +87,18 @@ def test_preview_uses_pulumi_actions_with_pinned_cli_and_comment_editing() -> No
     assert options["always-include-summary"] is True
     assert re.fullmatch(r"\d+\.\d+\.\d+", options["pulumi-version"])
     assert options["policyPacks"] == "policy"
-    stacks = {p.stem for p in (ROOT / "stacks").glob("*.yaml")}
-    assert set(job["strategy"]["matrix"]["stack"]) == stacks
+    assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.list) }}"
+
+
+def test_preview_lists_every_stack_file_but_the_schema(tmp_path: Path) -> None:
+    (run,) = [s["run"] for s in workflow("pulumi-preview.yml")["jobs"]["stacks"]["steps"] if "run" in s]
+    (tmp_path / "stacks").mkdir()
+    for name in ("s1-one-to-one.yaml", "s2-many-to-many.yaml", "netweave.schema.json"):
+        (tmp_path / "stacks" / name).write_text("")
+    out = tmp_path / "out"
+    subprocess.run(["bash", "-c", run], cwd=tmp_path, env={**os.environ, "GITHUB_OUTPUT": str(out)},
+                   check=True, timeout=30)
+    assert out.read_text() == 'list=["s1-one-to-one", "s2-many-to-many"]\n'
 
 
 def _git(cwd: Path, *args: str) -> str:
