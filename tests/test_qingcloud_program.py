@@ -200,7 +200,8 @@ def test_s4_vpn_server_is_a_qingcloud_host_with_its_vpn_port_open() -> None:
     component = s4.named("vpn01", "netweave:qingcloud:VpnServer")
     instance = s4.named("vpn01", "Instance")
     assert instance.parent == component.urn
-    assert (instance.inputs["private_ip"], instance.inputs["vxnet_id"]) == ("192.168.20.5", "vxnet-vxnet-apps")
+    assert instance.inputs["private_ip"] == "192.168.20.5"
+    assert instance.inputs["vxnet_id"] == "vxnet-vxnet-apps"
     rules = s4.named("vpn01-sg").inputs["rules"]
     assert any(r["protocol"] == "udp" and r["val1"] == "1194" and r["val3"] == "0.0.0.0/0" for r in rules)
     assert s4.named("vxnet-apps-route-push").inputs["routes"] == [
