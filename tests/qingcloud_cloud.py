@@ -25,8 +25,8 @@ emulator_server._Handler.disable_nagle_algorithm = True
 FAST = {"QY_POLL_INTERVAL": "0.01", "QY_RETRY_BASE": "0.005", "QY_JOB_TIMEOUT": "5"}
 
 
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+def running_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The body of each test module's ``cloud`` fixture."""
     emu = Emulator(job_seconds=0.02, seed=7)
     emu.start()
     for key, value in {**emu.env(), **FAST}.items():

@@ -31,7 +31,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from modules.qingcloud import client
-from tests.qingcloud_program import ProgramRun, Registered
+from tests.qingcloud_program import QC, ProgramRun, Registered
 
 OUTPUT_IDS = ("router_id", "vxnet_id", "eip_id", "eip_addr", "security_group_id", "instance_id",
               "nic_id", "routing_table_id")
@@ -140,7 +140,8 @@ class MiniEngine:
         self.run = run
         self.state = state or State()
         self.workers = workers
-        self.custom = [r for r in run.resources if r.typ.startswith("pulumi-python:dynamic/")]
+        # The QingCloud resources (keys are made locally and Vultr is not emulated).
+        self.custom = [r for r in run.resources if r.typ.startswith(QC)]
         urns = {r.urn for r in self.custom}
         self.deps = {r.urn: {d for d in r.dependencies if d in urns} for r in self.custom}
         self.by_urn = {r.urn: r for r in self.custom}

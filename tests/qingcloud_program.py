@@ -9,6 +9,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
+from tests.vultr_program import OS_ID, _key_outputs
+
 QC = "pulumi-python:dynamic/qingcloud:"
 
 
@@ -36,11 +38,18 @@ FAKE_IDS = {"Vpc": ("router_id", "rtr-"), "Vxnet": ("vxnet_id", "vxnet-"), "Eip"
 
 
 class FakeCloud(pulumi.runtime.Mocks):
+    """QingCloud ids and EIPs; keys and Vultr as the render helper's recorder answers them."""
+
     def __init__(self) -> None:
         self.eips = 0
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
+        if args.typ.startswith("pulumi-python:dynamic/netweave:"):
+            outputs.update(_key_outputs(outputs))
+            return f"{args.name}-id", outputs
+        if args.typ == "vultr:index/reservedIp:ReservedIp":
+            outputs["subnet"] = f"203.0.113.{10 + len(outputs.get('label', '')) % 200}"
         kind = args.typ.removeprefix(QC)
         if kind in FAKE_IDS:
             key, prefix = FAKE_IDS[kind]
@@ -54,7 +63,10 @@ class FakeCloud(pulumi.runtime.Mocks):
         return (f"{args.name}-id" if args.custom else None), outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+        if args.token == "vultr:index/getOs:getOs":
+            return {"id": str(OS_ID), "name": "Debian 12 x64 (bookworm)", "arch": "x64",
+                    "family": "debian", "filters": args.args.get("filters")}, []
+        return {}, []
 
 
 def unwrap(value: Any) -> Any:

@@ -3,13 +3,20 @@ transient failures only, jobs that must be successful, timeouts, adoption after 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from modules.qingcloud import client
 from modules.qingcloud.client import Client, JobFailed, QingCloudError, Timeout
 from modules.qingcloud.emulator import Emulator
 from modules.qingcloud.vpc import VpcProvider
-from tests.qingcloud_cloud import ZONE, cloud, live, router, set_faults, vxnet  # noqa: F401
+from tests.qingcloud_cloud import ZONE, live, router, running_emulator, set_faults, vxnet
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    yield from running_emulator(monkeypatch)
 
 
 def calls(action: str) -> int:
@@ -54,7 +61,7 @@ def test_backoff_grows_exponentially_with_full_jitter(cloud: Emulator) -> None:
 
 def test_a_failed_job_is_an_error_not_a_success(cloud: Emulator) -> None:
     set_faults(cloud, job_failure_rate=1.0, actions=("CreateRouters",))
-    with pytest.raises(JobFailed, match="CreateRouters failed.*job j-"):
+    with pytest.raises(JobFailed, match=r"CreateRouters failed.*job j-"):
         router()
 
 

@@ -4,13 +4,16 @@ inputs, parents and dependency edges (the engine's create/destroy order and para
 from __future__ import annotations
 
 import base64
+import io
 import pickle
+import re
+import tarfile
 from pathlib import Path
 
 import dill
 import pytest
 
-from tests.qingcloud_program import ProgramRun, run_program
+from tests.qingcloud_program import QC, ProgramRun, run_program
 
 FAKE_KEY_ID = "QYFAKEKEYID0000000001"
 FAKE_SECRET = "fake-secret-access-key-Zq9vX3"
@@ -36,7 +39,7 @@ def test_s1_declares_one_vpc_component_per_vpc_and_one_vcpe_component_per_vcpe(s
 
 
 def test_s1_declares_exactly_the_qingcloud_resources_of_the_topology(s1: ProgramRun) -> None:
-    declared = sorted((r.short_type, r.name) for r in s1.resources if r.typ.startswith("pulumi-python"))
+    declared = sorted((r.short_type, r.name) for r in s1.resources if r.typ.startswith(QC))
     assert declared == sorted([
         ("Vpc", "vpc01"), ("Vpc", "vpc02"), ("Vxnet", "vxnet01"), ("Vxnet", "vxnet02"),
         ("RoutePush", "vxnet01-route-push"), ("RoutePush", "vxnet02-route-push"),
@@ -93,11 +96,26 @@ def test_instance_has_its_primary_vxnet_and_fixed_address(s2: ProgramRun) -> Non
     assert instance.inputs["userdata_type"] == "tar"
 
 
-def test_boot_configuration_is_rendered_after_every_public_address_exists(s2: ProgramRun) -> None:
+def boot_files(run: ProgramRun, host: str) -> dict[str, str]:
+    archive = base64.b64decode(run.named(host, "Instance").inputs["userdata"])
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return {f"/{m.name}": tar.extractfile(m).read().decode()  # type: ignore[union-attr]
+                for m in tar.getmembers() if m.isfile()}
+
+
+def test_boot_configuration_is_rendered_after_every_public_address_and_key(s2: ProgramRun) -> None:
     instance = s2.named("vcpe01", "Instance")
     assert {s2.urn("vcpe01-eip"), s2.urn("vcpe02-eip")} <= set(instance.dependencies)
-    files = instance.inputs["userdata"]
-    assert any("198.18.0." in text for text in files.values()), "peer EIP reaches the boot files"
+    keys = {r.urn for r in s2.resources if r.typ.startswith("pulumi-python:dynamic/netweave:")}
+    assert keys and keys <= set(instance.dependencies)
+
+
+def test_boot_configuration_is_the_rendered_archive_with_the_peer_eip(s2: ProgramRun) -> None:
+    files = boot_files(s2, "vcpe01")
+    peer_eip = s2.named("vcpe02-eip").state["eip_addr"]
+    wireguard = [text for path, text in files.items() if path.startswith("/etc/wireguard/")]
+    assert any(f"Endpoint = {peer_eip}:" in text for text in wireguard)
+    assert "/etc/rc.local" in files and "/etc/frr/frr.conf" in files
 
 
 def test_boot_configuration_and_provider_blob_are_secret_inputs(s2: ProgramRun) -> None:
@@ -132,8 +150,10 @@ def test_eip_association_waits_for_the_instance_and_the_eip(s2: ProgramRun) -> N
 
 def test_security_group_accepts_the_tunnel_and_the_vpcs_it_routes_for(s2: ProgramRun) -> None:
     rules = s2.named("vcpe01-sg").inputs["rules"]
+    wireguard = next(t for p, t in boot_files(s2, "vcpe01").items() if p.startswith("/etc/wireguard/"))
+    port = re.search(r"ListenPort = (\d+)", wireguard).group(1)  # type: ignore[union-attr]
     assert {"protocol": "udp", "priority": 50, "action": "accept", "direction": 0,
-            "val1": "51820", "val2": "51899", "val3": "0.0.0.0/0"} in rules
+            "val1": port, "val2": port, "val3": "0.0.0.0/0"} in rules
     assert any(r["protocol"] == "tcp" and r["val3"] == "192.168.0.0/16" for r in rules)
 
 
@@ -150,10 +170,39 @@ def test_no_provider_blob_contains_a_credential(monkeypatch: pytest.MonkeyPatch)
     run = run_program("s2-many-to-many", {"qingcloudAccessKeyId": FAKE_KEY_ID,
                                           "qingcloudSecretAccessKey": FAKE_SECRET})
     blobs = [r.inputs["__provider"] for r in run.resources if "__provider" in r.inputs]
-    assert len(blobs) == len([r for r in run.resources if r.typ.startswith("pulumi-python")]) > 10
+    assert len(blobs) == len([r for r in run.resources if r.typ.startswith("pulumi-python")]) > 17
     for blob in blobs:
         raw = base64.b64decode(blob)
         assert FAKE_SECRET.encode() not in raw and FAKE_KEY_ID.encode() not in raw
         provider = dill.loads(raw)
         assert vars(provider) == {}, "a provider holds no state at all"
         assert FAKE_SECRET not in repr(pickle.dumps(provider))
+
+
+def test_s3_deploys_the_qingcloud_half_and_the_vultr_half_in_one_program() -> None:
+    s3 = run_program("s3-hybrid-vultr")
+    assert {r.name for r in s3.of_type("Instance")} == {"qc-vcpe"}
+    assert {r.name for r in s3.of_type("Vpc")} == {"qc-vpc"}
+    vultr_instances = [r for r in s3.resources if r.typ == "vultr:index/instance:Instance"]
+    assert [r.name for r in vultr_instances] == ["vultr-vcpe"]
+
+
+def test_s3_qingcloud_vcpe_boots_with_the_vultr_reserved_ip_as_its_peer() -> None:
+    s3 = run_program("s3-hybrid-vultr")
+    reserved = next(r for r in s3.resources if r.typ == "vultr:index/reservedIp:ReservedIp")
+    assert reserved.urn in s3.named("qc-vcpe", "Instance").dependencies
+    wireguard = [t for p, t in boot_files(s3, "qc-vcpe").items() if p.startswith("/etc/wireguard/")]
+    assert any(f"Endpoint = {reserved.state['subnet']}:" in t for t in wireguard)
+
+
+def test_s4_vpn_server_is_a_qingcloud_host_with_its_vpn_port_open() -> None:
+    s4 = run_program("s4-remote-access")
+    component = s4.named("vpn01", "netweave:qingcloud:VpnServer")
+    instance = s4.named("vpn01", "Instance")
+    assert instance.parent == component.urn
+    assert instance.inputs["private_ip"] == "192.168.20.5"
+    assert instance.inputs["vxnet_id"] == "vxnet-vxnet-apps"
+    rules = s4.named("vpn01-sg").inputs["rules"]
+    assert any(r["protocol"] == "udp" and r["val1"] == "1194" and r["val3"] == "0.0.0.0/0" for r in rules)
+    assert s4.named("vxnet-apps-route-push").inputs["routes"] == [
+        {"destination": "10.99.0.0/24", "next_hop": "192.168.20.5"}]

@@ -3,6 +3,8 @@ import, not-found on delete."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from modules.qingcloud.eip import EipAssociationProvider, EipProvider
@@ -15,15 +17,20 @@ from modules.qingcloud.vpc import VpcProvider
 from modules.qingcloud.vxnet import VxnetProvider
 from tests.qingcloud_cloud import (
     ZONE,
-    cloud,  # noqa: F401 (fixture)
     group,
     instance,
     instance_props,
     live,
     make,
     router,
+    running_emulator,
     vxnet,
 )
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    yield from running_emulator(monkeypatch)
 
 UDP_TUNNEL = {"protocol": "udp", "priority": 50, "action": "accept", "direction": 0,
               "val1": "51820", "val2": "51899", "val3": "0.0.0.0/0"}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
-import os
 import tarfile
 
 from modules.qingcloud import userdata
@@ -30,10 +30,16 @@ def test_wireguard_files_are_private_in_the_archive() -> None:
 
 
 def test_archive_over_2_mb_is_a_check_failure_naming_the_limit() -> None:
-    big = {"/srv/blob": os.urandom(2_400_000).hex()}  # incompressible: > 2 MB gzipped
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:  # the renderer's form: a plain tar, base64
+        info = tarfile.TarInfo("srv/blob")
+        info.size = 2_100_000
+        tar.addfile(info, io.BytesIO(bytes(info.size)))
+    big = base64.b64encode(raw.getvalue()).decode()
     failures = InstanceProvider().check({}, {"zone": "pek3a", "name": "n", "image_id": "img",
                                              "instance_type": "t", "vxnet_id": "vxnet-1",
-                                             "private_ip": "192.168.128.2", "userdata_type": "tar",
+                                             "private_ip": "192.168.128.2", "login_keypair": "kp-1",
+                                             "userdata_type": "tar",
                                              "userdata": big}).failures
     assert [f.property for f in failures] == ["userdata"]
     assert "2 MB" in failures[0].reason
@@ -50,3 +56,14 @@ def test_exec_script_within_4_kb_is_accepted() -> None:
 
 def test_unknown_userdata_type_is_refused() -> None:
     assert "one of tar, exec, plain" in (userdata.problem("cloud-init", "x") or "")
+
+
+def test_a_rendered_archive_in_base64_is_delivered_byte_for_byte() -> None:
+    archive = userdata.tar_archive({"/etc/rc.local": "#!/bin/sh\n"})
+    text = base64.b64encode(archive).decode()
+    assert userdata.problem("tar", text) is None
+    assert userdata.encoded("tar", text) == archive
+
+
+def test_text_that_is_no_archive_is_refused() -> None:
+    assert "base64 tar archive" in (userdata.problem("tar", "bm90IGEgdGFy") or "")

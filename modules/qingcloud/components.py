@@ -2,9 +2,10 @@
 
 - ``QingCloudVpc``: the VPC's router, its vxnets (joined with their networks) and its
   route pushes (one ``RoutePush`` per receiving vxnet).
-- ``QingCloudVcpe``: the vCPE's EIP and security group (created at once: the public
-  address is needed to render the boot configuration), then — once the boot
-  configuration is known — its instance, extra NICs and the EIP association.
+- ``QingCloudVcpe`` (and ``QingCloudVpnServer``): the host's EIP and security group
+  (created at once: the public address is needed to render the boot configuration),
+  then — once the boot configuration is known — its instance, extra NICs and the EIP
+  association.
 
 Dependencies come from Outputs (ids passed as inputs), so the engine orders create and
 destroy correctly and runs everything else in parallel; nothing is serialized by hand.
@@ -28,11 +29,11 @@ from modules.qingcloud.route_push import RoutePush
 from modules.qingcloud.security_group import SecurityGroup
 from modules.qingcloud.vpc import Vpc
 from modules.qingcloud.vxnet import Vxnet
+from modules.render.tunnels import plan_tunnels
+from modules.render.vpn_server import PORTS as VPN_PORTS
 
 DEFAULT_IMAGE = "debian12x64"
 DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
-WIREGUARD_PORTS = (51820, 51899)   # render assigns listen ports from 51820 up
-OPENVPN_PORTS = (1194, 1293)
 
 
 def physical_name(stack: str, logical: str) -> str:
@@ -101,34 +102,79 @@ def firewall_rules(rule: FirewallRule) -> list[dict[str, Any]]:
                   0 if rule.direction == "ingress" else 1) for p in protocols]
 
 
-def vcpe_rules(topology: Topology, index: Index, name: str) -> list[dict[str, Any]]:
-    """What a vCPE must accept: its tunnels, ICMP, everything from the VPCs it routes for,
-    SSH from ``ssh_from``, plus the topology security groups it names."""
-    vcpe = topology.vcpes[name]
-    rules: list[dict[str, Any]] = [_rule("icmp", "0.0.0.0/0")]
-    for tunnel in topology.tunnels:
-        if name not in {e.vcpe for e in tunnel.ends}:
-            continue
-        ports = (tunnel.port, tunnel.port) if tunnel.port else (
-            WIREGUARD_PORTS if tunnel.type == "wireguard" else OPENVPN_PORTS)
-        rule = _rule("udp", "0.0.0.0/0", ports)
-        if rule not in rules:
-            rules.append(rule)
-    for vpc in sorted({index.vpc_of(nic.vxnet) for nic in vcpe.nics}):
+def _vpc_rules(topology: Topology, vpcs: set[str]) -> list[dict[str, Any]]:
+    """Everything from the VPCs a host routes for (their VMs' traffic passes through it)."""
+    rules = []
+    for vpc in sorted(vpcs):
         cidr = str(topology.vpcs[vpc].cidr)
         rules += [_rule("tcp", cidr, (1, 65535)), _rule("udp", cidr, (1, 65535)), _rule("icmp", cidr)]
-    for source in vcpe.ssh_from:
-        rules.append(_rule("tcp", str(source), (22, 22)))
-    for group in vcpe.security_groups:
-        spec: TopologySecurityGroup = topology.security_groups[group]
-        for fw in spec.rules:
-            rules += [r for r in firewall_rules(fw) if r not in rules]
     return rules
 
 
+def _named_groups(topology: Topology, groups: list[str], rules: list[dict[str, Any]]) -> None:
+    for group in groups:
+        spec: TopologySecurityGroup = topology.security_groups[group]
+        for fw in spec.rules:
+            rules += [r for r in firewall_rules(fw) if r not in rules]
+
+
+def vcpe_rules(topology: Topology, index: Index, name: str) -> list[dict[str, Any]]:
+    """What a vCPE must accept: its tunnels' listen ports (as the renderer plans them), ICMP,
+    everything from the VPCs it routes for, SSH from ``ssh_from``, and the topology security
+    groups it names."""
+    vcpe = topology.vcpes[name]
+    rules: list[dict[str, Any]] = [_rule("icmp", "0.0.0.0/0")]
+    anywhere = {n: "0.0.0.0" for n in [*topology.vcpes, *topology.vpn_servers]}
+    for end in plan_tunnels(topology, index, anywhere).get(name, []):
+        rule = _rule("udp", "0.0.0.0/0", (end.listen_port, end.listen_port))
+        if end.transport == "internet" and rule not in rules:
+            rules.append(rule)
+    rules += _vpc_rules(topology, {index.vpc_of(nic.vxnet) for nic in vcpe.nics})
+    for source in vcpe.ssh_from:
+        rules.append(_rule("tcp", str(source), (22, 22)))
+    _named_groups(topology, vcpe.security_groups, rules)
+    return rules
+
+
+def vpn_server_rules(topology: Topology, index: Index, name: str) -> list[dict[str, Any]]:
+    """A remote-access host: its VPN port from anywhere, ICMP, its VPC (return traffic)."""
+    server = topology.vpn_servers[name]
+    rules: list[dict[str, Any]] = [_rule("icmp", "0.0.0.0/0")]
+    if server.type == "l2tp":  # IKE, NAT-T, L2TP; ESP for IPsec without NAT
+        rules += [_rule("udp", "0.0.0.0/0", (p, p)) for p in (500, 4500, 1701)]
+        rules.append(_rule("esp", "0.0.0.0/0"))
+    else:
+        port = server.port or VPN_PORTS.get(server.type, 1194)
+        rules.append(_rule("udp", "0.0.0.0/0", (port, port)))
+    rules += _vpc_rules(topology, {index.vpc_of(server.vxnet)})
+    return rules
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """A QingCloud VM netweave deploys: a vCPE or a VPN server, in the topology's words."""
+
+    nics: list[tuple[str, str]]  # (vxnet, fixed address); the first is the primary NIC
+    public_ip: bool
+    rules: list[dict[str, Any]]
+    image: str | None = None
+    instance_type: str | None = None
+
+    @classmethod
+    def vcpe(cls, topology: Topology, index: Index, name: str) -> HostSpec:
+        v = topology.vcpes[name]
+        return cls([(n.vxnet, str(n.address)) for n in v.nics], v.public_ip,
+                   vcpe_rules(topology, index, name), v.image, v.instance_type)
+
+    @classmethod
+    def vpn_server(cls, topology: Topology, index: Index, name: str) -> HostSpec:
+        s = topology.vpn_servers[name]
+        return cls([(s.vxnet, str(s.address))], s.public_ip, vpn_server_rules(topology, index, name))
+
+
 @dataclass
-class VcpeLaunch:
-    """What the instance needs that only exists after the VPCs are declared."""
+class Launch:
+    """What the instance needs that only exists after the VPCs and addresses are declared."""
 
     vxnet_ids: Mapping[str, pulumi.Output[str]]
     userdata_type: str
@@ -138,8 +184,9 @@ class VcpeLaunch:
     login_keypair: str | None = None
 
 
-class QingCloudVcpe(pulumi.ComponentResource):
-    """A vCPE on QingCloud: EIP + security group first, then instance + NICs + association."""
+class QingCloudHost(pulumi.ComponentResource):
+    """A VM on QingCloud: EIP + security group first (the address is needed to render the
+    boot configuration), then — ``launch`` — instance, extra NICs, EIP association."""
 
     eip: Eip | None
     security_group: SecurityGroup
@@ -147,40 +194,37 @@ class QingCloudVcpe(pulumi.ComponentResource):
     nics: list[Nic]
     association: EipAssociation | None
 
-    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+    def __init__(self, token: str, name: str, spec: HostSpec, *, stack: str, zone: str,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("netweave:qingcloud:Vcpe", name, None, opts)
-        self._name, self._stack, self._zone = name, stack, zone
-        self._vcpe = topology.vcpes[name]
+        super().__init__(token, name, None, opts)
+        self._name, self._stack, self._zone, self.spec = name, stack, zone, spec
         child = pulumi.ResourceOptions(parent=self)
         self.eip = (Eip(f"{name}-eip", zone=zone, name=physical_name(stack, f"{name}-eip"), opts=child)
-                    if self._vcpe.public_ip else None)
+                    if spec.public_ip else None)
         self.security_group = SecurityGroup(
-            f"{name}-sg", zone=zone, name=physical_name(stack, f"{name}-sg"),
-            rules=vcpe_rules(topology, index, name), opts=child)
+            f"{name}-sg", zone=zone, name=physical_name(stack, f"{name}-sg"), rules=spec.rules, opts=child)
         self.instance, self.nics, self.association = None, [], None
 
     @property
     def public_ip(self) -> pulumi.Output[str] | None:
         return self.eip.eip_addr if self.eip else None
 
-    def launch(self, launch: VcpeLaunch) -> None:
-        """Declare the instance (with its boot configuration), extra NICs, EIP binding."""
-        name, stack, zone, vcpe = self._name, self._stack, self._zone, self._vcpe
+    def launch(self, launch: Launch) -> None:
+        name, stack, zone, spec = self._name, self._stack, self._zone, self.spec
         child = pulumi.ResourceOptions(parent=self)
-        primary = vcpe.nics[0]
+        (primary_vxnet, primary_address), *extra = spec.nics
         self.instance = Instance(
-            name, zone=zone, name=physical_name(stack, name), image_id=vcpe.image or launch.image_id,
-            instance_type=vcpe.instance_type or launch.instance_type,
-            vxnet_id=launch.vxnet_ids[primary.vxnet], private_ip=str(primary.address),
+            name, zone=zone, name=physical_name(stack, name), image_id=spec.image or launch.image_id,
+            instance_type=spec.instance_type or launch.instance_type,
+            vxnet_id=launch.vxnet_ids[primary_vxnet], private_ip=primary_address,
             security_group_id=self.security_group.security_group_id,
             login_keypair=launch.login_keypair, userdata_type=launch.userdata_type,
             userdata=launch.userdata, opts=child)
         self.nics = [
             Nic(f"{name}-nic{i}", zone=zone, name=physical_name(stack, f"{name}-nic{i}"),
-                vxnet_id=launch.vxnet_ids[nic.vxnet], private_ip=str(nic.address),
+                vxnet_id=launch.vxnet_ids[vxnet], private_ip=address,
                 instance_id=self.instance.instance_id, opts=child)
-            for i, nic in enumerate(vcpe.nics) if i > 0]
+            for i, (vxnet, address) in enumerate(extra, start=1)]
         if self.eip is not None:
             self.association = EipAssociation(f"{name}-eip-association", zone=zone,
                                               eip_id=self.eip.eip_id,
@@ -190,8 +234,26 @@ class QingCloudVcpe(pulumi.ComponentResource):
     def exports(self) -> dict[str, Any]:
         return {
             "instance_id": self.instance.instance_id if self.instance else None,
-            "private_addresses": [str(n.address) for n in self._vcpe.nics],
+            "private_addresses": [address for _, address in self.spec.nics],
             "nic_ids": [n.nic_id for n in self.nics],
             "public_ip": self.public_ip,
             "security_group_id": self.security_group.security_group_id,
         }
+
+
+class QingCloudVcpe(QingCloudHost):
+    """A vCPE on QingCloud (its NICs, EIP and security group as children)."""
+
+    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(topology, index, name),
+                         stack=stack, zone=zone, opts=opts)
+
+
+class QingCloudVpnServer(QingCloudHost):
+    """A remote-access VPN host on QingCloud."""
+
+    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("netweave:qingcloud:VpnServer", name, HostSpec.vpn_server(topology, index, name),
+                         stack=stack, zone=zone, opts=opts)

@@ -1,7 +1,9 @@
 """QingCloud user data: how a vCPE's boot configuration reaches the VM (not cloud-init).
 
-- ``tar``: the files, as a gzipped tar uploaded with ``UploadUserDataAttachment`` (POST,
-  archive at most 2 MB) and unpacked at ``/``.
+- ``tar``: the files, as a tar archive uploaded with ``UploadUserDataAttachment`` (POST,
+  archive at most 2 MB) and unpacked at ``/``. Given either as the archive itself (base64
+  text: the renderer's ``userdata.tar``, modes and all, byte for byte what emulation runs)
+  or as ``{absolute path: text}`` (archived here, gzipped).
 - ``exec``: a script, base64 at most 4 KB, run from ``/etc/rc.local``.
 - ``plain``: a string, base64 at most 4 KB, in ``/etc/qingcloud/userdata/userdata.string``.
 
@@ -44,6 +46,8 @@ def tar_archive(files: Mapping[str, str]) -> bytes:
 def encoded(userdata_type: str, userdata: Any) -> bytes:
     """What is sent: the archive for tar, the base64 text for exec/plain."""
     if userdata_type == "tar":
+        if isinstance(userdata, str):
+            return base64.b64decode(userdata, validate=True)
         return tar_archive(userdata)
     return base64.b64encode(str(userdata).encode())
 
@@ -55,10 +59,18 @@ def problem(userdata_type: Any, userdata: Any) -> str | None:
     if userdata_type not in TYPES:
         return f"userdata_type must be one of {', '.join(TYPES)}, not {userdata_type!r}"
     if userdata_type == "tar":
-        if not isinstance(userdata, Mapping) or not all(
+        if isinstance(userdata, str):
+            try:
+                archive = base64.b64decode(userdata, validate=True)
+                tarfile.open(fileobj=io.BytesIO(archive)).close()
+            except (ValueError, tarfile.TarError):
+                return "tar user data given as text must be a base64 tar archive"
+            size = len(archive)
+        elif not isinstance(userdata, Mapping) or not all(
                 isinstance(k, str) and k.startswith("/") and isinstance(v, str) for k, v in userdata.items()):
-            return "tar user data is a mapping of absolute file paths to their text"
-        size = len(tar_archive(userdata))
+            return "tar user data is a base64 archive or a mapping of absolute file paths to their text"
+        else:
+            size = len(tar_archive(userdata))
         if size > TAR_LIMIT:
             return (f"the boot configuration archive is {size} bytes; QingCloud accepts at most "
                     f"{TAR_LIMIT} bytes (2 MB) for a user data attachment")
