@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from modules import graph, plan, reachdiff
+from modules.bootdiff import BootChanges, boot_changes
 from modules.gitref import Revision, read
 from modules.index import Index
 from modules.lint import LintResult, lint_text
@@ -51,6 +52,7 @@ class DiffReport:
     network_note: str | None = None
     resources: list[ResourceChange] | None = None
     plan_note: str | None = None
+    boot: list[BootChanges] = field(default_factory=list)  # why replaced vCPEs' user data changed
     graph: graph.Graph | None = None
 
     @property
@@ -134,3 +136,9 @@ def _resources(report: DiffReport, planned: Future[tuple[plan.Plan, plan.Plan]])
     vcpes = set(report.base.topology.vcpes if report.base.topology else ()) | set(
         report.head.topology.vcpes if report.head.topology else ())
     report.resources = resource_changes(before, after, vcpes)
+    hosts = {r.vcpe for r in report.resources if r.vcpe and r.op in ("replace", "update")}
+    if hosts and report.base.topology is not None and report.head.topology is not None:
+        try:
+            report.boot = boot_changes(report.base.topology, report.head.topology, hosts)
+        except Exception as exc:  # the renderer refusing a design must not hide the diff
+            report.plan_note = f"boot files not compared: {type(exc).__name__}: {exc}"

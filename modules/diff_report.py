@@ -79,8 +79,11 @@ def text(d: DiffReport) -> str:
     for c in d.network:
         out.append(f"   {OP_SIGNS[c.op]} {KIND_WORDS[c.kind]}: {c.subject}: {c.detail}")
     out += ["", "4. Resources (offline plans)"]
+    boot = {b.host: b for b in d.boot}
     for r in d.vcpe_interruptions:
         out.append(f"   WARNING: {vcpe_warning(r)}")
+        if r.vcpe in boot:
+            out.append(f"            boot files that change: {boot[r.vcpe].summary()}")
     if d.resources is None:
         out.append(f"   not compared: {d.plan_note}")
     else:
@@ -106,7 +109,8 @@ def as_dict(d: DiffReport) -> dict[str, Any]:
         "network": {"note": d.network_note, "changes": [c.as_dict() for c in d.network]},
         "resources": {"note": d.plan_note,
                       "summary": summary(d.resources or []) if d.resources is not None else None,
-                      "changes": [r.as_dict() for r in d.resources or []]},
+                      "changes": [r.as_dict() for r in d.resources or []],
+                      "boot_files": [b.as_dict() for b in d.boot]},
     }
 
 
@@ -232,8 +236,17 @@ def _network_md(d: DiffReport, cap: int) -> list[str]:
 
 def _resources_md(d: DiffReport, cap: int) -> list[str]:
     out: list[str] = []
+    boot = {b.host: b for b in d.boot}
     for r in d.vcpe_interruptions:
-        out += ["> [!WARNING]", f"> {_md(vcpe_warning(r))}", ""]
+        out += ["> [!WARNING]", f"> {_md(vcpe_warning(r))}"]
+        if r.vcpe in boot:
+            out += [">", f"> Boot files that change: {_md(boot[r.vcpe].summary())}"]
+        out.append("")
+    for b in d.boot:
+        if b.diff and cap:
+            more = "\n… (more changes: `netweave render` both revisions)" if b.truncated else ""
+            out += [f"<details><summary>{b.host}: rendered boot files (placeholder keys and "
+                    "addresses)</summary>", "", "```diff", *b.diff, "```" + more, "", "</details>", ""]
     if d.resources is None:
         return [*out, f"_Not compared: {_md(d.plan_note or '')}_"]
     counts = summary(d.resources)

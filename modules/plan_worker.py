@@ -12,6 +12,7 @@ IPs), and every invoke (``vultr:index/getOs:getOs``) with a plausible answer.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import importlib
@@ -39,6 +40,27 @@ _OS_IDS = {"Debian 12 x64 (bookworm)": 2136, "Ubuntu 24.04 LTS x64": 2284, "Ubun
 def documentation_address(name: str) -> str:
     """A stable public address for a mocked EIP / reserved IP (TEST-NET-3, RFC 5737)."""
     return f"203.0.113.{zlib.crc32(name.encode()) % 250 + 2}"
+
+
+KEY_TYPES = ("pulumi-python:dynamic/netweave:WireGuardKeyPair", "pulumi-python:dynamic/netweave:PresharedKey",
+             "pulumi-python:dynamic/netweave:OpenVpnIdentity")
+
+
+def placeholder_key_outputs(kind: str, key_id: str) -> dict[str, str]:
+    """What a key resource (``modules.keys``) holds in state, as the renderer's publicly
+    derivable placeholder keys: the same key id gives the same key in both plans of a
+    diff, as an existing key does in a real preview; a new key id gives a new key."""
+    from modules.render import material
+
+    raw = hashlib.sha256(material.PLACEHOLDER_SEED.encode() + b"\0" + key_id.encode() + b"\0"
+                         + kind.encode()).digest()
+    if kind == "wireguard":
+        pair = material.wireguard_from_private(raw)
+        return {"private_key": pair.private_key, "public_key": pair.public_key}
+    if kind == "psk":
+        return {"psk": base64.b64encode(raw).decode()}
+    tls = material.tls_from_private(raw, key_id)
+    return {"key_pem": tls.key_pem, "cert_pem": tls.cert_pem, "fingerprint": tls.fingerprint}
 
 
 def plain(value: Any) -> Any:
@@ -101,6 +123,8 @@ def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, 
                 state.setdefault("subnet", address)
                 state.setdefault("address", address)
                 state.setdefault("eip_addr", address)
+            if args.typ in KEY_TYPES and state.get("key_id") and state.get("kind"):
+                state.update(placeholder_key_outputs(str(state["kind"]), str(state["key_id"])))
             if lowered.endswith(":instance"):
                 state.setdefault("main_ip", documentation_address(args.name))
             return f"{args.name}-id", state

@@ -86,12 +86,26 @@ def test_extra_nic_updates_the_route_push_of_vxnet02_in_place(extra_nic: diff.Di
 
 
 def test_new_peer_changes_vcpe01_user_data_and_warns_of_its_replacement(new_peer: diff.DiffReport) -> None:
-    (warning,) = new_peer.vcpe_interruptions
-    assert (warning.vcpe, warning.op, warning.replace_fields) == ("vcpe01", "replace", ("userdata",))
+    warning = next(r for r in new_peer.vcpe_interruptions if r.vcpe == "vcpe01")
+    assert (warning.op, warning.replace_fields) == ("replace", ("userdata",))
     text = diff_report.text(new_peer)
     assert "WARNING: vCPE vcpe01 is replaced (because userdata changed)" in sections(text)["4. Resources"]
     md = diff_report.markdown(new_peer)
     assert "> [!WARNING]\n> vCPE vcpe01 is replaced" in md
+
+
+def test_a_replaced_vcpe_names_the_boot_files_that_changed(new_peer: diff.DiffReport) -> None:
+    boot = next(b for b in new_peer.boot if b.host == "vcpe01")
+    files = {f.path: f for f in boot.files}
+    assert files["/etc/wireguard/wg-vcpe03.conf"].op == "added"
+    assert files["/etc/wireguard/wg-vcpe03.conf"].secret  # key material: named, never shown
+    assert files["/etc/frr/frr.conf"].op == "changed"
+    assert any("169.254.101.2" in line for line in boot.diff)  # the new BGP neighbour
+    assert not any("PrivateKey" in line for line in boot.diff)
+
+
+def test_a_route_push_change_replaces_no_vcpe(route_typo: diff.DiffReport) -> None:
+    assert route_typo.vcpe_interruptions == [] and route_typo.boot == []
 
 
 def test_the_new_vcpe_is_created_not_a_warning(new_peer: diff.DiffReport) -> None:
