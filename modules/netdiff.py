@@ -54,7 +54,7 @@ def _field_changes(old: BaseModel, new: BaseModel, skip: Iterable[str] = ()) -> 
 
 def _show(value: Any) -> str:
     if value is None:
-        return "(unset)"
+        return "(default)"
     if isinstance(value, list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -202,3 +202,11 @@ def test_diff_of_an_unknown_revision_says_so_without_a_traceback(capsys: pytest.
     assert main(["diff", "no-such-ref:stacks/s2-many-to-many.yaml", S2]) == 2
     err = capsys.readouterr().err
     assert "cannot read stacks/s2-many-to-many.yaml at no-such-ref" in err
+
+
+def test_vultr_user_data_change_replaces_the_vultr_vcpe_by_its_force_new_field() -> None:
+    report = diff.compare(str(ROOT / "stacks" / "s3-hybrid-vultr.yaml"), str(FIXTURES / "s3-tunnel-mtu.yaml"))
+    vultr = next(r for r in report.vcpe_interruptions if r.vcpe == "vultr-vcpe")
+    assert (vultr.type, vultr.op, vultr.replace_fields) == ("vultr:index/instance:Instance", "replace",
+                                                            ("userData",))
+    assert [c.detail for c in report.network] == ["mtu (default) → 1380"]
