@@ -16,7 +16,10 @@ lint (``modules.lint.paths``) can point at it.
 
 from __future__ import annotations
 
+import gc
+from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -29,6 +32,21 @@ from modules.source import PathKey
 # Admin distance: lower wins, as in FRR/zebra. The default route a VM or vCPE gets from
 # DHCP (via the VPC router) is a static route too; it only ever matches /0.
 DISTANCE = {"connected": 0, "static": 1, "route_push": 1, "default": 1, "bgp": 20}
+
+
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building tables and traces makes millions of small acyclic objects; the cyclic
+    collector would rescan them over and over (2x slower on 1M routes)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- routing domains ------------------------------------------------------------------
@@ -202,6 +220,7 @@ class Session:
     peer: str
     local_address: netaddr.IPNetwork
     peer_address: netaddr.IPNetwork
+    local_ip: str = ""  # the next hop the peer uses for routes learned on this session
 
 
 @dataclass
@@ -322,17 +341,21 @@ class Network:
         self._vxnet_tables: dict[str, Lpm] = {}
         self._walks: dict[tuple[str, int, int], _Walk] = {}
         self._traces: dict[tuple[str, str, bool], Trace] = {}
+        self._next_hops: dict[tuple[str, int], tuple[str, Hop | None] | _Fail] = {}
+        self._descriptions: dict[int, str] = {}
+        self._host_walks: dict[tuple[str, int, int], _Walk] = {}
 
     # --- building -----------------------------------------------------------------------
 
     @classmethod
     def build(cls, topology: Topology, index: Index) -> Network:
         net = cls(topology, index)
-        net._build_tunnels()
-        net._build_vpc_routers()
-        net._build_workloads()
-        net._build_vcpes()
-        net._run_bgp()
+        with _gc_paused():
+            net._build_tunnels()
+            net._build_vpc_routers()
+            net._build_workloads()
+            net._build_vcpes()
+            net._run_bgp()
         return net
 
     def _build_tunnels(self) -> None:
@@ -458,68 +481,85 @@ class Network:
         for label, (ti, tunnel, a, b) in self.tunnels.items():
             if a in self.sessions and b in self.sessions:
                 ea, eb = tunnel.ends
-                self.sessions[a].append(Session(label, ti, b, ea.address, eb.address))
-                self.sessions[b].append(Session(label, ti, a, eb.address, ea.address))
+                self.sessions[a].append(Session(label, ti, b, ea.address, eb.address,
+                                                str(ea.address.ip)))
+                self.sessions[b].append(Session(label, ti, a, eb.address, ea.address,
+                                                str(eb.address.ip)))
         if not speakers:
             return
         asn = {n: topo.vcpes[n].bgp.asn for n in speakers}  # type: ignore[union-attr]
         local = {n: {_key(r.prefix) for r in self.nodes[n].routes
                      if r.source in ("connected", "static") and r.kind != "blackhole"}
                  for n in speakers}
-        declared = {n: {_key(d.prefix): d for d in self.declared[n]} for n in speakers}
         best: dict[str, dict[_PrefixKey, RouteEntry]] = {n: {} for n in speakers}
-        # adj_in[v][(u, tunnel)]: what v accepted from peer u over that tunnel
-        adj_in: dict[str, dict[tuple[str, str], dict[_PrefixKey, RouteEntry]]] = {
-            n: {} for n in speakers}
-
-        def exports(u: str, s: Session) -> dict[_PrefixKey, RouteEntry]:
-            """What u announces over session s to s.peer, after both prefix-lists."""
-            v = s.peer
-            out: dict[_PrefixKey, RouteEntry] = {}
-            for key, d in declared[u].items():  # u's export prefix-list: what it declares
-                if key in local[u]:
-                    as_path: tuple[int, ...] = (asn[u],)
-                elif key in best[u]:
-                    as_path = (asn[u], *best[u][key].as_path)
-                else:
-                    continue  # declared but not routed: FRR does not announce it
-                if key not in declared[u]:  # v's import prefix-list: what u declares
-                    continue
-                if asn[v] in as_path:  # AS-path loop prevention at the receiver
-                    self.bgp_rejected[(v, u, key)] = as_path
-                    continue
-                self.bgp_rejected.pop((v, u, key), None)
-                out[key] = RouteEntry(d.prefix, "bgp", str(s.local_address.ip), u, d.path,
-                                      as_path=as_path)
-            return out
-
-        def select(v: str) -> bool:
-            new: dict[_PrefixKey, RouteEntry] = {}
-            for routes in adj_in[v].values():
-                for key, r in routes.items():
-                    cur = new.get(key)
-                    if cur is None or _better(r, cur):
-                        new[key] = r
-            changed = new != best[v]
-            best[v] = new
-            return changed
-
-        queue = list(speakers)
-        queued = set(queue)
-        budget = 64 * len(speakers) + 64  # path-vector converges; the budget is a safety net
-        while queue and budget > 0:
-            budget -= 1
-            u = queue.pop(0)
-            queued.discard(u)
-            for s in self.sessions[u]:
-                v = s.peer
-                adj_in[v][(u, s.tunnel)] = exports(u, s)
-                if select(v) and v not in queued:
-                    queue.append(v)
-                    queued.add(v)
+        by_prefix: dict[_PrefixKey, dict[str, Declared]] = {}
+        for n in speakers:
+            for d in self.declared[n]:
+                by_prefix.setdefault(_key(d.prefix), {})[n] = d
+        # Prefixes never interact (each has its own prefix-list entries and best path), so
+        # each one runs to its own fixed point, touching only the speakers that declare it
+        # and their peers: the work is proportional to the routes that result.
+        for key in sorted(by_prefix):
+            self._bgp_prefix(key, by_prefix[key], asn, local, best)
         for n in speakers:
             self.nodes[n].routes.extend(best[n][k] for k in sorted(best[n]))
             self.nodes[n].__dict__.pop("lpm", None)
+
+    def _bgp_prefix(self, key: _PrefixKey, declarers: dict[str, Declared], asn: dict[str, int],
+                    local: dict[str, set[_PrefixKey]],
+                    best: dict[str, dict[_PrefixKey, RouteEntry]]) -> None:
+        """Path-vector propagation of one prefix to its fixed point.
+
+        Only a speaker that declares the prefix sends it (its export prefix-list), which is
+        also exactly what its peers accept from it (their import prefix-list); it sends it
+        when it has a route for exactly that prefix: its own (connected/static) or a
+        learned best path, which it passes on with its AS prepended.
+        """
+        adj: dict[str, dict[tuple[str, str], RouteEntry]] = {}
+        learned: dict[str, RouteEntry] = {}
+        queue = deque(u for u in sorted(declarers) if key in local[u])
+        queued = set(queue)
+        budget = 64 * (len(declarers) + 1) * (len(queue) + 1)  # safety net; converges first
+        while queue and budget > 0:
+            budget -= 1
+            u = queue.popleft()
+            queued.discard(u)
+            decl = declarers[u]
+            if key in local[u]:
+                as_path: tuple[int, ...] | None = (asn[u],)
+                source = None
+            elif u in learned:
+                as_path = (asn[u], *learned[u].as_path)
+                source = learned[u].learned_from
+            else:
+                as_path, source = None, None  # withdrawn
+            for s in self.sessions[u]:
+                v = s.peer
+                routes = adj.setdefault(v, {})
+                if as_path is None or v == source:
+                    routes.pop((u, s.tunnel), None)
+                elif asn[v] in as_path:  # AS-path loop prevention at the receiver
+                    self.bgp_rejected[(v, u, key)] = as_path
+                    routes.pop((u, s.tunnel), None)
+                else:
+                    self.bgp_rejected.pop((v, u, key), None)
+                    routes[(u, s.tunnel)] = RouteEntry(decl.prefix, "bgp", s.local_ip, u, decl.path,
+                                                       as_path=as_path)
+                chosen: RouteEntry | None = None
+                for r in routes.values():
+                    if chosen is None or _better(r, chosen):
+                        chosen = r
+                if chosen == learned.get(v):
+                    continue
+                if chosen is None:
+                    learned.pop(v, None)
+                else:
+                    learned[v] = chosen
+                if v in declarers and key not in local[v] and v not in queued:
+                    queue.append(v)
+                    queued.add(v)
+        for v, route in learned.items():
+            best[v][key] = route
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -585,6 +625,12 @@ class Network:
                 r for r in node.routes if r.source == "connected" and r.kind in ("vxnet", "tunnel"))
         return table
 
+    def _describe(self, route: RouteEntry) -> str:
+        text = self._descriptions.get(id(route))
+        if text is None:  # routes live as long as the network: id() is stable
+            text = self._descriptions[id(route)] = route.describe()
+        return text
+
     def _node_path(self, name: str) -> PathKey:
         kind = self.nodes[name].kind
         return {"host": ("hosts", name), "vcpe": ("vcpes", name), "vpc_router": ("vpcs", name),
@@ -600,7 +646,7 @@ class Network:
                 dst: netaddr.IPAddress) -> tuple[str, Hop | None] | _Fail:
         """Where ``route`` sends a packet for ``dst`` from ``node``: the next node (and the
         tunnel crossed on the way), or why it cannot."""
-        name, desc = node.name, route.describe()
+        name, desc = node.name, self._describe(route)
         if route.kind == "blackhole":
             return _Fail(name, f"static route {route.prefix} has no next hop and {route.prefix} is "
                                f"not connected to {name}: packets are dropped", route.path)
@@ -614,6 +660,22 @@ class Network:
             if owner is None:
                 return _Fail(name, f"nothing in {route.via} has the address {dst}", route.path)
             return owner, None
+        cache_key = (name, id(route))
+        resolved = self._next_hops.get(cache_key)
+        if resolved is None:  # independent of the destination: resolve once per route
+            resolved = self._next_hops[cache_key] = self._resolve(node, route)
+        if isinstance(resolved, _Fail):
+            return resolved
+        owner = resolved[0]
+        if self.nodes[owner].kind == "host" and (dst.version, int(dst)) not in \
+                self._addresses.get(owner, set()):
+            return _Fail(name, f"next hop {route.via} of {desc} is workload VM {owner}, which does "
+                               "not forward packets", route.path)
+        return resolved
+
+    def _resolve(self, node: Node, route: RouteEntry) -> tuple[str, Hop | None] | _Fail:
+        """The node behind a route's next-hop address (on-link, through a tunnel or not)."""
+        name, desc = node.name, self._describe(route)
         hop = netaddr.IPAddress(route.via)
         on = self._connected(node).lookup(hop)
         if on is None:
@@ -631,11 +693,28 @@ class Network:
                                "black hole", route.path)
         if owner == name:
             return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
-        if self.nodes[owner].kind == "host" and (dst.version, int(dst)) not in \
-                self._addresses.get(owner, set()):
-            return _Fail(name, f"next hop {hop} of {desc} is workload VM {owner}, which does not "
-                               "forward packets", route.path)
         return owner, None
+
+    def _host_walk(self, host: str, dst: netaddr.IPAddress) -> _Walk:
+        """A walk from a VM. VMs of one vxnet share a table, so the walk of one of them
+        is the walk of all, but for its first hop's name: kept once per (vxnet, dst)."""
+        key = (self.topology.hosts[host].vxnet, dst.version, int(dst))
+        template = self._host_walks.get(key)
+        if template is not None:
+            first = template.hops[0]
+            fail = template.fail
+            if fail is not None and not fail.at:
+                fail = _Fail(host, fail.detail, fail.path, fail.loop)
+            return _Walk((Hop(host, first.kind, first.action, first.path, first.note),
+                          *template.hops[1:]), fail)
+        walk = self._walk(host, dst)
+        hops, fail = walk.hops, walk.fail
+        if hops and hops[0].action != "deliver" and all(h.node != host for h in hops[1:]) \
+                and (fail is None or host not in fail.detail):
+            if fail is not None and fail.at == host:
+                fail = _Fail("", fail.detail, fail.path, fail.loop)
+            self._host_walks[key] = _Walk(hops, fail)
+        return walk
 
     def _walk(self, start: str, dst: netaddr.IPAddress) -> _Walk:
         """Hop by hop from ``start`` until ``dst`` is delivered, dropped or loops."""
@@ -679,7 +758,7 @@ class Network:
                 note = f"default via {route.via}"
             elif route.source == "route_push":
                 note = f"route push via {route.via}"
-            hops.append(Hop(name, node.kind, route.describe(), route.path, note))
+            hops.append(Hop(name, node.kind, self._describe(route), route.path, note))
             if isinstance(step, _Fail):
                 fail = step
                 break
@@ -807,7 +886,7 @@ class Network:
         if cached is not None:
             return cached
         src_address, dst_address = self._host(src), self._host(dst)
-        walk = self._walk(src, dst_address)
+        walk = self._host_walk(src, dst_address)
         hops, fail = walk.hops, walk.fail
         if fail is None and hops and hops[-1].node != dst:
             # Overlapping networks: another node holds the same address where it landed.
@@ -834,7 +913,7 @@ class Network:
     def trace_address(self, src: str, address: netaddr.IPAddress) -> Trace:
         """From a host towards any address (e.g. a route push destination)."""
         self._host(src)
-        walk = self._walk(src, address)
+        walk = self._host_walk(src, address)
         fail = walk.fail
         if fail is None:
             return Trace(src, str(address), True, walk.hops)
@@ -854,7 +933,8 @@ class Network:
     def matrix(self) -> list[PingResult]:
         """A ping for every ordered pair of distinct hosts."""
         hosts = self.hosts
-        return [self.ping(a, b) for a in hosts for b in hosts if a != b]
+        with _gc_paused():
+            return [self.ping(a, b) for a in hosts for b in hosts if a != b]
 
     # --- hints ------------------------------------------------------------------------------
 
