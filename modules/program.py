@@ -103,18 +103,23 @@ def boot_configuration(rendered: pulumi.Output[Rendered], host: str) -> pulumi.O
 def deploy(topology: Topology, index: Index, stack: str,
            config: pulumi.Config | None = None) -> Deployment:
     config = config or pulumi.Config("netweave")
+    # netweave:qingcloudImport = {"<logical name>": "<cloud id>"}: adopt existing objects
+    imports: dict[str, str] = config.get_object("qingcloudImport") or {}
     out = Deployment()
     # 1. Independent of any boot configuration: the engine creates these in parallel.
     for name, vpc in topology.vpcs.items():
         zone = qingcloud_zone(topology, vpc.cloud)
         if zone:
-            out.vpcs[name] = QingCloudVpc(name, topology=topology, index=index, stack=stack, zone=zone)
+            out.vpcs[name] = QingCloudVpc(name, topology=topology, index=index, stack=stack, zone=zone,
+                                          imports=imports)
     for name, (kind, zone) in qingcloud_hosts(topology, index).items():
         created: QingCloudHost
         if kind == "vcpe":
-            created = QingCloudVcpe(name, topology=topology, index=index, stack=stack, zone=zone)
+            created = QingCloudVcpe(name, topology=topology, index=index, stack=stack, zone=zone,
+                                    imports=imports)
         else:
-            created = QingCloudVpnServer(name, topology=topology, index=index, stack=stack, zone=zone)
+            created = QingCloudVpnServer(name, topology=topology, index=index, stack=stack, zone=zone,
+                                         imports=imports)
         out.hosts[name] = created
         if created.public_ip is not None:
             out.public_addresses[name] = created.public_ip

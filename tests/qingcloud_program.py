@@ -26,6 +26,7 @@ class Registered:
     id: str = ""
     secret_inputs: set[str] = field(default_factory=set)
     state: dict[str, Any] = field(default_factory=dict)  # the mock outputs the program saw
+    import_id: str = ""
 
     @property
     def short_type(self) -> str:
@@ -94,7 +95,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 request.type, request.name, response.urn, inputs, request.parent,
                 list(request.dependencies),
                 {k: list(v.urns) for k, v in request.propertyDependencies.items()}, response.id,
-                secrets, dict(self.resources[response.urn].state)))
+                secrets, dict(self.resources[response.urn].state), request.importId))
         return response
 
 

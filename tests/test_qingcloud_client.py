@@ -11,7 +11,7 @@ from modules.qingcloud import client
 from modules.qingcloud.client import Client, JobFailed, QingCloudError, Timeout
 from modules.qingcloud.emulator import Emulator
 from modules.qingcloud.vpc import VpcProvider
-from tests.qingcloud_cloud import ZONE, live, router, running_emulator, set_faults, vxnet
+from tests.qingcloud_cloud import FAST, ZONE, live, router, running_emulator, set_faults, vxnet
 
 
 @pytest.fixture
@@ -102,3 +102,21 @@ def test_two_vxnets_join_one_router_at_the_same_time(cloud: Emulator) -> None:
     with ThreadPoolExecutor(2) as pool:
         done = list(pool.map(lambda n: vxnet(rtr.id, f"192.168.{n}.0/24", f"nw-t-vx{n}"), (1, 2)))
     assert {v["vxnet_id"] for v in live(cloud, "vxnet")} == {d.id for d in done}
+
+
+def test_modify_and_delete_wait_out_the_lease_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator(job_seconds=0.02, lease_seconds=0.3) as emu:
+        for key, value in {**emu.env(), **FAST}.items():
+            monkeypatch.setenv(key, value)
+        rtr = router()  # its lease is not recorded for 0.3 s: changes are refused (1400) meanwhile
+        VpcProvider().update(rtr.id, rtr.outs, {**rtr.outs, "name": "nw-t-leased"})
+        assert live(emu, "router")[0]["router_name"] == "nw-t-leased"
+
+
+def test_a_refusal_that_is_no_busy_state_is_final(cloud: Emulator) -> None:
+    rtr = router()
+    vxnet(rtr.id)
+    before = calls("DeleteRouters")
+    with pytest.raises(QingCloudError, match="ret_code 1400"):
+        VpcProvider().delete(rtr.id, rtr.outs)  # a vxnet is still joined: not a wait, an error
+    assert calls("DeleteRouters") - before == 1

@@ -97,12 +97,24 @@ def test_every_resource_type_reads_back_on_refresh(host: ProviderHost, up: MiniE
         assert read_outs.get("name", outs.get("name")) == outs.get("name"), r.name
 
 
-def test_every_resource_type_imports_from_its_id_and_zone(host: ProviderHost, up: MiniEngine) -> None:
+def test_every_resource_type_imports_and_matches_the_program(host: ProviderHost, up: MiniEngine) -> None:
+    """`import_`: the engine reads the object by id, then diffs the program's inputs against
+    what was read — any difference and the import is refused."""
     for r in up.custom:
         id_, _ = up.state.resources[r.urn]
-        read_id, _, inputs = host.read(r.urn, id_, {"zone": "pek3a", "__provider": r.inputs["__provider"]})
+        read_id, outs, inputs = host.read(r.urn, id_, {"zone": "pek3a", "__provider": r.inputs["__provider"]})
         assert read_id == id_, r.name
-        assert inputs, f"{r.name}: import needs inputs rebuilt from the cloud"
+        news, _ = host.check(r.urn, inputs, up.news(r))
+        diff = host.diff(r.urn, id_, outs, news)
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE, (r.name, list(diff.diffs))
+
+
+def test_refresh_then_up_changes_nothing(host: ProviderHost, up: MiniEngine) -> None:
+    for r in up.custom:
+        id_, olds = up.state.resources[r.urn]
+        _, outs, _ = host.read(r.urn, id_, olds)
+        news, _ = host.check(r.urn, olds, up.news(r))
+        assert host.diff(r.urn, id_, outs, news).changes == provider_pb2.DiffResponse.DIFF_NONE, r.name
 
 
 BAD_INPUTS: dict[str, dict[str, Any]] = {

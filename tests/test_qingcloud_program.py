@@ -206,3 +206,10 @@ def test_s4_vpn_server_is_a_qingcloud_host_with_its_vpn_port_open() -> None:
     assert any(r["protocol"] == "udp" and r["val1"] == "1194" and r["val3"] == "0.0.0.0/0" for r in rules)
     assert s4.named("vxnet-apps-route-push").inputs["routes"] == [
         {"destination": "10.99.0.0/24", "next_hop": "192.168.20.5"}]
+
+
+def test_existing_objects_are_adopted_with_import_ids_from_config() -> None:
+    run = run_program("s2-many-to-many", {"qingcloudImport": '{"vpc01": "rtr-existing", "vcpe01": "i-old"}'})
+    assert run.named("vpc01", "Vpc").import_id == "rtr-existing"
+    assert run.named("vcpe01", "Instance").import_id == "i-old"
+    assert run.named("vxnet01").import_id == ""

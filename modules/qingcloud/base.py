@@ -75,6 +75,8 @@ class Provider(ResourceProvider):
     secret_fields: ClassVar[frozenset[str]] = frozenset()  # kept in state as sha256 only
     # Inputs the cloud fills in when left out (e.g. a default security group): None = any.
     cloud_defaults: ClassVar[frozenset[str]] = frozenset()
+    # Inputs the cloud cannot show back (user data): an imported object is not judged on them.
+    unreadable: ClassVar[frozenset[str]] = frozenset()
 
     # --- engine entry points ------------------------------------------------------------
 
@@ -96,7 +98,8 @@ class Provider(ResourceProvider):
         old, new = self.comparable(olds), self.comparable(news)
         return [k for k in self.fields
                 if (old.get(k) != new.get(k) or is_unknown(new.get(k)))
-                and not (k in self.cloud_defaults and new.get(k) is None)]
+                and not (k in self.cloud_defaults and new.get(k) is None)
+                and not (k in self.unreadable and k not in olds and f"{k}_sha256" not in olds)]
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = self.changed(olds, news)
@@ -118,7 +121,13 @@ class Provider(ResourceProvider):
         found = self._read(c, id_, self.inputs(props))
         if found is None:
             return ReadResult("", {})
-        return ReadResult(id_, self.outputs_from(found), self.state_inputs(found))
+        # What the cloud reports wins (drift shows); what it cannot report (a user data
+        # hash, inputs left to defaults) is carried over from the state.
+        known = {k: v for k, v in props.items() if k != PROVIDER_KEY and v is not None}
+        reported = {k: v for k, v in self.state_inputs(found).items() if v is not None}
+        inputs = {**{k: known[k] for k in self.fields if k in known}, **reported, "zone": zone}
+        outs = {**known, **reported, "zone": zone, **self.outputs_from(found)}
+        return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self.inputs(news)

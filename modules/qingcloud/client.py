@@ -160,6 +160,14 @@ class QingCloudError(Exception):
     def not_found(self) -> bool:
         return self.ret_code == NOT_FOUND
 
+    @property
+    def busy(self) -> bool:
+        """A 1400 refusal because of the object's state, not the request: a transition
+        (``is [updating] now, please try later``) or a lease not recorded yet. Waited out
+        (bounded by the job timeout); every other 1xxx is final."""
+        text = self.message.lower()
+        return self.ret_code == 1400 and ("try later" in text or "lease" in text)
+
 
 class JobFailed(QingCloudError):
     pass
@@ -259,14 +267,19 @@ class Client:
              verb: str = "GET") -> dict[str, Any]:
         """A call with the retry policy: transient failures again, anything else raised."""
         attempts = max(1, self.settings.retry_attempts)
-        for attempt in range(attempts):
+        busy_until = time.monotonic() + self.settings.job_timeout
+        attempt = 0
+        while True:
             try:
                 return self.call_once(action, params, verb)
             except QingCloudError as exc:
-                if not exc.transient or attempt == attempts - 1:
+                if exc.busy and time.monotonic() < busy_until:
+                    self._sleep(self.settings.poll_interval)
+                    continue
+                attempt += 1
+                if not exc.transient or attempt >= attempts:
                     raise
-                self._sleep(self.backoff(attempt))
-        raise AssertionError("unreachable")
+                self._sleep(self.backoff(attempt - 1))
 
     def create(self, action: str, params: Mapping[str, Any],
                adopt: Callable[[], dict[str, Any] | None], verb: str = "GET") -> dict[str, Any] | None:
@@ -277,16 +290,21 @@ class Client:
         error (an HTTP failure after the request was accepted).
         """
         attempts = max(1, self.settings.retry_attempts)
-        for attempt in range(attempts):
+        busy_until = time.monotonic() + self.settings.job_timeout
+        attempt = 0
+        while True:
             if adopt() is not None:
                 return None
             try:
                 return self.call_once(action, params, verb)
             except QingCloudError as exc:
-                if not exc.transient or attempt == attempts - 1:
+                if exc.busy and time.monotonic() < busy_until:
+                    self._sleep(self.settings.poll_interval)
+                    continue
+                attempt += 1
+                if not exc.transient or attempt >= attempts:
                     raise
-                self._sleep(self.backoff(attempt))
-        raise AssertionError("unreachable")
+                self._sleep(self.backoff(attempt - 1))
 
     # --- jobs ----------------------------------------------------------------------------
 
@@ -333,8 +351,10 @@ class Client:
         attempt still running: wait for ``done()`` instead of failing.
         """
         attempts = max(1, self.settings.retry_attempts)
+        busy_until = time.monotonic() + self.settings.job_timeout
         uncertain = False
-        for attempt in range(attempts):
+        attempt = 0
+        while True:
             if done():
                 return {}
             try:
@@ -342,26 +362,20 @@ class Client:
             except QingCloudError as exc:
                 if uncertain and exc.not_found:
                     return {}
-                if exc.transient and attempt < attempts - 1:
-                    uncertain = True
-                    self._sleep(self.backoff(attempt))
+                if exc.busy and time.monotonic() < busy_until:
+                    # a transition or lease, or (after a lost answer) our own first attempt
+                    self._sleep(self.settings.poll_interval)
                     continue
-                if uncertain and exc.ret_code == 1400:
-                    self.wait_until(done, action)
-                    return {}
+                attempt += 1
+                if exc.transient and attempt < attempts:
+                    uncertain = True
+                    self._sleep(self.backoff(attempt - 1))
+                    continue
                 raise
             job_id = answer.get("job_id")
             if job_id:
                 self.wait_job(str(job_id), action)
             return answer
-        raise AssertionError("unreachable")
-
-    def wait_until(self, done: Callable[[], bool], action: str) -> None:
-        deadline = time.monotonic() + self.settings.job_timeout
-        while not done():
-            if time.monotonic() >= deadline:
-                raise Timeout(action, None, f"not done after {self.settings.job_timeout:g} s")
-            self._sleep(self.settings.poll_interval)
 
     # --- objects -------------------------------------------------------------------------
 

@@ -36,6 +36,15 @@ DEFAULT_IMAGE = "debian12x64"
 DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
 
 
+def child_options(parent: pulumi.Resource, logical: str,
+                  imports: Mapping[str, str] | None) -> pulumi.ResourceOptions:
+    """Children of a component; ``imports`` (logical name -> cloud id) adopts existing
+    objects with ``pulumi up`` (the engine reads them and checks they match the program)."""
+    import_id = (imports or {}).get(logical)
+    return pulumi.ResourceOptions(parent=parent, import_=import_id) if import_id else \
+        pulumi.ResourceOptions(parent=parent)
+
+
 def physical_name(stack: str, logical: str) -> str:
     """Deterministic cloud name: how an interrupted create is found and adopted next run."""
     return f"nw-{stack}-{logical}"
@@ -62,21 +71,22 @@ class QingCloudVpc(pulumi.ComponentResource):
     route_pushes: dict[str, RoutePush]
 
     def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+                 imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:Vpc", name, None, opts)
         vpc = topology.vpcs[name]
-        child = pulumi.ResourceOptions(parent=self)
         self.router = Vpc(name, zone=zone, name=physical_name(stack, name),
-                          vpc_network=str(vpc.cidr), opts=child)
+                          vpc_network=str(vpc.cidr), opts=child_options(self, name, imports))
         self.vxnets = {
             vx_name: Vxnet(vx_name, zone=zone, name=physical_name(stack, vx_name),
                            router_id=self.router.router_id, ip_network=str(vx.cidr),
-                           manager_ip=str(vx.cidr.network + 1), opts=child)
+                           manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
             for vx_name, vx in vpc.vxnets.items()}
         self.route_pushes = {
             vx_name: RoutePush(f"{vx_name}-route-push", zone=zone,
                                name=physical_name(stack, f"{vx_name}-route-push"),
-                               vxnet_id=self.vxnets[vx_name].vxnet_id, routes=routes, opts=child)
+                               vxnet_id=self.vxnets[vx_name].vxnet_id, routes=routes,
+                               opts=child_options(self, f"{vx_name}-route-push", imports))
             for vx_name, routes in route_push_targets(topology, index, name).items()}
         self.register_outputs({
             "router_id": self.router.router_id,
@@ -195,23 +205,27 @@ class QingCloudHost(pulumi.ComponentResource):
     association: EipAssociation | None
 
     def __init__(self, token: str, name: str, spec: HostSpec, *, stack: str, zone: str,
+                 imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(token, name, None, opts)
         self._name, self._stack, self._zone, self.spec = name, stack, zone, spec
-        child = pulumi.ResourceOptions(parent=self)
-        self.eip = (Eip(f"{name}-eip", zone=zone, name=physical_name(stack, f"{name}-eip"), opts=child)
-                    if spec.public_ip else None)
+        self._imports = dict(imports or {})
+        self.eip = (Eip(f"{name}-eip", zone=zone, name=physical_name(stack, f"{name}-eip"),
+                        opts=self._child(f"{name}-eip")) if spec.public_ip else None)
         self.security_group = SecurityGroup(
-            f"{name}-sg", zone=zone, name=physical_name(stack, f"{name}-sg"), rules=spec.rules, opts=child)
+            f"{name}-sg", zone=zone, name=physical_name(stack, f"{name}-sg"), rules=spec.rules,
+            opts=self._child(f"{name}-sg"))
         self.instance, self.nics, self.association = None, [], None
 
     @property
     def public_ip(self) -> pulumi.Output[str] | None:
         return self.eip.eip_addr if self.eip else None
 
+    def _child(self, logical: str) -> pulumi.ResourceOptions:
+        return child_options(self, logical, self._imports)
+
     def launch(self, launch: Launch) -> None:
         name, stack, zone, spec = self._name, self._stack, self._zone, self.spec
-        child = pulumi.ResourceOptions(parent=self)
         (primary_vxnet, primary_address), *extra = spec.nics
         self.instance = Instance(
             name, zone=zone, name=physical_name(stack, name), image_id=spec.image or launch.image_id,
@@ -219,16 +233,17 @@ class QingCloudHost(pulumi.ComponentResource):
             vxnet_id=launch.vxnet_ids[primary_vxnet], private_ip=primary_address,
             security_group_id=self.security_group.security_group_id,
             login_keypair=launch.login_keypair, userdata_type=launch.userdata_type,
-            userdata=launch.userdata, opts=child)
+            userdata=launch.userdata, opts=self._child(name))
         self.nics = [
             Nic(f"{name}-nic{i}", zone=zone, name=physical_name(stack, f"{name}-nic{i}"),
                 vxnet_id=launch.vxnet_ids[vxnet], private_ip=address,
-                instance_id=self.instance.instance_id, opts=child)
+                instance_id=self.instance.instance_id, opts=self._child(f"{name}-nic{i}"))
             for i, (vxnet, address) in enumerate(extra, start=1)]
         if self.eip is not None:
             self.association = EipAssociation(f"{name}-eip-association", zone=zone,
                                               eip_id=self.eip.eip_id,
-                                              instance_id=self.instance.instance_id, opts=child)
+                                              instance_id=self.instance.instance_id,
+                                              opts=self._child(f"{name}-eip-association"))
         self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, Any]:
@@ -245,15 +260,17 @@ class QingCloudVcpe(QingCloudHost):
     """A vCPE on QingCloud (its NICs, EIP and security group as children)."""
 
     def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+                 imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(topology, index, name),
-                         stack=stack, zone=zone, opts=opts)
+                         stack=stack, zone=zone, imports=imports, opts=opts)
 
 
 class QingCloudVpnServer(QingCloudHost):
     """A remote-access VPN host on QingCloud."""
 
     def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+                 imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:VpnServer", name, HostSpec.vpn_server(topology, index, name),
-                         stack=stack, zone=zone, opts=opts)
+                         stack=stack, zone=zone, imports=imports, opts=opts)

@@ -27,6 +27,7 @@ class InstanceProvider(Provider):
     replace_on = frozenset({"zone", "image_id", "instance_type", "vxnet_id", "private_ip",
                             "login_keypair", "userdata_type", "userdata"})
     secret_fields = frozenset({"userdata"})
+    unreadable = frozenset({"userdata", "userdata_type"})
     cloud_defaults = frozenset({"security_group_id"})
 
     def validate(self, inputs: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -65,6 +65,14 @@ class RoutePushProvider(Provider):
                 problems.append(("routes", f"routes[{i}] must be {{destination: CIDR, next_hop: address}}"))
         return problems
 
+    def comparable(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Routes compare as a set of destination -> next hop."""
+        values = super().comparable(props)
+        routes = values.get("routes")
+        if isinstance(routes, list):
+            values["routes"] = sorted(route_key(r) for r in routes if isinstance(r, Mapping))
+        return values
+
     def created_id(self, answer: Mapping[str, Any]) -> str:
         return str(answer["routing_table"])
 

@@ -46,6 +46,14 @@ class SecurityGroupProvider(Provider):
             return [("rules", "rules is a list")]
         return [("rules", why) for i, r in enumerate(rules) if (why := rule_problem(i, r))]
 
+    def comparable(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """Rules compare as a set of what they do (order, names, ids and types aside)."""
+        values = super().comparable(props)
+        rules = values.get("rules")
+        if isinstance(rules, list):
+            values["rules"] = sorted(rule_key(r) for r in rules if isinstance(r, Mapping))
+        return values
+
     def created_id(self, answer: Mapping[str, Any]) -> str:
         return str(answer["security_group_id"])
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import ApiError, bad
@@ -59,9 +59,8 @@ class Faults:
         return cls(**data)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("_rng")
-        data.pop("_lock")
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)
+                                if not f.name.startswith("_")}
         data["codes"] = list(self.codes)
         data["actions"] = list(self.actions)
         return data

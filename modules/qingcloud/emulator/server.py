@@ -4,11 +4,13 @@ Serves on loopback addresses only."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import secrets
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -62,7 +64,8 @@ class Emulator:
         self.access_key_id = access_key_id or "EMULATOR" + secrets.token_hex(6).upper()
         self.secret = secret or secrets.token_urlsafe(30)
         self.credentials = {self.access_key_id: self.secret}
-        self.faults = faults or Faults()
+        self.seed = seed
+        self.faults = self._seeded(faults or Faults())
         self.log = log
         self.store = Store(seed=seed, job_duration=job_durations(profile, job_seconds, scale, job_overrides),
                            job_fails=lambda action: self.faults.job_fails(action),
@@ -131,8 +134,14 @@ class Emulator:
                              protocol="http", **kwargs)
 
     # ---- test helpers ---------------------------------------------------------------------------
+    def _seeded(self, faults: Faults) -> Faults:
+        """Faults without a seed of their own draw from the emulator's seed."""
+        if faults.seed is None and self.seed is not None:
+            return dataclasses.replace(faults, seed=self.seed)
+        return faults
+
     def set_faults(self, faults: Faults) -> None:
-        self.faults = faults
+        self.faults = self._seeded(faults)
 
     def snapshot(self, zone: str | None = None) -> dict[str, list[Record]]:
         """Every live user resource by kind (the default security group left out), as
@@ -224,6 +233,9 @@ class Emulator:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "netweave-qingcloud-emulator"
+    # one write per answer and no Nagle: keep-alive calls otherwise wait out delayed ACKs
+    wbufsize = -1
+    disable_nagle_algorithm = True
 
     @property
     def emulator(self) -> Emulator:
@@ -269,8 +281,16 @@ class _Handler(BaseHTTPRequestHandler):
                   f"ret_code={code}", flush=True)
         self._send(status, answer)
 
+    def _guarded(self, verb: str) -> None:
+        try:
+            self._dispatch(verb)
+        except Exception:  # an emulator bug: an HTTP 500 the client can see, the trace on stderr
+            traceback.print_exc()
+            self.close_connection = True
+            self._send(500, {"error": "internal error of the emulator (see its stderr)"})
+
     def do_GET(self) -> None:
-        self._dispatch("GET")
+        self._guarded("GET")
 
     def do_POST(self) -> None:
-        self._dispatch("POST")
+        self._guarded("POST")

@@ -77,7 +77,7 @@ def listing(ctx: Ctx, kind: str, ids_key: str, set_name: str, *, id_field: str, 
     if word:
         recs = [r for r in recs if word in str(r.get(id_field, "")) or
                 (name_field and word in str(r.get(name_field) or ""))]
-    tags = p.many("tags")
+    tags = p.many("tags") if ids_key != "tags" else []
     if tags:
         recs = [r for r in recs if set(tags) & set(r.get("_tags", []))]
     if match is not None:

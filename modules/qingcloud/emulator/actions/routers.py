@@ -17,6 +17,11 @@ def vxnets_of(zone: Zone, router_id: str) -> list[Record]:
     return [v for v in zone.live("vxnet") if v.get("_router_id") == router_id]
 
 
+def claimed_by(zone: Zone, router_id: str) -> list[Record]:
+    """Vxnets joined to the router or on their way in (a JoinRouter job running)."""
+    return [v for v in zone.live("vxnet") if router_id in (v.get("_router_id"), v.get("_joining_router"))]
+
+
 def eip_of(zone: Zone, resource_id: str) -> Record | None:
     return next((e for e in zone.live("eip") if e.get("_resource_id") == resource_id), None)
 
@@ -127,22 +132,24 @@ def modify_router_attributes(ctx: Ctx) -> Body:
         if value is not None:
             changes[field] = value
     sg_id = p.text("security_group")
-    if sg_id is not None:
+    if sg_id is not None:  # takes effect with ApplySecurityGroup, not UpdateRouters
         zone.get("security_group", sg_id)
-        changes.update(security_group_id=sg_id, is_applied=0)
-    eip_id = p.text("eip")
-    if eip_id is not None:
-        eip = zone.get("eip", eip_id)
-        if eip.get("_resource_id") not in (None, rid):
-            raise denied(f"eip [{eip_id}] is already associated with [{eip['_resource_id']}]")
-        zone.ensure_mutable(eip, eip_id)
+        changes["security_group_id"] = sg_id
+    if "eip" in p.raw:
+        eip_id = p.raw["eip"]
         old = eip_of(zone, rid)
+        eip = zone.get("eip", eip_id) if eip_id else None  # "" unbinds the router's EIP
+        if eip is not None and eip.get("_resource_id") not in (None, rid):
+            raise denied(f"eip [{eip_id}] is already associated with [{eip['_resource_id']}]")
+        if eip is not None:
+            zone.ensure_mutable(eip, eip_id)
         if old is not None and old is not eip:
             zone.set(old, status="available", _resource_id=None)
-        zone.set(eip, status="associated", _resource_id=rid, _resource_type="router")
+        if eip is not None:
+            zone.set(eip, status="associated", _resource_id=rid, _resource_type="router")
         changes["is_applied"] = 0
     zone.set(router, **changes)
-    return {"router_id": rid}
+    return {}
 
 
 # content/network/vpc/api/vpc_api/delete_routers.md
@@ -153,7 +160,7 @@ def delete_routers(ctx: Ctx) -> Body:
     for rid in ids:
         router = zone.get("router", rid)
         zone.ensure_mutable(router, rid)
-        joined = vxnets_of(zone, rid)
+        joined = claimed_by(zone, rid)
         if joined:
             raise denied(f"router [{rid}] still has vxnets {[v['vxnet_id'] for v in joined]} joined, "
                          "they should leave the router first")
