@@ -2,7 +2,7 @@
 
 The stacks are S2 plus an on-premises router behind vcpe02 that holds 10,000 /24s:
 vcpe02 has a static route to each (advertised over BGP, so vcpe01 learns all 10,000)
-and vpc01 pushes the aggregate. HEAD withdraws 50 of them, adds 50 others and re-points
+and vpc01 pushes the aggregate (also announced, so the push is covered). HEAD withdraws 50 of them, adds 50 others and re-points
 one route push. Prints the time of each stage and of the whole command.
 
     venv/bin/python bench/diff_bench.py [--prefixes N]
@@ -28,13 +28,15 @@ S2 = ROOT / "stacks" / "s2-many-to-many.yaml"
 
 
 def prefix(i: int) -> str:
+    if i < 0:
+        return "10.0.0.0/8"  # the aggregate vpc01 pushes: vcpe01 must learn it too (R302)
     return f"10.{i // 256 % 256}.{i % 256}.0/24" if i < 65536 else f"11.{i // 256 % 256}.{i % 256}.0/24"
 
 
 def stack(prefixes: list[int], push_next_hop: str) -> str:
     text = S2.read_text()
     routes = "".join(f"      - {{destination: {prefix(i)}, next_hop: 172.17.0.9, advertise: true}}\n"
-                     for i in prefixes)
+                     for i in [*prefixes, -1])
     text = text.replace("      advertise: [172.17.0.0/24]\n",
                         "      advertise: [172.17.0.0/24]\n    static_routes:\n" + routes, 1)
     text = text.replace("hosts:\n", "hosts:\n  onprem: {vxnet: vxnet02, address: 172.17.0.9}\n", 1)

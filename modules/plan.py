@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,37 +88,46 @@ def stack_name(file: str, topology_name: str | None = None) -> str:
     return stem if stem and stem[0].isalpha() else (topology_name or "stack")
 
 
-def run(file: str | Path, stack: str, *, program: str = DEFAULT_PROGRAM,
-        timeout: float = 300, salt: bytes | None = None) -> Plan:
-    """Run the program under mocks in a child process and collect what it declared."""
+def _worker(files: list[Path], stack: str, program: str, salt: bytes, timeout: float) -> Any:
     env = {k: v for k, v in os.environ.items()
            # the mocked run must not pick up a real engine or cloud credentials
            if not k.startswith(("PULUMI_", "QY_", "VULTR_"))}
-    env["NETWEAVE_PLAN_SALT"] = (salt or os.urandom(16)).hex()
+    env["NETWEAVE_PLAN_SALT"] = salt.hex()
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.run(
-        [sys.executable, "-m", "modules.plan_worker", str(Path(file).resolve()), "--stack", stack,
-         "--program", program],
+        [sys.executable, "-m", "modules.plan_worker", *(str(f.resolve()) for f in files),
+         "--stack", stack, "--program", program],
         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
     try:
-        data = json.loads(proc.stdout)
+        return json.loads(proc.stdout)
     except json.JSONDecodeError:
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
         raise PlanError(f"the Pulumi program failed under mocks (exit {proc.returncode}):\n{tail}") from None
+
+
+def _plan(data: dict[str, Any], file: str | Path) -> Plan:
     resources = [PlannedResource(r["urn"], r["type"], r["name"], r["parent"], r["custom"], r["inputs"],
                                  tuple(r["dependencies"]), r.get("secrets", {}), r.get("provider"))
                  for r in data["resources"]]
     return Plan(data["stack"], str(file), resources, data.get("error"))
 
 
+def run(file: str | Path, stack: str, *, program: str = DEFAULT_PROGRAM,
+        timeout: float = 300, salt: bytes | None = None) -> Plan:
+    """Run the program under mocks in a child process and collect what it declared."""
+    return _plan(_worker([Path(file)], stack, program, salt or os.urandom(16), timeout), file)
+
+
 def run_both(a: tuple[str | Path, str], b: tuple[str | Path, str], *,
-             program: str = DEFAULT_PROGRAM) -> tuple[Plan, Plan]:
-    """Two plans side by side (two processes: the machine has two cores)."""
-    salt = os.urandom(16)  # shared, so secret digests compare across the two plans
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        fa = pool.submit(run, *a, program=program, salt=salt)
-        fb = pool.submit(run, *b, program=program, salt=salt)
-        return fa.result(), fb.result()
+             program: str = DEFAULT_PROGRAM, timeout: float = 300) -> tuple[Plan, Plan]:
+    """Two plans in parallel: one worker imports the SDK and the program once, then forks a
+    child per plan (the machine has two cores). Both share a salt, so their secret digests
+    compare; the stack name must be the same (resources are matched by URN)."""
+    if a[1] != b[1]:
+        raise ValueError("both plans of a diff belong to one stack")
+    salt = os.urandom(16)
+    results = _worker([Path(a[0]), Path(b[0])], a[1], program, salt, timeout)
+    return _plan(results[0], a[0]), _plan(results[1], b[0])
 
 
 # --- output ----------------------------------------------------------------------------

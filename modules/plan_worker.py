@@ -175,16 +175,56 @@ def _run(file: Path, stack: str, program: str = "modules.program") -> dict[str, 
     return {"stack": stack, "file": str(file), "resources": declared, "error": error}
 
 
+def _forked(files: list[Path], stack: str, program: str) -> list[dict[str, Any]]:
+    """Several plans, one child process each, forked after the heavy imports (pulumi,
+    grpc, the providers, the renderer: most of a plan's CPU time) were done once here.
+    Each child configures its own runtime (set_mocks, config) from scratch."""
+    import pulumi  # noqa: F401  (warm the imports the children share)
+    importlib.import_module(program)
+    children = []
+    for file in files:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: one plan, its JSON down the pipe, then out
+            os.close(read_end)
+            try:
+                data = json.dumps(_run(file, stack, program)).encode()
+                code = 0
+            except BaseException as exc:  # reported by the parent, like a crashed process
+                data = json.dumps({"crash": f"{type(exc).__name__}: {exc}"}).encode()
+                code = 1
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+            os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results: list[dict[str, Any]] = []
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as inp:
+            data = inp.read()
+        os.waitpid(pid, 0)
+        result = json.loads(data) if data else {"crash": "the plan process died"}
+        if "crash" in result:
+            raise RuntimeError(f"plan of {files[len(results)]} failed: {result['crash']}")
+        results.append(result)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m modules.plan_worker")
-    p.add_argument("file", type=Path)
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="topology file(s): one plan each; several are planned in parallel")
     p.add_argument("--stack", required=True)
     p.add_argument("--program", default="modules.program",
                    help="module whose main() is the Pulumi program")
     args = p.parse_args(argv)
-    result = _run(args.file, args.stack, args.program)
-    json.dump(result, sys.stdout)
-    return 0 if result["error"] is None else 1
+    if len(args.files) == 1:
+        results = [_run(args.files[0], args.stack, args.program)]
+        json.dump(results[0], sys.stdout)
+    else:
+        results = _forked(args.files, args.stack, args.program)
+        json.dump(results, sys.stdout)
+    return 0 if all(r["error"] is None for r in results) else 1
 
 
 if __name__ == "__main__":

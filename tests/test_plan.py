@@ -100,3 +100,16 @@ def test_plan_of_an_unusable_file_exits_2(tmp_path: Path, capsys: pytest.Capture
     bad.write_text("clouds: [\n")
     assert main(["plan", str(bad)]) == 2
     assert "S001" in capsys.readouterr().out
+
+
+def test_two_plans_forked_from_one_worker_equal_two_separate_runs(s2_plan: plan.Plan) -> None:
+    extra = ROOT / "tests" / "fixtures" / "diff" / "s2-extra-nic.yaml"
+    base, head = plan.run_both((S2, "s2-many-to-many"), (extra, "s2-many-to-many"))
+    assert [r.as_dict() for r in base.resources] == [r.as_dict() for r in s2_plan.resources]
+    alone = plan.run(extra, "s2-many-to-many")
+    assert [r.as_dict() for r in head.resources] == [r.as_dict() for r in alone.resources]
+
+
+def test_both_plans_of_a_diff_must_be_of_one_stack() -> None:
+    with pytest.raises(ValueError, match="one stack"):
+        plan.run_both((S2, "a"), (S2, "b"))
