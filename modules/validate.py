@@ -82,7 +82,9 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
         names = bool(path) and path[-1] in _NAME_MAPS
-        for key, value in data.items():
+        for raw_key, value in data.items():
+            # YAML 1.2 reads a key like 10 as a number; names are text, and so is the path.
+            key = raw_key if isinstance(raw_key, str) else str(raw_key)
             lowered = key.lower()
             if not names and (lowered in SECRET_KEYS or (lowered in SECRET_SWITCHES
                                                          and isinstance(value, str))):

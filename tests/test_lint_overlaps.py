@@ -44,12 +44,12 @@ def _hub_and_spokes(spokes: int, push: str) -> str:
 
 def test_a_spoke_routes_what_the_hub_declares() -> None:
     result = lint_text(_hub_and_spokes(30, "10.7.0.0/24"))
-    assert [f.code for f in result.findings] == []
+    assert [f for f in result.findings if f.code == "R302"] == []
 
 
 def test_a_push_for_a_prefix_the_hub_does_not_declare_is_uncovered() -> None:
     result = lint_text(_hub_and_spokes(30, "10.77.0.0/24"))
-    assert [(f.code, f.path) for f in result.findings] == [
+    assert [(f.code, f.path) for f in result.findings if f.code == "R302"] == [
         ("R302", ("vpcs", "vpc0", "route_push", 0, "destination"))]
 
 

@@ -83,7 +83,12 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                 continue
             if dest.prefixlen == 0 or routes.covers(owner.name, dest, (first, last)):
                 continue
-            yield _uncovered_push(vpc_name, path, dest, hop, owner, route_sets(ctx, owner.name))
+            sets = route_sets(ctx, owner.name)
+            # A push wider than the routes behind its next hop is a summary (common and
+            # fine); only a destination sharing no address with them is a black hole.
+            if any(s.overlaps(dest) for s in sets):
+                continue
+            yield _uncovered_push(vpc_name, path, dest, hop, owner, sets)
 
 
 def _push_scope(vpc: Vpc, path: PathKey, push: RoutePush,
@@ -116,13 +121,9 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
                 "that the vCPE behind it advertises it and that their tunnel and BGP session are sound")
     else:
         hint = f"{owner.name} has no route to any network but its default route"
-    if any(s.overlaps(dest) for s in sets):
-        lacks, fate = f"routes only part of {dest}", "the rest"
-    else:
-        lacks, fate = f"has no route for {dest} (connected, static or BGP)", "the traffic"
-    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} {lacks}: "
-                   f"{fate} would come back by its default route or die there",
-                   (*path, "destination"), hint)
+    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
+                   f"route into {dest} (connected, static or BGP): the traffic would come back "
+                   "by its default route or die there", (*path, "destination"), hint)
 
 
 # --- vCPE static routes ---------------------------------------------------------------

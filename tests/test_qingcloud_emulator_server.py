@@ -1,0 +1,111 @@
+"""The emulator as a service: loopback only, state across restarts without secrets,
+snapshots for assertions, and the `netweave qingcloud-emulator` command."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from qc_emulator_support import ZONE, make_instance, make_router, make_vxnet, ok, started
+from qingcloud.iaas.connection import APIConnection
+
+from modules.qingcloud.emulator import Emulator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
+def test_a_non_loopback_host_is_refused(host: str) -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        Emulator(host=host)
+
+
+def test_it_listens_on_127_0_0_1_on_an_ephemeral_port() -> None:
+    with Emulator() as emu:
+        assert emu.port > 0 and emu.endpoint == f"http://127.0.0.1:{emu.port}"
+        assert emu.env()["QY_ENDPOINT"] == emu.endpoint
+
+
+def test_generated_credentials_differ_between_emulators() -> None:
+    assert Emulator().secret != Emulator().secret
+
+
+def test_snapshot_lists_user_resources_only() -> None:
+    emu = started()
+    try:
+        conn = emu.connection(ZONE)
+        make_router(conn)
+        snapshot = emu.snapshot()
+        assert len(snapshot["router"]) == 1 and snapshot["security_group"] == []
+    finally:
+        emu.stop()
+
+
+def test_reset_forgets_everything() -> None:
+    with Emulator() as emu:
+        ok(emu.connection(ZONE).create_vxnets(vxnet_name="v"))
+        emu.reset()
+        assert emu.snapshot()["vxnet"] == []
+
+
+def test_state_survives_a_restart_with_a_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "qingcloud.json"
+    first = started(access_key_id="KEY", secret="s3cret", state_file=state)
+    try:
+        router_id = make_router(first.connection(ZONE))
+    finally:
+        first.stop()
+    with Emulator("KEY", "s3cret", state_file=state) as second:
+        router = ok(second.connection(ZONE).describe_routers(routers=[router_id]))["router_set"][0]
+    assert router["status"] == "active"
+
+
+def test_the_state_file_holds_no_user_data_or_credentials(tmp_path: Path) -> None:
+    state = tmp_path / "qingcloud.json"
+    secret_conf = b"[Interface]\nPrivateKey = cHJpdmF0ZS1rZXktbWF0ZXJpYWwtbm90LXJlYWw=\n"
+    emu = started(access_key_id="KEY", secret="s3cret-value", state_file=state)
+    try:
+        conn = emu.connection(ZONE)
+        vxnet = make_vxnet(conn, make_router(conn), "192.168.1.0/24")
+        make_instance(conn, vxnet, need_userdata=1, userdata_type="plain",
+                      userdata_value=base64.b64encode(secret_conf).decode())
+    finally:
+        emu.stop()
+    text = state.read_text()
+    assert "PrivateKey" not in text and base64.b64encode(secret_conf).decode() not in text
+    assert "s3cret-value" not in text and "Emulator-only-1" not in text
+
+
+def test_the_command_prints_endpoint_and_variables_then_serves_the_sdk(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "modules", "qingcloud-emulator", "--port", "0",
+                             "--job-seconds", "0.01", "--seed", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        env: dict[str, str] = {}
+        assert proc.stdout is not None
+        while "QY_SECRET_ACCESS_KEY" not in env:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "no output"
+            if line.strip().startswith("export "):
+                key, _, value = line.strip()[len("export "):].partition("=")
+                env[key] = value
+        host, port = env["QY_ENDPOINT"].removeprefix("http://").rsplit(":", 1)
+        conn = APIConnection(env["QY_ACCESS_KEY_ID"], env["QY_SECRET_ACCESS_KEY"], ZONE, host=host,
+                             port=int(port), protocol="http", retry_time=1)
+        ok(conn.describe_routers())
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "emulator only" in err
+
+
+def test_the_command_refuses_a_non_loopback_host() -> None:
+    result = subprocess.run([sys.executable, "-m", "modules", "qingcloud-emulator", "--host", "0.0.0.0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "loopback" in result.stderr

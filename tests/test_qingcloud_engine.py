@@ -1,0 +1,254 @@
+"""The engine's own path: ``python -m pulumi.dynamic`` driven over gRPC with the pickled
+providers the program produced (S2 under mocks), against the emulator — every resource
+type; then S2 brought up under transient faults and after a crash mid-create."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pulumi.runtime.proto import provider_pb2
+
+from modules.qingcloud.emulator import Emulator
+from tests.qingcloud_cloud import FAST, set_faults
+from tests.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
+from tests.qingcloud_program import ProgramRun, run_program
+
+TYPES = ("Vpc", "Vxnet", "RoutePush", "Eip", "SecurityGroup", "Instance", "Nic", "EipAssociation")
+# Per kind: how many S2 declares (NICs: 2 primary + 1 extra; rules: 5 per vCPE group).
+S2_EXPECTED = {"router": 2, "vxnet": 3, "instance": 2, "nic": 3, "eip": 2, "security_group": 2,
+               "security_group_rule": 10, "routing_table": 3, "routing_table_rule": 4}
+# User data attachments are consumed by RunInstances; the API has no call to delete them.
+NOT_USER_RESOURCES = {"attachment"}
+
+
+@pytest.fixture(scope="module")
+def s2() -> ProgramRun:
+    return run_program("s2-many-to-many", {"qingcloudLoginKeypair": "kp-test"})
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(job_seconds=0.02, seed=5) as emulator:
+        yield emulator
+
+
+def stack_config(emulator: Emulator) -> dict[str, str]:
+    """Credentials and endpoint as secret stack config, handed over by the engine's Configure."""
+    return {"netweave:qingcloudEndpoint": emulator.endpoint,
+            "netweave:qingcloudAccessKeyId": emulator.access_key_id,
+            "netweave:qingcloudSecretAccessKey": emulator.secret}
+
+
+@pytest.fixture
+def host(emu: Emulator) -> Iterator[ProviderHost]:
+    with ProviderHost(FAST, stack_config(emu)) as provider_host:
+        yield provider_host
+
+
+@pytest.fixture
+def up(s2: ProgramRun, host: ProviderHost) -> MiniEngine:
+    engine = MiniEngine(s2)
+    engine.up(host)
+    return engine
+
+
+def counts(emulator: Emulator) -> dict[str, int]:
+    return {k: len(v) for k, v in emulator.snapshot().items() if v and k not in NOT_USER_RESOURCES}
+
+
+def names(emulator: Emulator) -> Counter[str]:
+    snap = emulator.snapshot()
+    return Counter(item.get(f"{kind}_name") or item.get("rtable_name") or ""
+                   for kind in ("router", "vxnet", "instance", "eip", "security_group", "routing_table")
+                   for item in snap[kind])
+
+
+def of_type(engine: MiniEngine, short: str) -> list[Any]:
+    return [r for r in engine.custom if r.short_type == short]
+
+
+def test_every_resource_type_is_created_through_the_provider_host(emu: Emulator, up: MiniEngine) -> None:
+    assert {r.short_type for r in up.custom} == set(TYPES)
+    assert [op for op, _ in up.log] == ["create"] * len(up.custom)
+    assert counts(emu) == S2_EXPECTED
+
+
+def test_s2_instances_have_their_fixed_addresses_and_the_extra_nic(emu: Emulator, up: MiniEngine) -> None:
+    snap = emu.snapshot()
+    primaries = {i["instance_name"]: i["vxnets"][0]["private_ip"] for i in snap["instance"]}
+    assert primaries == {"nw-s2-many-to-many-vcpe01": "192.168.128.2",
+                         "nw-s2-many-to-many-vcpe02": "172.17.0.2"}
+    [extra] = [n for n in snap["nic"] if n.get("nic_name") == "nw-s2-many-to-many-vcpe01-nic1"]
+    vcpe01 = next(i for i in snap["instance"] if i["instance_name"].endswith("vcpe01"))
+    assert (extra["private_ip"], extra["instance_id"]) == ("192.168.129.5", vcpe01["instance_id"])
+    assert all(e["resource"]["resource_id"] for e in snap["eip"]), "both EIPs associated"
+
+
+def test_every_resource_type_reads_back_on_refresh(host: ProviderHost, up: MiniEngine) -> None:
+    for r in up.custom:
+        id_, outs = up.state.resources[r.urn]
+        read_id, read_outs, _ = host.read(r.urn, id_, outs)
+        assert read_id == id_, r.name
+        assert read_outs.get("name", outs.get("name")) == outs.get("name"), r.name
+
+
+def test_every_resource_type_imports_and_matches_the_program(host: ProviderHost, up: MiniEngine) -> None:
+    """`import_`: the engine reads the object by id, then diffs the program's inputs against
+    what was read — any difference and the import is refused."""
+    for r in up.custom:
+        id_, _ = up.state.resources[r.urn]
+        read_id, outs, inputs = host.read(r.urn, id_, {"zone": "pek3a", "__provider": r.inputs["__provider"]})
+        assert read_id == id_, r.name
+        news, _ = host.check(r.urn, inputs, up.news(r))
+        diff = host.diff(r.urn, id_, outs, news)
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_NONE, (r.name, list(diff.diffs))
+
+
+def test_refresh_then_up_changes_nothing(host: ProviderHost, up: MiniEngine) -> None:
+    for r in up.custom:
+        id_, olds = up.state.resources[r.urn]
+        _, outs, _ = host.read(r.urn, id_, olds)
+        news, _ = host.check(r.urn, olds, up.news(r))
+        assert host.diff(r.urn, id_, outs, news).changes == provider_pb2.DiffResponse.DIFF_NONE, r.name
+
+
+BAD_INPUTS: dict[str, dict[str, Any]] = {
+    "Vpc": {"vpc_network": "10.0.0.0/8"},
+    "Vxnet": {"ip_network": "192.168.128.9/24"},
+    "RoutePush": {"routes": [{"destination": "172.17.0.0/24"}]},
+    "Eip": {"bandwidth": 0},
+    "SecurityGroup": {"rules": [{"protocol": "sctp"}]},
+    "Instance": {"userdata_type": "cloud-init"},
+    "Nic": {"private_ip": "192.168.129"},
+    "EipAssociation": {"instance_id": ""},
+}
+
+
+def test_every_resource_type_returns_input_errors_as_check_failures(s2: ProgramRun,
+                                                                    host: ProviderHost) -> None:
+    for short, bad in BAD_INPUTS.items():
+        r = next(x for x in s2.resources if x.short_type == short)
+        _, failures = host.check(r.urn, {}, {**r.inputs, **bad})
+        assert failures and failures[0][0] in bad, (short, failures)
+
+
+IN_PLACE: dict[str, dict[str, Any]] = {
+    "Vpc": {"name": "nw-s2-many-to-many-vpc01-renamed"},
+    "Vxnet": {"name": "nw-s2-many-to-many-vxnet-renamed"},
+    "RoutePush": {"routes": [{"destination": "10.9.0.0/16", "next_hop": "192.168.128.2"}]},
+    "Eip": {"bandwidth": 30},
+    "SecurityGroup": {"rules": []},
+    "Instance": {"name": "nw-s2-many-to-many-vcpe-renamed"},
+    "Nic": {"name": "nw-s2-many-to-many-nic-renamed"},
+}
+REPLACING: dict[str, dict[str, Any]] = {
+    "Vpc": {"vpc_network": "172.20.0.0/16"},
+    "Vxnet": {"ip_network": "192.168.200.0/24"},
+    "RoutePush": {"vxnet_id": "vxnet-other"},
+    "Eip": {"billing_mode": "bandwidth"},
+    "SecurityGroup": {"zone": "sh1a"},
+    "Instance": {"userdata": {"/etc/netweave/changed": "1\n"}},
+    "Nic": {"private_ip": "192.168.129.6"},
+    "EipAssociation": {"instance_id": "i-other"},
+}
+
+
+def test_every_updatable_type_updates_in_place_over_grpc(host: ProviderHost, up: MiniEngine) -> None:
+    for short, change in IN_PLACE.items():
+        r = of_type(up, short)[0]
+        id_, olds = up.state.resources[r.urn]
+        news, failures = host.check(r.urn, olds, {**up.news(r), **change})
+        assert not failures, (short, failures)
+        diff = host.diff(r.urn, id_, olds, news)
+        assert (diff.changes, list(diff.replaces)) == (provider_pb2.DiffResponse.DIFF_SOME, []), short
+        outs = host.update(r.urn, id_, olds, news)
+        assert all(outs[k] == v for k, v in change.items()), short
+
+
+def test_every_type_names_what_forces_a_replacement_and_deletes_first(host: ProviderHost,
+                                                                      up: MiniEngine) -> None:
+    for short, change in REPLACING.items():
+        r = of_type(up, short)[0]
+        id_, olds = up.state.resources[r.urn]
+        diff = host.diff(r.urn, id_, olds, {**up.news(r), **change})
+        assert list(diff.replaces) == list(change) and diff.deleteBeforeReplace, short
+
+
+def test_unchanged_program_diffs_to_nothing_for_every_type(host: ProviderHost, up: MiniEngine) -> None:
+    for r in up.custom:
+        id_, olds = up.state.resources[r.urn]
+        news, _ = host.check(r.urn, olds, up.news(r))
+        assert host.diff(r.urn, id_, olds, news).changes == provider_pb2.DiffResponse.DIFF_NONE, r.name
+
+
+def test_destroy_in_reverse_order_leaves_the_emulator_empty(emu: Emulator, host: ProviderHost,
+                                                            up: MiniEngine) -> None:
+    up.destroy(host)
+    assert counts(emu) == {}
+
+
+def test_deleting_what_is_already_gone_is_done_for_every_type(host: ProviderHost, up: MiniEngine) -> None:
+    kept = dict(up.state.resources)
+    up.destroy(host)
+    for r in up.custom:
+        host.delete(r.urn, *kept[r.urn])
+
+
+# --- convergence ---------------------------------------------------------------------------
+
+def assert_exactly_s2(emulator: Emulator) -> None:
+    assert counts(emulator) == S2_EXPECTED
+    duplicated = [n for n, c in names(emulator).items() if c > 1]
+    assert duplicated == []
+
+
+def test_s2_converges_under_20_percent_transient_faults(s2: ProgramRun, emu: Emulator,
+                                                        host: ProviderHost) -> None:
+    set_faults(emu, rate=0.1, codes=(5100, 5000, 5300), http500_rate=0.05, lost_response_rate=0.05)
+    engine = MiniEngine(s2)
+    engine.up(host)
+    assert_exactly_s2(emu)
+    engine.up(host)  # a second `pulumi up`: nothing to do
+    assert [op for op, _ in engine.log].count("create") == len(engine.custom)
+    engine.destroy(host)
+    assert counts(emu) == {}
+
+
+def test_s2_converges_after_a_crash_mid_create(s2: ProgramRun) -> None:
+    """The provider host dies after the cloud accepted RunInstances (the engine never got the
+    answer); the next `pulumi up` adopts what exists and creates only the rest."""
+    with Emulator(job_seconds=0.02, seed=9, job_overrides={"RunInstances": 1.0}) as emu:
+        state = State()
+        crashed = ProviderHost(FAST, stack_config(emu))
+        first = MiniEngine(s2, state)
+        failure: list[BaseException] = []
+        runner = threading.Thread(target=lambda: _capture(failure, first.up, crashed))
+        runner.start()
+        deadline = time.monotonic() + 20
+        while not emu.snapshot()["instance"]:
+            assert time.monotonic() < deadline, "RunInstances never accepted"
+            time.sleep(0.01)
+        crashed.kill()
+        runner.join(timeout=30)
+        crashed.close()
+        assert failure and isinstance(failure[0], ProviderError)
+        assert not any(r.short_type == "Instance" for r in first.custom if r.urn in state.resources)
+
+        with ProviderHost(FAST, stack_config(emu)) as host:
+            second = MiniEngine(s2, state)
+            second.up(host)
+            assert_exactly_s2(emu)
+            second.destroy(host)
+            assert counts(emu) == {}
+
+
+def _capture(into: list[BaseException], fn: Any, *args: Any) -> None:
+    try:
+        fn(*args)
+    except BaseException as exc:  # the crash shows up as an RPC error in the engine
+        into.append(exc)
