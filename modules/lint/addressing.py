@@ -17,6 +17,7 @@ from modules.findings import Finding, finding
 from modules.index import AddressOwner, VxnetInfo
 from modules.lint import Context
 from modules.lint.cloud import cloud_range_findings
+from modules.lint.forwarding import shared
 from modules.lint.overlaps import overlap_findings
 from modules.lint.prefixes import point, span
 
@@ -116,7 +117,7 @@ def reserved(cidr: netaddr.IPNetwork, address: netaddr.IPAddress) -> str | None:
 
 
 def usable(cidr: netaddr.IPNetwork) -> str:
-    if cidr.size <= 4:
+    if cidr.size < 4:
         return f"{cidr} has no address left for machines"
     low = cidr.network + 2
     high = cidr.network + (cidr.size - 2)
@@ -136,8 +137,6 @@ def _vxnet_at(ctx: Context, vpc: str, address: netaddr.IPAddress) -> VxnetInfo |
 
 
 def _vxnet_starts(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
-    from modules.lint.forwarding import shared
-
     def build(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
         out: dict[str, tuple[list[int], list[VxnetInfo]]] = {}
         for info in sorted(ctx.index.vxnets.values(), key=lambda i: span(i.cidr)):
