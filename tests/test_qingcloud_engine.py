@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
-from modules.qingcloud.emulator import Emulator
+from modules.qingcloud.emulator import Emulator, Faults
 from tests.qingcloud_cloud import FAST, set_faults
 from tests.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
 from tests.qingcloud_program import ProgramRun, run_program
@@ -31,10 +31,18 @@ def s2() -> ProgramRun:
     return run_program("s2-many-to-many", {"qingcloudLoginKeypair": "kp-test"})
 
 
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(job_seconds=0.02, seed=5) as running:
+        yield running
+
+
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(job_seconds=0.02, seed=5) as emulator:
-        yield emulator
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, emptied and without faults after each test."""
+    yield emulator
+    emulator.set_faults(Faults())
+    emulator.reset()
 
 
 def stack_config(emulator: Emulator) -> dict[str, str]:
@@ -44,14 +52,15 @@ def stack_config(emulator: Emulator) -> dict[str, str]:
             "netweave:qingcloudSecretAccessKey": emulator.secret}
 
 
-@pytest.fixture
-def host(emu: Emulator) -> Iterator[ProviderHost]:
-    with ProviderHost(FAST, stack_config(emu)) as provider_host:
+@pytest.fixture(scope="module")
+def host(emulator: Emulator) -> Iterator[ProviderHost]:
+    """One provider host per module, as one `pulumi up` keeps one for all its resources."""
+    with ProviderHost(FAST, stack_config(emulator)) as provider_host:
         yield provider_host
 
 
 @pytest.fixture
-def up(s2: ProgramRun, host: ProviderHost) -> MiniEngine:
+def up(s2: ProgramRun, emu: Emulator, host: ProviderHost) -> MiniEngine:
     engine = MiniEngine(s2)
     engine.up(host)
     return engine

@@ -366,6 +366,8 @@ class Client:
                     # a transition or lease, or (after a lost answer) our own first attempt
                     self._sleep(self.settings.poll_interval)
                     continue
+                if uncertain and exc.ret_code == 1400 and self._settles(done):
+                    return {}  # refused because the lost attempt did (or is doing) it
                 attempt += 1
                 if exc.transient and attempt < attempts:
                     uncertain = True
@@ -376,6 +378,15 @@ class Client:
             if job_id:
                 self.wait_job(str(job_id), action)
             return answer
+
+    def _settles(self, done: Callable[[], bool]) -> bool:
+        """Whether ``done()`` becomes true within the job timeout (a job we lost track of)."""
+        deadline = time.monotonic() + self.settings.job_timeout
+        while not done():
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(self.settings.poll_interval)
+        return True
 
     # --- objects -------------------------------------------------------------------------
 
