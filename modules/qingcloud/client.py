@@ -313,7 +313,12 @@ class Client:
         limit = self.settings.job_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while True:
-            answer = self.call("DescribeJobs", {"jobs": [job_id]})
+            try:
+                answer = self.call("DescribeJobs", {"jobs": [job_id]})
+            except QingCloudError as exc:  # polling goes on until the deadline
+                if not exc.transient or time.monotonic() >= deadline:
+                    raise
+                answer = {}
             jobs = answer.get("job_set") or []
             if jobs:
                 job = jobs[0]
@@ -428,7 +433,13 @@ class Client:
         """
         deadline = time.monotonic() + self.settings.job_timeout
         while True:
-            item = self.describe(kind, resource_id)
+            try:
+                item = self.describe(kind, resource_id)
+            except QingCloudError as exc:  # polling goes on until the deadline
+                if not exc.transient or time.monotonic() >= deadline:
+                    raise
+                self._sleep(self.settings.poll_interval)
+                continue
             if item is None:
                 return None
             created = _parse_time(item.get("create_time"))
