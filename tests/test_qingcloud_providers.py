@@ -150,7 +150,7 @@ def test_vxnet_import_reads_router_and_network(cloud: Emulator) -> None:
     rtr = router()
     created = vxnet(rtr.id)
     read = VxnetProvider().read(created.id, {"zone": ZONE})
-    assert read.inputs == {"name": "nw-t-vxnet01", "router_id": rtr.id,
+    assert read.inputs == {"zone": ZONE, "name": "nw-t-vxnet01", "router_id": rtr.id,
                            "ip_network": "192.168.128.0/24", "manager_ip": "192.168.128.1"}
 
 
@@ -267,7 +267,8 @@ def test_nic_import_reads_vxnet_address_and_instance(cloud: Emulator) -> None:
     created = make(NicProvider(), {"name": "nw-t-nic1", "vxnet_id": extra.id,
                                    "private_ip": "192.168.129.5", "instance_id": vm.id})
     assert NicProvider().read(created.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-nic1", "vxnet_id": extra.id, "private_ip": "192.168.129.5", "instance_id": vm.id}
+        "zone": ZONE, "name": "nw-t-nic1", "vxnet_id": extra.id, "private_ip": "192.168.129.5",
+        "instance_id": vm.id}
 
 
 # --- EIP --------------------------------------------------------------------------------------------
@@ -304,7 +305,7 @@ def test_eip_release_dissociates_first_and_not_found_is_done(cloud: Emulator) ->
 def test_eip_import_reads_name_and_bandwidth(cloud: Emulator) -> None:
     eip = make(EipProvider(), {"name": "nw-t-eip", "bandwidth": 5})
     assert EipProvider().read(eip.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-eip", "bandwidth": 5, "billing_mode": "traffic"}
+        "zone": ZONE, "name": "nw-t-eip", "bandwidth": 5, "billing_mode": "traffic"}
 
 
 # --- security group ---------------------------------------------------------------------------------
@@ -380,7 +381,7 @@ def test_route_push_import_reads_routes_and_vxnet(cloud: Emulator) -> None:
     net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
     created = make(RoutePushProvider(), push(net.id, [ROUTE]))
     assert RoutePushProvider().read(created.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-vxnet03-route-push", "vxnet_id": net.id, "routes": [ROUTE]}
+        "zone": ZONE, "name": "nw-t-vxnet03-route-push", "vxnet_id": net.id, "routes": [ROUTE]}
 
 
 def test_route_push_check_refuses_a_destination_with_host_bits() -> None:
