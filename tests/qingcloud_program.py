@@ -125,10 +125,14 @@ def run_program(stack: str, config: dict[str, str] | None = None) -> ProgramRun:
                                    for k, v in (config or {}).items()})
     from modules import program
 
+    exported: dict[str, Any] = {}
+
     @pulumi.runtime.test
     def body() -> Any:
         program.main()
-        return None
+        stack = pulumi.runtime.settings.get_root_resource()
+        outputs = getattr(stack, "outputs", {})  # what pulumi.export collected, resolved below
+        return pulumi.Output.from_input(dict(outputs)).apply(exported.update)
 
     body()
-    return ProgramRun(monitor.registered)
+    return ProgramRun(monitor.registered, exported)
