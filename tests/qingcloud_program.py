@@ -86,7 +86,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registered: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             raw = pulumi.runtime.rpc.deserialize_properties(request.object)
             inputs = {k: unwrap(v) for k, v in raw.items()}
@@ -127,7 +127,7 @@ def run_program(stack: str, config: dict[str, str] | None = None) -> ProgramRun:
 
     exported: dict[str, Any] = {}
 
-    @pulumi.runtime.test
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def body() -> Any:
         program.main()
         stack = pulumi.runtime.settings.get_root_resource()

@@ -78,7 +78,7 @@ def test_vpc_check_refuses_a_network_outside_qingcloud_vpc_ranges() -> None:
 def test_vpc_import_rebuilds_the_inputs_from_the_cloud(cloud: Emulator) -> None:
     created = router()
     read = VpcProvider().read(created.id, {"zone": ZONE})
-    assert read.id == created.id
+    assert read.id == created.id and read.inputs is not None
     assert {k: read.inputs[k] for k in ("name", "vpc_network", "router_type")} == {
         "name": "nw-t-vpc01", "vpc_network": "192.168.0.0/16", "router_type": 1}
 
@@ -206,6 +206,7 @@ def test_instance_import_reads_image_type_and_primary_address(cloud: Emulator) -
     net = vxnet(router().id)
     created = instance(net.id)
     read = InstanceProvider().read(created.id, {"zone": ZONE})
+    assert read.inputs is not None
     assert {k: read.inputs[k] for k in ("image_id", "instance_type", "vxnet_id", "private_ip",
                                         "login_keypair")} == {
         "image_id": "img-debian12", "instance_type": "c1m1", "vxnet_id": net.id,
@@ -331,6 +332,7 @@ def test_security_group_rule_change_syncs_the_rules_in_place(cloud: Emulator) ->
 def test_security_group_import_reads_its_rules(cloud: Emulator) -> None:
     created = group(rules=[UDP_TUNNEL])
     read = SecurityGroupProvider().read(created.id, {"zone": ZONE})
+    assert read.inputs is not None
     assert read.inputs["rules"][0]["val1"] in ("51820", 51820)
 
 
