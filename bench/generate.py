@@ -1,9 +1,11 @@
 """Synthetic topologies for benchmarks: thousands of VPCs, ~100,000 prefixes and route pushes.
 
-The shape is S1 repeated: pairs of QingCloud VPCs, each with a vCPE, joined by a WireGuard
-tunnel with BGP; every vxnet is advertised by its vCPE and pushed to the peer VPC. All
-vxnets are distinct /28s (QingCloud VPC ranges are only seventeen /16s, so VPC CIDRs repeat
-across pairs as they do for real customers; the networks that route to each other don't).
+The shape is S3 repeated: pairs of Vultr VPCs (a /24 each, out of 10.0.0.0/8), each with a
+vCPE, joined by a WireGuard tunnel with BGP. Behind every vCPE sit branch networks reached
+through a router in its vxnet (static routes marked `advertise`), and both VPCs push routes
+for all of them to their workloads (on Vultr: the cloud-init route snippet). A
+must_reach intent per pair makes lint trace the paths too. Every prefix is distinct, so
+the stack lints clean: what the benchmark measures is the cost of proving it.
 
     python bench/generate.py --prefixes 100000 > /tmp/big.yaml
 """
@@ -13,90 +15,63 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import sys
-from collections.abc import Iterator
-
-QINGCLOUD_RANGES = [f"172.{n}.0.0/16" for n in range(16, 32)] + ["192.168.0.0/16"]
 
 
-def _vxnets_per_range() -> Iterator[tuple[str, list[str]]]:
-    """(VPC CIDR, its /28 vxnets) in allocation order."""
-    for vpc_cidr in QINGCLOUD_RANGES:
-        net = ipaddress.ip_network(vpc_cidr)
-        subnets = [str(s) for s in net.subnets(new_prefix=28)]
-        yield vpc_cidr, subnets
-
-
-def generate(prefixes: int = 100_000, vxnets_per_vpc: int = 16) -> str:
+def generate(prefixes: int = 100_000, branches: int = 24) -> str:
     """YAML text of a synthetic stack with about ``prefixes`` prefixes in total.
 
-    Each vxnet contributes four prefixes: its CIDR, its BGP advertisement, the vCPE's
-    static route to it and the route push for it in the peer VPC.
+    Per VPC: its subnet, ``branches`` static routes (each also advertised) and
+    ``2 * branches + 1`` route pushes (the peer's networks and its own branches).
     """
-    # per VPC: (n + 1) vxnets, n + 1 advertisements, n + 1 route pushes, n static routes
-    per_vpc = 4 * vxnets_per_vpc + 3
+    per_vpc = 1 + 2 * branches + 2 * branches + 1
     pairs = max(1, prefixes // (2 * per_vpc))
-    pool = [(vpc, list(reversed(subs))) for vpc, subs in _vxnets_per_range()]
-    capacity = sum(len(s) for _, s in pool)
-    if pairs * 2 * (vxnets_per_vpc + 1) > capacity:
-        raise SystemExit(f"at most {capacity // 3 * 3} prefixes fit this generator's address plan")
+    if 2 * pairs > 32768:
+        raise SystemExit("at most 32768 VPCs fit this generator's address plan")
+    # VPC subnets: 10.0.0.0/9 in /24s; branch networks: 10.128.0.0/9 in /28s
+    vpc_nets = ipaddress.ip_network("10.0.0.0/9").subnets(new_prefix=24)
+    branch_nets = ipaddress.ip_network("10.128.0.0/9").subnets(new_prefix=28)
 
     out: list[str] = [
         "# synthetic benchmark stack (bench/generate.py)",
         "version: 1",
         "name: synthetic",
         "clouds:",
-        "  qc: {provider: qingcloud, zone: pek3a}",
+        "  vultr-ams: {provider: vultr, region: ams}",
         "vpcs:",
     ]
     hosts: list[str] = []
     vcpes: list[str] = []
     tunnels: list[str] = []
     intents: list[str] = []
-    slot = 0  # which QingCloud range the next VPC draws its vxnets from
-
-    def take_vpc() -> tuple[str, list[str]]:
-        nonlocal slot
-        for _ in range(len(pool)):
-            vpc_cidr, subs = pool[slot % len(pool)]
-            slot += 1
-            if len(subs) > vxnets_per_vpc:
-                return vpc_cidr, [subs.pop() for _ in range(vxnets_per_vpc + 1)]
-        raise SystemExit("address plan exhausted")
-
     for p in range(pairs):
         sides = []
         for side in ("a", "b"):
-            vpc_cidr, subs = take_vpc()
-            sides.append((f"p{p}{side}", vpc_cidr, ipaddress.ip_network(subs[0]), subs[1:]))
-        for name, vpc_cidr, gw_net, subs in sides:
-            peer = sides[1] if name.endswith("a") else sides[0]
+            net = next(vpc_nets)
+            sides.append((f"p{p}{side}", net, [next(branch_nets) for _ in range(branches)]))
+        for name, net, behind in sides:
+            _, peer_net, peer_behind = sides[1] if name.endswith("a") else sides[0]
+            base = net.network_address
+            vcpe_ip, router_ip = base + 2, base + 254
             out.append(f"  vpc-{name}:")
-            out.append("    cloud: qc")
-            out.append(f"    cidr: {vpc_cidr}")
-            out.append("    vxnets:")
-            out.append(f"      gw-{name}: {{cidr: {gw_net}}}")
-            for i, s in enumerate(subs):
-                out.append(f"      vx-{name}-{i}: {{cidr: {s}}}")
+            out.append("    cloud: vultr-ams")
+            out.append(f"    cidr: {net}")
+            out.append(f"    vxnets: {{net-{name}: {{cidr: {net}}}}}")
             out.append("    route_push:")
-            vcpe_ip = gw_net.network_address + 2
-            for s in peer[3]:
-                out.append(f"      - {{destination: {s}, next_hop: {vcpe_ip}}}")
-            out.append(f"      - {{destination: {peer[2]}, next_hop: {vcpe_ip}}}")
-            hosts.append(f"  h-{name}: {{vxnet: gw-{name}, address: {gw_net.network_address + 3}}}")
-            # the vCPE has a NIC in every vxnet of its VPC so each push is on-link
-            nics = [f"      - {{vxnet: gw-{name}, address: {vcpe_ip}}}"]
-            adverts = [str(gw_net), *subs]
+            out.append(f"      - {{destination: {peer_net}, next_hop: {vcpe_ip}}}")
+            out.extend(f"      - {{destination: {b}, next_hop: {vcpe_ip}}}" for b in peer_behind)
+            # its own branches too: Vultr workloads only know what cloud-init gives them
+            out.extend(f"      - {{destination: {b}, next_hop: {vcpe_ip}}}" for b in behind)
+            hosts.append(f"  h-{name}: {{vxnet: net-{name}, address: {base + 3}}}")
             vcpes.append(f"  vcpe-{name}:")
-            vcpes.append("    nics:")
-            vcpes.extend(nics)
-            vcpes.append("    bgp:")
-            vcpes.append(f"      asn: {65000 + (1 if name.endswith('a') else 2)}")
-            vcpes.append("      advertise:")
-            vcpes.extend(f"        - {a}" for a in adverts)
-            vcpes.append("    static_routes:  # the VPC's other vxnets, via the VPC router")
-            router = gw_net.network_address + 1
-            vcpes.extend(f"      - {{destination: {s}, next_hop: {router}}}" for s in subs)
+            vcpes.append(f"    nics: [{{vxnet: net-{name}, address: {vcpe_ip}}}]")
+            vcpes.append(f"    bgp: {{asn: {65001 if name.endswith('a') else 65002}, "
+                         f"advertise: [{net}]}}")
+            vcpes.append("    static_routes:  # branch networks behind a router in the subnet")
+            vcpes.extend(f"      - {{destination: {b}, next_hop: {router_ip}, advertise: true}}"
+                         for b in behind)
         tunnel_net = ipaddress.ip_network(f"169.254.{(p // 64) % 256}.{(p % 64) * 4}/30")
+        if p >= 64 * 256:
+            raise SystemExit("too many tunnels for 169.254.0.0/16")
         a_ip, b_ip = list(tunnel_net.hosts())
         tunnels.append(f"  - ends: [{{vcpe: vcpe-{sides[0][0]}, address: {a_ip}/30}}, "
                        f"{{vcpe: vcpe-{sides[1][0]}, address: {b_ip}/30}}]")
@@ -116,9 +91,10 @@ def generate(prefixes: int = 100_000, vxnets_per_vpc: int = 16) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prefixes", type=int, default=100_000)
-    parser.add_argument("--vxnets-per-vpc", type=int, default=16)
+    parser.add_argument("--branches", type=int, default=24,
+                        help="branch networks behind each vCPE")
     args = parser.parse_args()
-    sys.stdout.write(generate(args.prefixes, args.vxnets_per_vpc))
+    sys.stdout.write(generate(args.prefixes, args.branches))
 
 
 if __name__ == "__main__":

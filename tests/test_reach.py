@@ -366,3 +366,36 @@ def test_a_host_address_held_twice_is_delivered_to_the_wrong_node() -> None:
                 "      netb: {cidr: 10.2.1.0/24}\n      netc: {cidr: 10.1.1.0/24}")
     trace = network(text).trace("ha", "hc")
     assert not trace.delivered and trace.failure_at == "ha"
+
+
+VPN = edit(PAIR, "hosts:\n", """vpn_servers:
+  ovpn: {type: openvpn, vxnet: neta, address: 10.1.1.9, client_pool: 10.99.0.0/24}
+hosts:
+""")
+
+
+def test_vpn_server_routes_for_its_client_pool() -> None:
+    text = edit(VPN, "      - {destination: 10.2.1.0/24, next_hop: 10.1.1.2}",
+                "      - {destination: 10.2.1.0/24, next_hop: 10.1.1.2}\n"
+                "      - {destination: 10.99.0.0/24, next_hop: 10.1.1.9}")
+    trace = network(text).trace_address("ha", netaddr.IPAddress("10.99.0.7"))
+    assert trace.delivered, trace.failure
+    assert [h.node for h in trace.hops] == ["ha", "ovpn"]
+
+
+def test_vpn_client_pool_is_unreachable_without_a_route_push() -> None:
+    trace = network(VPN).trace_address("ha", netaddr.IPAddress("10.99.0.7"))
+    assert not trace.delivered and trace.failure_at == "ha"
+
+
+def test_missing_route_blames_the_transit_vcpe_that_does_not_pass_it_on() -> None:
+    why, path = network(CHAIN).why_unrouted("rc", netaddr.IPAddress("10.1.1.3"))
+    assert why == "rb does not advertise 10.1.1.0/24 to it"
+    assert path == ("vcpes", "rb", "bgp", "advertise")
+
+
+def test_missing_route_explains_an_advertisement_without_an_exact_route() -> None:
+    text = edit(PAIR, "advertise: [10.1.1.0/24]", "advertise: [10.1.0.0/16]")
+    why, path = network(text).why_unrouted("rb", netaddr.IPAddress("10.1.1.3"))
+    assert "ra declares 10.1.0.0/16 but has no route for exactly 10.1.0.0/16" in why
+    assert path == ("vcpes", "ra", "bgp", "advertise", 0)

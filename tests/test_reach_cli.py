@@ -84,3 +84,16 @@ def test_reach_json_explain_reports_the_failure_path(capsys: pytest.CaptureFixtu
     (pair,) = json.loads(capsys.readouterr().out)["pairs"]
     assert (pair["reachable"], pair["forward"]["delivered"]) == (False, True)
     assert pair["back"]["failure_path"] == ["vpcs", "vpc02", "route_push"]
+
+
+def test_reach_lists_broken_pairs_instead_of_a_grid_for_many_hosts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = Path(BROKEN).read_text()
+    extra = "".join(f"  vm1{i:02d}: {{vxnet: vxnet01, address: 192.168.128.{100 + i}}}\n"
+                    for i in range(30))
+    many = tmp_path / "many.yaml"
+    many.write_text(text.replace("hosts:\n", "hosts:\n" + extra, 1))
+    assert main(["reach", str(many)]) == 1
+    out = capsys.readouterr().out
+    assert "33 hosts" in out and "from vm01" not in out
+    assert "  vm02 -> vm03 dies at vm02: no route push for 192.168.129.0/24 in vxnet02" in out

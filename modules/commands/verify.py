@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from collections.abc import Callable
 
-HELP = "run the whole pipeline on a stack: lint, reachability (and later stages)"
+HELP = "run the whole pipeline on a stack: lint, reachability, render (and later stages)"
 ORDER = 5
 
 
@@ -19,19 +20,22 @@ def stages(file: str, out: str) -> list[tuple[str, list[str]]]:
     return [
         ("lint", ["lint", file]),
         ("reach", ["reach", file]),
+        ("render", ["render", file, "--out", out]),
     ]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--out", default="out", help="output directory for rendered files")
+    p.add_argument("--out", default=None,
+                   help="output directory for rendered files (default: out/<stack file name>)")
 
 
 def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None) -> int:
     if main is None:
         from modules.cli import main as cli_main
         main = cli_main
-    for name, argv in stages(args.file, args.out):
+    out = args.out or str(Path("out") / Path(args.file).stem)
+    for name, argv in stages(args.file, out):
         print(f"== {name}: netweave {' '.join(argv)}", flush=True)
         started = time.monotonic()
         code = main(argv)

@@ -14,9 +14,7 @@ reported once, with the number of pairs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-
-import netaddr
+from dataclasses import dataclass, field, replace
 
 from modules.findings import Finding, finding
 from modules.lint import Context
@@ -24,9 +22,9 @@ from modules.reach import Network, Trace
 from modules.source import PathKey
 from modules.validate import dotted
 
-# Loop search traces each vxnet (its VMs share one routing table) to each route push
-# destination; past this many traces it stops (a loop found on the way is still reported).
-LOOP_TRACE_BUDGET = 20_000
+# Loop search walks from each route push's next hop to its destination; past this many
+# walks it stops (loops found up to then are still reported).
+LOOP_TRACE_BUDGET = 5_000
 
 
 @dataclass
@@ -163,42 +161,49 @@ def _loop(loops: dict[tuple[str, PathKey], _Group], trace: Trace) -> None:
 
 def _push_destination_loops(ctx: Context, net: Network,
                             loops: dict[tuple[str, PathKey], _Group]) -> None:
-    probes: dict[tuple[int, int], netaddr.IPAddress] = {}
-    for vpc in ctx.topology.vpcs.values():
-        for push in vpc.route_push:
-            dst = push.destination
-            address = dst.network + 1 if dst.size > 2 else dst.network
-            probes.setdefault((address.version, int(address)), address)
-    senders: dict[str, str] = {}  # vxnet -> one of its hosts: VMs of a vxnet route alike
-    for name, host in sorted(ctx.topology.hosts.items()):
-        senders.setdefault(host.vxnet, name)
+    """Follow every route push from its next hop towards its destination.
+
+    That is what every VM receiving the push does after its first hop (VMs do not
+    forward, so a loop is always among routers). Walks are deduplicated by (router,
+    destination) and bounded by LOOP_TRACE_BUDGET.
+    """
     budget = LOOP_TRACE_BUDGET
-    for sender in senders.values():
-        for address in probes.values():
+    seen: set[tuple[str, int, int]] = set()
+    for vpc_name, vpc in ctx.topology.vpcs.items():
+        for i, push in enumerate(vpc.route_push):
+            dst = push.destination
+            probe = dst.network + 1 if dst.size > 2 else dst.network
+            start = net.next_hop_node(vpc_name, push.next_hop)
+            if start is None or (start, probe.version, probe.value) in seen:
+                continue
             if budget <= 0:
                 return
             budget -= 1
-            trace = net.trace_address(sender, address)
+            seen.add((start, probe.version, probe.value))
+            trace = net.trace_from(start, probe)
             if trace.loop:
+                push_path: PathKey = ("vpcs", vpc_name, "route_push", i)
+                trace = replace(trace, src=f"route push {dst} of {vpc_name}",
+                                failure=f"route push {dst} of {vpc_name} (via {push.next_hop}, "
+                                        f"{dotted(push_path)}) leads into a {trace.detail}")
                 _loop(loops, trace)
 
 
 def check(ctx: Context) -> Iterator[Finding]:
     topo = ctx.topology
     has_pushes = any(vpc.route_push for vpc in topo.vpcs.values())
-    if not topo.hosts or (topo.intent is None and not has_pushes):
-        if topo.intent is not None:
-            yield from _empty_endpoints(ctx)
+    if topo.intent is not None:
+        yield from _empty_endpoints(ctx)
+    if not has_pushes and (topo.intent is None or not topo.hosts):
         return
     net = ctx.network
     loops: dict[tuple[str, PathKey], _Group] = {}
-    if topo.intent is not None:
-        yield from _empty_endpoints(ctx)
+    if topo.intent is not None and topo.hosts:
         yield from _must_reach(ctx, net, loops)
         yield from _must_not_reach(ctx, net)
     _push_destination_loops(ctx, net, loops)
     for group in loops.values():
         yield finding("P404", f"{group.first}: packets go round until their TTL runs out; "
-                      f"reported at {dotted(group.path)}, the route that closes the loop",
+                      f"reported at {dotted(group.path)}, a route in the loop",
                       group.path, "point one of these routes at a router that has a real path "
                       "(a connected network or a BGP route), not back into the loop")
