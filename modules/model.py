@@ -101,12 +101,20 @@ def _address(text: str) -> netaddr.IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _network_has_host_bits(text: str) -> bool:
+    net = _network(text)
+    return net is not None and net.ip != net.network
+
+
 def parse_cidr(value: Any) -> netaddr.IPNetwork:
     """A network in CIDR notation whose host bits are zero (``192.168.128.0/24``)."""
     if isinstance(value, netaddr.IPNetwork):
         return value
     text = _text(value, "a network like 192.168.128.0/24")
     net = _network(text)
+    if net is not None and not _network_has_host_bits(text):
+        return net
     if net is None:
         if "/" not in text and _address(text) is not None:
             raise PydanticCustomError(
@@ -117,13 +125,11 @@ def parse_cidr(value: Any) -> netaddr.IPNetwork:
             "invalid_cidr", "'{value}' is not a valid network in CIDR notation",
             {"value": text, "hint": "write the network with its prefix length, "
                                     "e.g. 192.168.128.0/24"})
-    if net.ip != net.network:
-        raise PydanticCustomError(
-            "cidr_host_bits",
-            "'{value}' has host bits set: a /{prefixlen} network starts at {network}",
-            {"value": text, "prefixlen": net.prefixlen, "network": str(net.network),
-             "hint": f"did you mean {net.cidr}?"})
-    return net
+    raise PydanticCustomError(
+        "cidr_host_bits",
+        "'{value}' has host bits set: a /{prefixlen} network starts at {network}",
+        {"value": text, "prefixlen": net.prefixlen, "network": str(net.network),
+         "hint": f"did you mean {net.cidr}?"})
 
 
 def parse_interface(value: Any) -> netaddr.IPNetwork:

@@ -4,10 +4,11 @@ at it through the environment (as a user would), and small builders."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from pulumi.dynamic import CreateResult, ResourceProvider
+from pulumi.dynamic import ResourceProvider
 
 from modules.qingcloud import client
 from modules.qingcloud.emulator import Emulator, Faults
@@ -38,26 +39,36 @@ def running_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         emu.stop()
 
 
-def make(provider: ResourceProvider, props: dict[str, Any]) -> CreateResult:
+@dataclass(frozen=True)
+class Made:
+    """A created object: its id and the state the engine would keep."""
+
+    id: str
+    outs: dict[str, Any]
+
+
+def make(provider: ResourceProvider, props: dict[str, Any]) -> Made:
     """check + create, as the engine does; check failures fail the test."""
     checked = provider.check({}, {"zone": ZONE, **props})
     assert not checked.failures, [(f.property, f.reason) for f in checked.failures]
-    return provider.create(checked.inputs)
+    created = provider.create(checked.inputs)
+    assert created.id
+    return Made(str(created.id), dict(created.outs or {}))
 
 
 def live(emu: Emulator, kind: str) -> list[dict[str, Any]]:
     return emu.snapshot(ZONE)[kind]
 
 
-def router(name: str = "nw-t-vpc01", network: str = "192.168.0.0/16") -> CreateResult:
+def router(name: str = "nw-t-vpc01", network: str = "192.168.0.0/16") -> Made:
     return make(VpcProvider(), {"name": name, "vpc_network": network})
 
 
-def vxnet(router_id: str, network: str = "192.168.128.0/24", name: str = "nw-t-vxnet01") -> CreateResult:
+def vxnet(router_id: str, network: str = "192.168.128.0/24", name: str = "nw-t-vxnet01") -> Made:
     return make(VxnetProvider(), {"name": name, "router_id": router_id, "ip_network": network})
 
 
-def group(name: str = "nw-t-sg", rules: list[dict[str, Any]] | None = None) -> CreateResult:
+def group(name: str = "nw-t-sg", rules: list[dict[str, Any]] | None = None) -> Made:
     return make(SecurityGroupProvider(), {"name": name, "rules": rules or []})
 
 
@@ -67,7 +78,7 @@ def instance_props(vxnet_id: str, **extra: Any) -> dict[str, Any]:
             "userdata_type": "tar", "userdata": {"/etc/netweave/boot": "v1\n"}, **extra}
 
 
-def instance(vxnet_id: str, **extra: Any) -> CreateResult:
+def instance(vxnet_id: str, **extra: Any) -> Made:
     return make(InstanceProvider(), instance_props(vxnet_id, **extra))
 
 

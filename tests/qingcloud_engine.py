@@ -101,8 +101,9 @@ class ProviderHost:
 
     def diff(self, urn: str, id_: str, olds: Mapping[str, Any],
              news: Mapping[str, Any]) -> provider_pb2.DiffResponse:
-        return self._call(self.stub.Diff, provider_pb2.DiffRequest(
+        answer: provider_pb2.DiffResponse = self._call(self.stub.Diff, provider_pb2.DiffRequest(
             id=id_, urn=urn, olds=to_struct(olds), news=to_struct(news)))
+        return answer
 
     def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         answer = self._call(self.stub.Create,

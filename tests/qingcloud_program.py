@@ -86,7 +86,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.registered: list[Registered] = []
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             raw = pulumi.runtime.rpc.deserialize_properties(request.object)
             inputs = {k: unwrap(v) for k, v in raw.items()}
@@ -125,10 +125,14 @@ def run_program(stack: str, config: dict[str, str] | None = None) -> ProgramRun:
                                    for k, v in (config or {}).items()})
     from modules import program
 
-    @pulumi.runtime.test
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def body() -> Any:
         program.main()
-        return None
+        stack = pulumi.runtime.settings.get_root_resource()
+        outputs = getattr(stack, "outputs", {})  # what pulumi.export collected, resolved below
+        return pulumi.Output.from_input(dict(outputs)).apply(exported.update)
 
     body()
-    return ProgramRun(monitor.registered)
+    return ProgramRun(monitor.registered, exported)

@@ -4,6 +4,8 @@ type; then S2 brought up under transient faults and after a crash mid-create."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import threading
 import time
 from collections import Counter
@@ -13,7 +15,8 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
-from modules.qingcloud.emulator import Emulator
+from modules.qingcloud.emulator import Emulator, Faults
+from modules.qingcloud.userdata import tar_archive
 from tests.qingcloud_cloud import FAST, set_faults
 from tests.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
 from tests.qingcloud_program import ProgramRun, run_program
@@ -31,10 +34,18 @@ def s2() -> ProgramRun:
     return run_program("s2-many-to-many", {"qingcloudLoginKeypair": "kp-test"})
 
 
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(job_seconds=0.02, seed=5) as running:
+        yield running
+
+
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(job_seconds=0.02, seed=5) as emulator:
-        yield emulator
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The module's emulator, emptied and without faults after each test."""
+    yield emulator
+    emulator.set_faults(Faults())
+    emulator.reset()
 
 
 def stack_config(emulator: Emulator) -> dict[str, str]:
@@ -44,14 +55,15 @@ def stack_config(emulator: Emulator) -> dict[str, str]:
             "netweave:qingcloudSecretAccessKey": emulator.secret}
 
 
-@pytest.fixture
-def host(emu: Emulator) -> Iterator[ProviderHost]:
-    with ProviderHost(FAST, stack_config(emu)) as provider_host:
+@pytest.fixture(scope="module")
+def host(emulator: Emulator) -> Iterator[ProviderHost]:
+    """One provider host per module, as one `pulumi up` keeps one for all its resources."""
+    with ProviderHost(FAST, stack_config(emulator)) as provider_host:
         yield provider_host
 
 
 @pytest.fixture
-def up(s2: ProgramRun, host: ProviderHost) -> MiniEngine:
+def up(s2: ProgramRun, emu: Emulator, host: ProviderHost) -> MiniEngine:
     engine = MiniEngine(s2)
     engine.up(host)
     return engine
@@ -252,3 +264,36 @@ def _capture(into: list[BaseException], fn: Any, *args: Any) -> None:
         fn(*args)
     except BaseException as exc:  # the crash shows up as an RPC error in the engine
         into.append(exc)
+
+
+def test_a_new_boot_configuration_replaces_the_vcpe_and_rewires_its_nic_and_eip(
+        emu: Emulator, host: ProviderHost, s2: ProgramRun, up: MiniEngine) -> None:
+    instance = next(r for r in up.custom if r.short_type == "Instance" and r.name == "vcpe01")
+    old_id = up.state.resources[instance.urn][0]
+    archive = base64.b64encode(tar_archive({"/etc/netweave/boot": "v2\n"})).decode()
+    changed = dataclasses.replace(instance, inputs={**instance.inputs, "userdata": archive})
+    rerun = ProgramRun([changed if r is instance else r for r in s2.resources])
+    second = MiniEngine(rerun, up.state)
+    second.up(host)
+
+    ops = {second.by_urn[urn].name: op for op, urn in second.log}
+    assert ops == {"vcpe01": "replace", "vcpe01-nic1": "update", "vcpe01-eip-association": "replace"}
+    snap = emu.snapshot()
+    [vcpe01] = [i for i in snap["instance"] if i["instance_name"].endswith("vcpe01")]
+    assert vcpe01["instance_id"] != old_id and vcpe01["vxnets"][0]["private_ip"] == "192.168.128.2"
+    [extra] = [n for n in snap["nic"] if n.get("nic_name", "").endswith("vcpe01-nic1")]
+    assert extra["instance_id"] == vcpe01["instance_id"]
+    assert vcpe01["instance_id"] in {e["resource"]["resource_id"] for e in snap["eip"]}
+
+
+@pytest.mark.parametrize("stack", ["s1-one-to-one", "s3-hybrid-vultr", "s4-remote-access"])
+def test_the_qingcloud_side_of_every_stack_comes_up_and_goes_away(emu: Emulator, host: ProviderHost,
+                                                                   stack: str) -> None:
+    run = run_program(stack, {"qingcloudLoginKeypair": "kp-test"})
+    engine = MiniEngine(run)
+    engine.up(host)
+    instances = {i["instance_name"] for i in emu.snapshot()["instance"]}
+    assert instances == {f"nw-{stack}-{r.name}" for r in engine.custom if r.short_type == "Instance"}
+    assert instances
+    engine.destroy(host)
+    assert counts(emu) == {}

@@ -213,3 +213,14 @@ def test_existing_objects_are_adopted_with_import_ids_from_config() -> None:
     assert run.named("vpc01", "Vpc").import_id == "rtr-existing"
     assert run.named("vcpe01", "Instance").import_id == "i-old"
     assert run.named("vxnet01").import_id == ""
+
+
+def test_exports_name_ids_private_addresses_and_public_addresses(s2: ProgramRun) -> None:
+    qingcloud = s2.outputs["qingcloud"]
+    assert qingcloud["vpcs"]["vpc01"] == {"router_id": "rtr-vpc01",
+                                          "vxnets": {"vxnet01": "vxnet-vxnet01", "vxnet03": "vxnet-vxnet03"}}
+    vcpe01 = qingcloud["hosts"]["vcpe01"]
+    assert vcpe01["instance_id"] == "i-vcpe01"
+    assert vcpe01["private_addresses"] == ["192.168.128.2", "192.168.129.5"]
+    assert vcpe01["public_ip"] == s2.outputs["public_addresses"]["vcpe01"] == \
+        s2.named("vcpe01-eip").state["eip_addr"]

@@ -78,7 +78,7 @@ def test_vpc_check_refuses_a_network_outside_qingcloud_vpc_ranges() -> None:
 def test_vpc_import_rebuilds_the_inputs_from_the_cloud(cloud: Emulator) -> None:
     created = router()
     read = VpcProvider().read(created.id, {"zone": ZONE})
-    assert read.id == created.id
+    assert read.id == created.id and read.inputs is not None
     assert {k: read.inputs[k] for k in ("name", "vpc_network", "router_type")} == {
         "name": "nw-t-vpc01", "vpc_network": "192.168.0.0/16", "router_type": 1}
 
@@ -150,7 +150,7 @@ def test_vxnet_import_reads_router_and_network(cloud: Emulator) -> None:
     rtr = router()
     created = vxnet(rtr.id)
     read = VxnetProvider().read(created.id, {"zone": ZONE})
-    assert read.inputs == {"name": "nw-t-vxnet01", "router_id": rtr.id,
+    assert read.inputs == {"zone": ZONE, "name": "nw-t-vxnet01", "router_id": rtr.id,
                            "ip_network": "192.168.128.0/24", "manager_ip": "192.168.128.1"}
 
 
@@ -206,6 +206,7 @@ def test_instance_import_reads_image_type_and_primary_address(cloud: Emulator) -
     net = vxnet(router().id)
     created = instance(net.id)
     read = InstanceProvider().read(created.id, {"zone": ZONE})
+    assert read.inputs is not None
     assert {k: read.inputs[k] for k in ("image_id", "instance_type", "vxnet_id", "private_ip",
                                         "login_keypair")} == {
         "image_id": "img-debian12", "instance_type": "c1m1", "vxnet_id": net.id,
@@ -267,7 +268,8 @@ def test_nic_import_reads_vxnet_address_and_instance(cloud: Emulator) -> None:
     created = make(NicProvider(), {"name": "nw-t-nic1", "vxnet_id": extra.id,
                                    "private_ip": "192.168.129.5", "instance_id": vm.id})
     assert NicProvider().read(created.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-nic1", "vxnet_id": extra.id, "private_ip": "192.168.129.5", "instance_id": vm.id}
+        "zone": ZONE, "name": "nw-t-nic1", "vxnet_id": extra.id, "private_ip": "192.168.129.5",
+        "instance_id": vm.id}
 
 
 # --- EIP --------------------------------------------------------------------------------------------
@@ -304,7 +306,7 @@ def test_eip_release_dissociates_first_and_not_found_is_done(cloud: Emulator) ->
 def test_eip_import_reads_name_and_bandwidth(cloud: Emulator) -> None:
     eip = make(EipProvider(), {"name": "nw-t-eip", "bandwidth": 5})
     assert EipProvider().read(eip.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-eip", "bandwidth": 5, "billing_mode": "traffic"}
+        "zone": ZONE, "name": "nw-t-eip", "bandwidth": 5, "billing_mode": "traffic"}
 
 
 # --- security group ---------------------------------------------------------------------------------
@@ -330,6 +332,7 @@ def test_security_group_rule_change_syncs_the_rules_in_place(cloud: Emulator) ->
 def test_security_group_import_reads_its_rules(cloud: Emulator) -> None:
     created = group(rules=[UDP_TUNNEL])
     read = SecurityGroupProvider().read(created.id, {"zone": ZONE})
+    assert read.inputs is not None
     assert read.inputs["rules"][0]["val1"] in ("51820", 51820)
 
 
@@ -380,7 +383,7 @@ def test_route_push_import_reads_routes_and_vxnet(cloud: Emulator) -> None:
     net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
     created = make(RoutePushProvider(), push(net.id, [ROUTE]))
     assert RoutePushProvider().read(created.id, {"zone": ZONE}).inputs == {
-        "name": "nw-t-vxnet03-route-push", "vxnet_id": net.id, "routes": [ROUTE]}
+        "zone": ZONE, "name": "nw-t-vxnet03-route-push", "vxnet_id": net.id, "routes": [ROUTE]}
 
 
 def test_route_push_check_refuses_a_destination_with_host_bits() -> None:

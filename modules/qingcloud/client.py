@@ -5,7 +5,8 @@ API demands (see docs/../qingcloud-api.md): retries of transient failures (5000,
 5300, HTTP errors — where the SDK returns ``None``) with exponential backoff and full
 jitter; errors that name the action, ret_code and message; jobs waited for until
 ``status == "successful"`` (the SDK's ``wait_job`` returns True for failed jobs too);
-``transition_status`` and the lease window waited out before a modify or delete.
+``transition_status`` waited out before a modify or delete, and refusals because of a
+transition or a lease not yet recorded waited out too (no fixed sleep: the cloud says when).
 
 Credentials and the endpoint are read *at call time* (``settings()``): from the stack
 config handed to the provider's ``configure`` (kept in this module's process-global, never
@@ -23,7 +24,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +41,6 @@ CONFIG_KEYS = {
     "poll_interval": ("netweave:qingcloudPollInterval", "QY_POLL_INTERVAL"),
     "retry_base": ("netweave:qingcloudRetryBase", "QY_RETRY_BASE"),
     "retry_attempts": ("netweave:qingcloudRetryAttempts", "QY_RETRY_ATTEMPTS"),
-    "lease_window": ("netweave:qingcloudLeaseWindow", "QY_LEASE_WINDOW"),
 }
 
 TRANSIENT_CODES = frozenset({5000, 5100, 5300})
@@ -104,7 +103,6 @@ class Settings:
     retry_base: float = 1.0
     retry_attempts: int = 8
     retry_cap: float = 30.0
-    lease_window: float = 0.0
 
     def __repr__(self) -> str:  # never print a secret
         return f"Settings(endpoint={self.protocol}://{self.host}:{self.port})"
@@ -140,8 +138,7 @@ def settings() -> Settings:
                     job_timeout=number("job_timeout", DEFAULT_JOB_TIMEOUT),
                     poll_interval=number("poll_interval", 2.0),
                     retry_base=number("retry_base", 1.0),
-                    retry_attempts=int(number("retry_attempts", 8)),
-                    lease_window=number("lease_window", 0.0))
+                    retry_attempts=int(number("retry_attempts", 8)))
 
 
 class QingCloudError(Exception):
@@ -199,15 +196,6 @@ KINDS: dict[str, Kind] = {
     "routing_table": Kind("DescribeRouteTables", "routing_tables", "routing_table_set",
                           "rtable_id", "rtable_name"),
 }
-
-
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return None
 
 
 class Client:
@@ -313,7 +301,12 @@ class Client:
         limit = self.settings.job_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while True:
-            answer = self.call("DescribeJobs", {"jobs": [job_id]})
+            try:
+                answer = self.call("DescribeJobs", {"jobs": [job_id]})
+            except QingCloudError as exc:  # polling goes on until the deadline
+                if not exc.transient or time.monotonic() >= deadline:
+                    raise
+                answer = {}
             jobs = answer.get("job_set") or []
             if jobs:
                 job = jobs[0]
@@ -366,6 +359,8 @@ class Client:
                     # a transition or lease, or (after a lost answer) our own first attempt
                     self._sleep(self.settings.poll_interval)
                     continue
+                if uncertain and exc.ret_code == 1400 and self._settles(done):
+                    return {}  # refused because the lost attempt did (or is doing) it
                 attempt += 1
                 if exc.transient and attempt < attempts:
                     uncertain = True
@@ -376,6 +371,15 @@ class Client:
             if job_id:
                 self.wait_job(str(job_id), action)
             return answer
+
+    def _settles(self, done: Callable[[], bool]) -> bool:
+        """Whether ``done()`` becomes true within the job timeout (a job we lost track of)."""
+        deadline = time.monotonic() + self.settings.job_timeout
+        while not done():
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(self.settings.poll_interval)
+        return True
 
     # --- objects -------------------------------------------------------------------------
 
@@ -411,26 +415,29 @@ class Client:
 
     def wait_stable(self, kind: str, resource_id: str,
                     ready: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any] | None:
-        """Wait out ``transition_status`` and the lease window; None if the object is gone.
+        """Wait out ``transition_status``; None if the object is gone.
 
         ``ready`` adds a condition (e.g. an instance ``running`` before AttachNics).
         """
         deadline = time.monotonic() + self.settings.job_timeout
         while True:
-            item = self.describe(kind, resource_id)
+            try:
+                item = self.describe(kind, resource_id)
+            except QingCloudError as exc:  # polling goes on until the deadline
+                if not exc.transient or time.monotonic() >= deadline:
+                    raise
+                self._sleep(self.settings.poll_interval)
+                continue
             if item is None:
                 return None
-            created = _parse_time(item.get("create_time"))
-            lease_left = (created + self.settings.lease_window - time.time()) if created else 0.0
             busy = bool(item.get("transition_status"))
-            if not busy and lease_left <= 0 and (ready is None or ready(item)):
+            if not busy and (ready is None or ready(item)):
                 return item
             if time.monotonic() >= deadline:
                 raise Timeout(f"wait for {kind} {resource_id}", None,
                               f"still {item.get('transition_status') or item.get('status')} "
                               f"after {self.settings.job_timeout:g} s")
-            self._sleep(max(min(self.settings.poll_interval, lease_left), 0.01)
-                        if not busy and lease_left > 0 else self.settings.poll_interval)
+            self._sleep(self.settings.poll_interval)
 
     def gone(self, kind: str, resource_id: str) -> bool:
         return self.describe(kind, resource_id) is None
