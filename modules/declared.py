@@ -13,8 +13,8 @@ from modules.model import Topology
 
 def declared_prefixes(topology: Topology, vcpe: str) -> list[netaddr.IPNetwork]:
     node = topology.vcpes[vcpe]
-    found: list[netaddr.IPNetwork] = []
-    if node.bgp:
-        found.extend(node.bgp.advertise)
+    if node.bgp is None:  # no BGP speaker, no announcement: the flag alone does nothing
+        return []
+    found: list[netaddr.IPNetwork] = list(node.bgp.advertise)
     found.extend(r.destination for r in node.static_routes if r.advertise)
     return sorted(set(found), key=lambda n: (n.version, n.first, n.prefixlen))

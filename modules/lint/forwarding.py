@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import netaddr
 
+from modules.declared import declared_prefixes
 from modules.lint.prefixes import V6_BASE, PrefixSet, span
 from modules.reach import routing_domains
 
@@ -69,11 +70,8 @@ def _key(net: netaddr.IPNetwork, plen: int) -> PrefixKey:
 
 
 def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
-    """What a vCPE announces over BGP: ``bgp.advertise`` plus statics marked advertise."""
-    v = ctx.topology.vcpes[vcpe]
-    if v.bgp is None:
-        return []
-    return [*v.bgp.advertise, *(r.destination for r in v.static_routes if r.advertise)]
+    """What a vCPE announces over BGP (one definition: :mod:`modules.declared`)."""
+    return declared_prefixes(ctx.topology, vcpe)
 
 
 @dataclass
