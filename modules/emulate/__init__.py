@@ -1,0 +1,145 @@
+"""Emulation: boot a topology in Linux network namespaces with real FRR and
+wireguard-go, run the rendered configuration, and prove the reachability matrix.
+
+Layers, one module each: ``naming`` (run prefix, short names) -> ``plan`` (the lab as
+data) -> ``netns`` (namespaces, veths, bridges) -> ``dhcp`` (VPC routers, option 121)
+-> ``workloads`` (Vultr cloud-init routes) -> ``firewall`` (security groups) ->
+``vcpe`` (rendered files, tunnels, FRR) -> ``processes`` (start/track/stop by PID) ->
+``checks`` (BGP, ping matrix, verdict) -> ``teardown``; ``lab`` runs them in order.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+
+from modules.emulate.checks import Pair, Verdict, format_matrix, intent_problems, traceroute
+from modules.emulate.lab import InjectedFailure, Lab
+from modules.emulate.progress import Progress
+from modules.index import Index
+from modules.model import Topology
+
+__all__ = ["EmulationResult", "InjectedFailure", "Lab", "emulate", "predicted_matrix"]
+
+
+@dataclass
+class EmulationResult:
+    prefix: str
+    verdict: Verdict
+    bgp_problems: list[str]
+    report: list[str] = field(default_factory=list)
+    failed_verdict: Verdict | None = None    # after --fail
+    timings: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (self.verdict.ok and not self.bgp_problems
+                and (self.failed_verdict is None or self.failed_verdict.ok))
+
+
+def predicted_matrix(topology: Topology, index: Index) -> tuple[dict[Pair, bool], dict[Pair, str]]:
+    """reach's prediction for every ordered host pair, and the predicted path per pair."""
+    from modules.reach import Network
+    predicted: dict[Pair, bool] = {}
+    paths: dict[Pair, str] = {}
+    for result in Network.build(topology, index).matrix():
+        key = (result.src, result.dst)
+        predicted[key] = result.reachable
+        lines = []
+        for label, trace in (("forward", result.forward), ("back", result.back)):
+            hops = " -> ".join(f"{h.node} [{h.action}]" for h in trace.hops)
+            lines.append(f"{label}: {hops}" + (f"  FAILS: {trace.failure}" if trace.failure else ""))
+        paths[key] = "\n".join(lines)
+    return predicted, paths
+
+
+def without_tunnel(topology: Topology, tunnel: str) -> Topology:
+    kept = [t for i, t in enumerate(topology.tunnels) if t.label(i) != tunnel]
+    return topology.model_copy(update={"tunnels": kept})
+
+
+def tunnel_labels(topology: Topology) -> list[str]:
+    return [t.label(i) for i, t in enumerate(topology.tunnels)]
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    """SIGTERM/SIGHUP become exceptions, so ``finally`` blocks tear the lab down."""
+    def raise_exit(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    saved = {s: signal.signal(s, raise_exit) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bool],
+             predicted: dict[Pair, bool], paths: dict[Pair, str], title: str) -> tuple[Verdict, list[str]]:
+    verdict = Verdict(observed, predicted, intent_problems(topology, index, observed))
+    hosts = list(lab.plan.hosts)
+    out = [title, format_matrix(hosts, verdict)]
+    for a, b in verdict.differences:
+        seen = "reachable" if observed[(a, b)] else "unreachable"
+        want = "reachable" if predicted.get((a, b)) else "unreachable"
+        out.append(f"DIFFERS {a} -> {b}: observed {seen}, reach predicted {want}")
+        if (a, b) in paths:
+            out += ["  predicted path:", *("    " + line for line in paths[(a, b)].splitlines())]
+        out += ["  observed (traceroute):",
+                *("    " + line for line in
+                  traceroute(lab.plan.hosts[a], str(lab.plan.hosts[b].address.ip)).splitlines())]
+    out += [f"INTENT {p}" for p in verdict.intent_problems]
+    agree = len(observed) - len(verdict.differences)
+    out.append(f"{agree}/{len(observed)} pairs agree with reach; intent "
+               f"{'holds' if not verdict.intent_problems else 'VIOLATED'}")
+    return verdict, out
+
+
+def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = False,
+            fail: str | None = None, keep: bool = False, progress: Progress | None = None,
+            fail_after: str | None = None, prefix: str | None = None) -> EmulationResult:
+    progress = progress or Progress(quiet=True)
+    predicted, paths = predicted_matrix(topology, index)
+    lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after)
+    kept = False
+    try:
+        with signals_raise():
+            lab.build()
+            bgp = lab.converge()
+            observed = lab.matrix(tcp)
+            verdict, report = _verdict(lab, topology, index, observed, predicted, paths,
+                                       f"== matrix of {topology.name or file} "
+                                       f"({'tcp connect' if tcp else 'ping -c 2 -W 1'})")
+            report = [*("BGP: " + p for p in bgp), *report] if bgp else \
+                ["BGP: every session Established, every expected prefix learned", *report]
+            failed = None
+            if fail:
+                downed = lab.fail_tunnel(fail)
+                report.append(f"== --fail {fail}: took down {', '.join(downed) or 'nothing'}")
+                reduced = without_tunnel(topology, fail)
+                bgp += [f"after --fail: {p}" for p in lab.converge(skip_tunnels=(fail,))]
+                pred2, paths2 = predicted_matrix(reduced, Index.build(reduced))
+                failed, more = _verdict(lab, reduced, Index.build(reduced), lab.matrix(tcp),
+                                        pred2, paths2, f"== matrix after {fail} failed")
+                report += more
+            notes = [f"{name}: {n}" for name, b in lab.booted.items() for n in b.notes]
+            report = [*report, "notes (what the lab does differently from a cloud VM):",
+                      *("  " + n for n in dict.fromkeys(notes + lab.notes))]
+            if keep:
+                lab.keep()
+                kept = True
+                report += ["lab kept running:", *lab.enter_hints()]
+            result = EmulationResult(lab.prefix, verdict, bgp, report, failed)
+    finally:
+        if not kept:
+            with progress.phase("teardown"):
+                problems = lab.teardown()
+            for problem in problems:
+                print(f"teardown: {problem}", file=sys.stderr)
+    result.timings = list(progress.timings)
+    return result

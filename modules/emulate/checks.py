@@ -1,0 +1,233 @@
+"""What the lab proves: BGP sessions up with the expected prefixes, and who can ping
+whom — every ordered host pair, bounded in count and time — beside reach's prediction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modules.emulate import shell
+from modules.emulate.plan import HostPlan
+from modules.index import Index
+from modules.model import Topology
+
+PING = ["ping", "-n", "-q", "-c", "2", "-W", "1", "-i", "0.2"]
+TCP_PORT = 7777
+PARALLEL = 48  # pings in flight at once: 2 cores, each ping mostly sleeps
+
+
+# --- BGP --------------------------------------------------------------------------------
+
+def declared(topology: Topology, vcpe: str) -> set[str]:
+    node = topology.vcpes[vcpe]
+    found = {str(p) for p in node.bgp.advertise} if node.bgp else set()
+    return found | {str(r.destination) for r in node.static_routes if r.advertise}
+
+
+def expected_bgp(topology: Topology, skip_tunnels: Iterable[str] = ()) -> dict[str, dict[str, set[str]]]:
+    """vCPE -> {peer tunnel address: prefixes it must learn from that peer}: eBGP runs over
+    every tunnel whose both ends speak BGP; each side accepts what the other declares."""
+    skip = set(skip_tunnels)
+    found: dict[str, dict[str, set[str]]] = {}
+    for i, tunnel in enumerate(topology.tunnels):
+        if tunnel.label(i) in skip or len(tunnel.ends) != 2:
+            continue
+        a, b = tunnel.ends
+        if not (topology.vcpes[a.vcpe].bgp and topology.vcpes[b.vcpe].bgp):
+            continue
+        for local, peer in ((a, b), (b, a)):
+            found.setdefault(local.vcpe, {})[str(peer.address.ip)] = declared(topology, peer.vcpe)
+    return found
+
+
+@dataclass
+class BgpState:
+    vcpe: str
+    sessions: dict[str, str] = field(default_factory=dict)    # peer -> state
+    learned: dict[str, set[str]] = field(default_factory=dict)  # peer -> prefixes via it
+    error: str | None = None
+
+    def missing(self, expected: Mapping[str, set[str]]) -> list[str]:
+        problems = []
+        for peer, prefixes in sorted(expected.items()):
+            state = self.sessions.get(peer, "absent")
+            if state != "Established":
+                problems.append(f"{self.vcpe}: session to {peer} is {state}")
+                continue
+            lacking = prefixes - self.learned.get(peer, set())
+            if lacking:
+                problems.append(f"{self.vcpe}: not learned from {peer}: {', '.join(sorted(lacking))}")
+        return problems
+
+
+def vtysh_json(vty: Path, command: str) -> dict[str, object]:
+    proc = shell.run(["vtysh", "--vty_socket", str(vty), "-c", command], timeout=5)
+    data = json.loads(proc.stdout or "{}")
+    return data if isinstance(data, dict) else {}
+
+
+def bgp_state(vcpe: str, vty: Path) -> BgpState:
+    state = BgpState(vcpe)
+    try:
+        summary = vtysh_json(vty, "show bgp summary json")
+        table = vtysh_json(vty, "show ip bgp json")
+    except (shell.CommandError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        state.error = str(exc)
+        return state
+    peers = summary.get("ipv4Unicast", {})
+    if isinstance(peers, dict):
+        for peer, info in (peers.get("peers") or {}).items():
+            state.sessions[peer] = str(info.get("state", "?"))
+    routes = table.get("routes", {})
+    if isinstance(routes, dict):
+        for prefix, paths in routes.items():
+            for path in paths if isinstance(paths, list) else []:
+                peer = str(path.get("peerId", ""))
+                if path.get("valid"):
+                    state.learned.setdefault(peer, set()).add(prefix)
+    return state
+
+
+def wait_for_bgp(vtys: Mapping[str, Path], expected: Mapping[str, Mapping[str, set[str]]],
+                 timeout: float, tick: Callable[[int, int], None] | None = None) -> list[str]:
+    """Bounded wait until every vCPE has its sessions Established and its prefixes; the
+    problems still open at the deadline are returned (empty = converged)."""
+    deadline = time.monotonic() + timeout
+    pending = {v for v in expected if v in vtys}
+    problems: list[str] = []
+    while True:
+        problems = []
+        for vcpe in sorted(pending):
+            found = bgp_state(vcpe, vtys[vcpe]).missing(expected[vcpe])
+            if found:
+                problems += found
+            else:
+                pending.discard(vcpe)
+        if tick:
+            tick(len(expected) - len(pending), len(expected))
+        if not pending or time.monotonic() > deadline:
+            return problems
+        time.sleep(0.1)
+
+
+# --- the matrix -------------------------------------------------------------------------
+
+Pair = tuple[str, str]
+
+
+def _run_parallel(jobs: Sequence[tuple[Pair, list[str]]], timeout: float,
+                  tick: Callable[[int, int], None] | None = None) -> dict[Pair, bool]:
+    """Run commands PARALLEL at a time; a pair passes when its command exits 0."""
+    results: dict[Pair, bool] = {}
+    queue = list(jobs)
+    running: list[tuple[Pair, subprocess.Popen[bytes], float]] = []
+    while queue or running:
+        while queue and len(running) < PARALLEL:
+            pair, argv = queue.pop(0)
+            running.append((pair, subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL), time.monotonic()))
+        still = []
+        for pair, popen, started in running:
+            code = popen.poll()
+            if code is None and time.monotonic() - started > timeout:
+                popen.kill()
+                code = popen.wait()
+            if code is None:
+                still.append((pair, popen, started))
+            else:
+                results[pair] = code == 0
+        running = still
+        if tick:
+            tick(len(results), len(jobs))
+        if running:
+            time.sleep(0.01)
+    return results
+
+
+def ping_matrix(hosts: Mapping[str, HostPlan], tick: Callable[[int, int], None] | None = None
+                ) -> dict[Pair, bool]:
+    jobs = [((a, b), shell.in_ns(ha.ns, [*PING, str(hb.address.ip)]))
+            for a, ha in hosts.items() for b, hb in hosts.items() if a != b]
+    return _run_parallel(jobs, timeout=5.0, tick=tick)
+
+
+def tcp_matrix(hosts: Mapping[str, HostPlan], tick: Callable[[int, int], None] | None = None
+               ) -> dict[Pair, bool]:
+    jobs = [((a, b), shell.in_ns(ha.ns, ["timeout", "2", "bash", "-c",
+                                         f"exec 3<>/dev/tcp/{hb.address.ip}/{TCP_PORT}"]))
+            for a, ha in hosts.items() for b, hb in hosts.items() if a != b]
+    return _run_parallel(jobs, timeout=4.0, tick=tick)
+
+
+TCP_LISTENER = ("import socket\n"
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                f"s.bind(('0.0.0.0', {TCP_PORT})); s.listen(64)\n"
+                "while True:\n    c, _ = s.accept(); c.close()\n")
+
+
+def traceroute(host: HostPlan, address: str) -> str:
+    proc = shell.run(shell.in_ns(host.ns, ["traceroute", "-n", "-w", "1", "-q", "1", "-m", "8",
+                                           address]), check=False, timeout=15)
+    return (proc.stdout or proc.stderr).strip()
+
+
+# --- verdict ----------------------------------------------------------------------------
+
+@dataclass
+class Verdict:
+    observed: dict[Pair, bool]
+    predicted: dict[Pair, bool]
+    intent_problems: list[str]
+
+    @property
+    def differences(self) -> list[Pair]:
+        return sorted(p for p in self.observed if self.predicted.get(p) != self.observed[p])
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences and not self.intent_problems
+
+
+def intent_problems(topology: Topology, index: Index, observed: Mapping[Pair, bool]) -> list[str]:
+    problems: list[str] = []
+    intent = topology.intent
+    if intent is None:
+        return problems
+    for pair in intent.must_reach:
+        for a in index.hosts_in(pair.from_):
+            for b in index.hosts_in(pair.to):
+                if a == b:
+                    continue
+                for x, y in ((a, b), (b, a)):
+                    if not observed.get((x, y), False):
+                        problems.append(f"must_reach {pair.from_} <-> {pair.to}: {x} cannot ping {y}")
+    for pair in intent.must_not_reach:
+        for a in index.hosts_in(pair.from_):
+            for b in index.hosts_in(pair.to):
+                for x, y in ((a, b), (b, a)):
+                    if x != y and observed.get((x, y), False):
+                        problems.append(f"must_not_reach {pair.from_} <-> {pair.to}: {x} pings {y}")
+    return problems
+
+
+def format_matrix(hosts: Sequence[str], verdict: Verdict) -> str:
+    """Observed beside predicted: ``ok``/``--`` when they agree, ``OK!``/``X!`` when the
+    packets did (not) get through although reach predicted otherwise."""
+    width = max([len(h) for h in hosts] + [4]) + 1
+    lines = ["observed (rows: from, columns: to; ok = reachable, -- = not, ! = differs from reach)",
+             " " * width + "".join(h.rjust(width) for h in hosts)]
+    for a in hosts:
+        cells = []
+        for b in hosts:
+            if a == b:
+                cells.append(".".rjust(width))
+                continue
+            seen, want = verdict.observed.get((a, b)), verdict.predicted.get((a, b))
+            cell = ("ok" if seen else "--") if seen == want else ("OK!" if seen else "X!")
+            cells.append(cell.rjust(width))
+        lines.append(a.ljust(width) + "".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,207 @@
+"""One emulation run: build the lab from the plan and the render output, converge,
+check, and always tear down — on success, failure, exceptions and Ctrl-C."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from modules.emulate import checks, dhcp, firewall, netns, vcpe, workloads
+from modules.emulate.naming import Names, new_prefix, run_dir
+from modules.emulate.plan import LabPlan, build_plan
+from modules.emulate.processes import Processes
+from modules.emulate.progress import Progress
+from modules.emulate.rendered import Rendered
+from modules.emulate.state import RunState
+from modules.emulate.teardown import teardown
+from modules.index import Index
+from modules.model import Topology
+
+LEASE_TIMEOUT = 10.0
+BGP_TIMEOUT = 30.0
+
+
+class InjectedFailure(RuntimeError):
+    """Raised on purpose midway through a build (tests of the teardown guarantee)."""
+
+
+class Lab:
+    def __init__(self, topology: Topology, index: Index, *, file: str = "",
+                 progress: Progress | None = None, prefix: str | None = None,
+                 fail_after: str | None = None) -> None:
+        self.topology = topology
+        self.index = index
+        self.progress = progress or Progress(quiet=True)
+        self.prefix = prefix or new_prefix()
+        self.names = Names(self.prefix)
+        self.dir = run_dir(self.prefix)
+        self.state = RunState(self.prefix, self.dir, file=file)
+        self.procs = Processes(on_change=self._save)
+        self.plan: LabPlan = build_plan(topology, index, self.names)
+        self.rendered: Rendered | None = None
+        self.booted: dict[str, vcpe.Booted] = {}
+        self.notes: list[str] = []
+        self.fail_after = fail_after
+        self._torn_down = False
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    def _save(self) -> None:
+        self.state.processes = list(self.procs.tracked)
+        if self.dir.is_dir():
+            self.state.save()
+
+    def _checkpoint(self, phase: str) -> None:
+        if self.fail_after == phase:
+            raise InjectedFailure(f"failure injected after phase '{phase}'")
+
+    def teardown(self, keep_dir: bool = False) -> list[str]:
+        if self._torn_down:
+            return []
+        self._torn_down = True
+        self.state.processes = list(self.procs.tracked)
+        problems = teardown(self.state, remove_dir=not keep_dir)
+        self.procs.stop_all(grace=0.2)  # reaps our children (already ended above)
+        return problems
+
+    def keep(self) -> None:
+        """Leave the lab running; ``netweave emulate --down PREFIX`` removes it later."""
+        self._torn_down = True
+        self.state.kept = True
+        self._save()
+
+    # --- build ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=False)
+        os.chmod(self.dir, 0o711)  # FRR (user frr) must reach its vty dir; nothing else is readable
+        self.state.nodes = self.names.mapping()
+        self.state.nodes["underlay"] = self.plan.underlay_ns
+        self._save()
+        p = self.progress
+        with p.phase("render (real keys, underlay addresses)"):
+            self._render()
+        self._checkpoint("render")
+        with p.phase(f"namespaces + links ({len(self.plan.namespaces)} namespaces)"):
+            self.state.namespaces = list(self.plan.namespaces)
+            self._save()
+            netns.add_namespaces(self.plan.namespaces)
+            netns.build_skeleton(self.plan)
+        self._checkpoint("namespaces")
+        with p.phase("VPC routers: DHCP option 121 leases"):
+            self._workloads()
+        self._checkpoint("workloads")
+        with p.phase(f"vCPEs: rendered files, tunnels, FRR ({len(self.plan.vcpes)})"):
+            self._vcpes()
+        self._checkpoint("vcpes")
+
+    def _render(self) -> None:
+        from modules.render import render_topology, write_rendered
+        from modules.render.material import generate_keys
+        keys = generate_keys(self.topology)
+        out = self.dir / "rendered"
+        out.mkdir(mode=0o700)
+        write_rendered(render_topology(self.topology, self.index,
+                                       public_addresses=self.plan.public_addresses(), keys=keys),
+                       out)
+        self.rendered = Rendered.load(out)
+        # NIC names as the rendered host sees them (eth0 on QingCloud, enp6s0 on Vultr)
+        for name, plan in list(self.plan.vcpes.items()):
+            by_nic = {int(i.get("nic", n)): str(i["name"])
+                      for n, i in enumerate(self.rendered.host(name).interfaces)}
+            nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
+                         for nic in plan.nics)
+            self.plan.vcpes[name] = dataclasses.replace(plan, nics=nics)
+
+    def _workloads(self) -> None:
+        dhcp.start_dnsmasq(self.topology, self.index, self.plan, self.procs, self.dir)
+        started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state.etc_netns,
+                                       self._save)
+        late = dhcp.wait_for_leases(started, LEASE_TIMEOUT)
+        if late:
+            raise RuntimeError(f"no DHCP lease within {LEASE_TIMEOUT:.0f} s for: {', '.join(late)}")
+        assert self.rendered is not None
+        for host in self.plan.hosts.values():
+            if not host.dhcp:
+                routes, source = workloads.workload_routes(self.rendered, host.vpc)
+                if source is None:
+                    self.notes.append(f"{host.vpc}: the render output has no workload routes; "
+                                      f"{host.name} got none")
+                workloads.apply_routes(host, routes)
+            firewall.apply(host.ns, self.topology, host.security_groups)
+
+    def _vcpes(self) -> None:
+        assert self.rendered is not None
+        counter = [0]
+        for name, plan in self.plan.vcpes.items():
+            host = self.rendered.host(name)
+            booted = vcpe.Booted(name, plan.ns)
+            self.booted[name] = booted
+            vcpe.apply_netplan(plan, host, booted)
+            vcpe.start_wireguard(plan, host, self.names, counter, self.procs, self.dir, booted)
+            vcpe.apply_iptables(plan, host)
+            vcpe.apply_sysctl(plan, host, booted)
+            vcpe.start_frr(plan, host, self.procs, self.dir, booted)
+            if plan.security_groups:
+                booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
+                                    "them outside the VM; the rendered iptables rules are)")
+            self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
+            if booted.vty:
+                self.state.vty[name] = str(booted.vty)
+            self._save()
+
+    # --- converge and check -------------------------------------------------------------
+
+    def converge(self, skip_tunnels: tuple[str, ...] = ()) -> list[str]:
+        expected = checks.expected_bgp(self.topology, skip_tunnels)
+        vtys = {n: b.vty for n, b in self.booted.items() if b.vty is not None}
+        with self.progress.phase(f"BGP convergence ({len(expected)} vCPEs)"):
+            return checks.wait_for_bgp(vtys, expected, BGP_TIMEOUT,
+                                       tick=lambda d, t: self.progress.tick(d, t, "converged"))
+
+    def matrix(self, tcp: bool = False) -> dict[checks.Pair, bool]:
+        hosts = self.plan.hosts
+        pairs = len(hosts) * (len(hosts) - 1)
+        with self.progress.phase(f"{'tcp' if tcp else 'ping'} matrix ({pairs} pairs)"):
+            tick: Callable[[int, int], None] = lambda d, t: self.progress.tick(d, t, "pairs")  # noqa: E731
+            if tcp:
+                for name, host in hosts.items():
+                    self.procs.start(host.ns, ["python3", "-c", checks.TCP_LISTENER],
+                                     f"tcp-listener@{name}", self.dir / f"tcp-{name}.log")
+                return checks.tcp_matrix(hosts, tick)
+            return checks.ping_matrix(hosts, tick)
+
+    def fail_tunnel(self, tunnel: str) -> list[str]:
+        """Take both ends of a tunnel down (the link fault of ``--fail``)."""
+        downed = []
+        for name, booted in self.booted.items():
+            iface = booted.tunnels.get(tunnel)
+            if iface:
+                from modules.emulate import shell
+                shell.run(["ip", "-n", booted.ns, "link", "set", iface, "down"])
+                downed.append(f"{name}:{iface}")
+        return downed
+
+    def enter_hints(self) -> list[str]:
+        lines = [f"run directory: {self.dir}"]
+        for key, ns in sorted(self.names.mapping().items()):
+            lines.append(f"  {key:<24} ip netns exec {ns} bash")
+        for name, booted in sorted(self.booted.items()):
+            if booted.vty:
+                lines.append(f"  vtysh of {name:<15} vtysh --vty_socket {booted.vty}")
+            for iface, sock in sorted(booted.wg_sockets.items()):
+                lines.append(f"  wg of {name}/{iface:<10} wg show {sock}")
+        lines.append(f"remove it: netweave emulate --down {self.prefix}")
+        return lines
+
+
+def remove_stale_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def register_atexit(lab: Lab) -> None:
+    atexit.register(lab.teardown)

@@ -1,0 +1,42 @@
+"""Removing a run: its processes (by PID), its namespaces (by the names it recorded),
+the ``/etc/netns`` files it wrote, and its run directory. Idempotent: safe to call
+twice, from a signal handler, from atexit, or from ``--down``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from modules.emulate import shell
+from modules.emulate.processes import stop
+from modules.emulate.state import RunState
+
+
+def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
+    problems = stop(state.processes)
+    state.processes = []
+    ours = [ns for ns in state.namespaces if ns.startswith(state.prefix)]
+    if ours:
+        existing = set(list_namespaces())
+        lines = [f"netns del {ns}" for ns in ours if ns in existing]
+        if lines:
+            proc = shell.run(["ip", "-force", "-batch", "-"], input="\n".join(lines) + "\n",
+                             check=False)
+            if proc.returncode != 0:
+                problems.append(f"deleting namespaces: {proc.stderr.strip()}")
+    state.namespaces = []
+    for ns in state.etc_netns:
+        path = Path("/etc/netns") / ns
+        if ns.startswith(state.prefix) and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+    state.etc_netns = []
+    if remove_dir:
+        shutil.rmtree(state.dir, ignore_errors=True)
+    elif state.dir.is_dir():
+        state.save()
+    return problems
+
+
+def list_namespaces() -> list[str]:
+    proc = shell.run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]

@@ -1,0 +1,182 @@
+"""A vCPE booted from its rendered files: addresses and MTUs (netplan), sysctls,
+tunnels (wireguard-go from the wg-quick file), iptables rules, and FRR.
+
+What cannot run here is applied by its meaning and said in a note: ``netplan apply``
+and systemd units need systemd and the real NICs; the emulator reads the netplan file
+and sets the same addresses, MTUs and routes with ``ip``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modules.emulate import shell
+from modules.emulate.naming import Names
+from modules.emulate.plan import VcpePlan
+from modules.emulate.processes import Processes
+from modules.emulate.rendered import RenderedHost, parse_wg_quick
+
+WG_SOCKET_DIR = Path("/var/run/wireguard")
+FRR_BIN = Path("/usr/lib/frr")
+LAB_TIMERS_LABEL = "! netweave emulate: lab BGP timers (NOT part of the rendered configuration)"
+
+
+@dataclass
+class Booted:
+    """What the run needs to know about a booted vCPE (for checks, --fail and --keep)."""
+
+    name: str
+    ns: str
+    vty: Path | None = None
+    tunnels: dict[str, str] = field(default_factory=dict)   # tunnel name -> interface
+    wg_sockets: dict[str, str] = field(default_factory=dict)  # interface -> wg socket name
+    notes: list[str] = field(default_factory=list)
+
+
+def apply_sysctl(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
+    """Only ``net.*`` keys are per-namespace; anything else would change the machine."""
+    settings = host.sysctl()
+    per_ns = [f"{k}={v}" for k, v in settings if k.startswith("net.")]
+    skipped = [k for k, _ in settings if not k.startswith("net.")]
+    if per_ns:
+        shell.run(shell.in_ns(vcpe.ns, ["sysctl", "-qw", *per_ns]))
+    if skipped:
+        booted.notes.append(f"sysctl {', '.join(skipped)}: not per network namespace, "
+                            "not applied (it would change this machine)")
+
+
+def apply_netplan(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
+    netplan = host.netplan()
+    cmds: list[str] = []
+    has_default = False
+    by_name = {nic.ifname: nic for nic in vcpe.nics}
+    for name, iface in netplan.items():
+        if name not in by_name:
+            booted.notes.append(f"netplan interface {name}: no such NIC in the topology, skipped")
+            continue
+        if iface.mtu:
+            cmds.append(f"link set {name} mtu {iface.mtu}")
+        addresses = list(iface.addresses)
+        if iface.dhcp4 and not addresses:
+            # the cloud's DHCP gives the NIC its fixed address; the lab sets it directly
+            addresses = [str(by_name[name].address)]
+            booted.notes.append(f"netplan {name}: dhcp4 — fixed address {addresses[0]} set "
+                                "directly (the cloud's DHCP is not part of the vCPE)")
+        cmds += [f"addr add {a} dev {name}" for a in addresses]
+        cmds.append(f"link set {name} up")
+    for name, iface in netplan.items():
+        for to, via in iface.routes:
+            if name in by_name:
+                has_default |= to == "0.0.0.0/0"
+                cmds.append(f"route replace {to} via {via} dev {name}")
+    missing = [nic.ifname for nic in vcpe.nics if nic.ifname not in netplan]
+    for nic in vcpe.nics:
+        if nic.ifname in missing:
+            cmds += [f"addr add {nic.address} dev {nic.ifname}", f"link set {nic.ifname} up"]
+    if missing:
+        booted.notes.append(f"no netplan entry for {', '.join(missing)}: address from the topology")
+    if not has_default:
+        primary = vcpe.nics[0]
+        cmds.append(f"route replace default via {primary.gateway} dev {primary.ifname}")
+        booted.notes.append(f"default route via {primary.gateway} (the cloud's DHCP on the "
+                            "primary NIC; not in the rendered netplan)")
+    booted.notes.append("netplan: not `netplan apply`d (needs systemd-networkd); its addresses, "
+                        "MTUs and routes were set with ip")
+    shell.ip_batch(cmds, vcpe.ns)
+
+
+def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: list[int],
+                    procs: Processes, run_dir: Path, booted: Booted) -> None:
+    for tunnel in host.tunnels:
+        iface = tunnel["interface"]
+        booted.tunnels[tunnel["name"]] = iface
+        if tunnel.get("type", "wireguard") != "wireguard":
+            continue
+        conf = parse_wg_quick(host.path(tunnel["config"]).read_text())
+        sock = names.tunnel_socket_name(counter[0])
+        counter[0] += 1
+        booted.wg_sockets[iface] = sock
+        procs.start(vcpe.ns, ["wireguard-go", "-f", sock], f"wireguard-go@{vcpe.name}/{iface}",
+                    run_dir / f"wireguard-go-{sock}.log")
+        _wait_for(WG_SOCKET_DIR / f"{sock}.sock", 5.0, f"wireguard-go for {iface}")
+        setconf = run_dir / "secrets" / f"{sock}.conf"
+        setconf.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(setconf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(conf.setconf)
+        shell.run(shell.in_ns(vcpe.ns, ["wg", "setconf", sock, str(setconf)]))
+        cmds = []
+        if conf.mtu:  # before the rename: wireguard-go reads the MTU by the name it was born with
+            cmds.append(f"link set {sock} mtu {conf.mtu}")
+        cmds.append(f"link set {sock} name {iface}")
+        cmds += [f"addr add {a} dev {iface}" for a in conf.addresses]
+        cmds.append(f"link set {iface} up")
+        shell.ip_batch(cmds, vcpe.ns)
+        if conf.table is None or conf.table.lower() != "off":
+            booted.notes.append(f"{iface}: Table={conf.table or 'auto'} — wg-quick would add routes "
+                                "for AllowedIPs; not added (routes come from BGP)")
+        if conf.ignored:
+            booted.notes.append(f"{iface}: wg-quick keys not run: {', '.join(conf.ignored)}")
+
+
+def apply_iptables(vcpe: VcpePlan, host: RenderedHost) -> None:
+    rules = host.iptables()
+    if rules is not None and rules.is_file():
+        shell.run(shell.in_ns(vcpe.ns, ["iptables-restore"]), input=rules.read_text())
+
+
+def lab_timers(frr_conf: str) -> str:
+    """Lab BGP timers for a rendered FRR config: fast keepalives and reconnects so a lab
+    converges in about a second. Applied on top of the rendered file, labelled as such."""
+    asn = re.search(r"^router bgp (\d+)\s*$", frr_conf, re.M)
+    if not asn:
+        return ""
+    peers = sorted(set(re.findall(r"^\s*neighbor (\S+) remote-as", frr_conf, re.M)))
+    lines = [LAB_TIMERS_LABEL, f"router bgp {asn.group(1)}", " timers bgp 1 3", " coalesce-time 10"]
+    for peer in peers:
+        lines += [f" neighbor {peer} timers connect 1", f" neighbor {peer} advertisement-interval 0"]
+    return "\n".join([*lines, "exit", ""])
+
+
+def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
+              booted: Booted) -> None:
+    config = host.frr_config()
+    if config is None:
+        return
+    vty = run_dir / "frr" / vcpe.name
+    vty.mkdir(parents=True, exist_ok=True)
+    shutil.chown(vty, "frr", "frr")
+    booted.vty = vty
+    for daemon in host.frr_daemons():
+        binary = FRR_BIN / daemon
+        if not binary.exists():
+            booted.notes.append(f"FRR daemon {daemon}: not installed here, not started")
+            continue
+        argv = [str(binary), "-d", "--vty_socket", str(vty), "-z", str(vty / "zserv.api"),
+                "-P", "0", "-i", str(vty / f"{daemon}.pid"), "-f", "/dev/null",
+                "--log", f"file:{vty / (daemon + '.log')}"]
+        shell.run(shell.in_ns(vcpe.ns, argv))
+        procs.adopt_pidfile(vcpe.ns, vty / f"{daemon}.pid", f"{daemon}@{vcpe.name}")
+    shell.run(["vtysh", "--vty_socket", str(vty), "-f", str(config)])
+    timers = lab_timers(config.read_text())
+    if timers:
+        override = vty / "lab-timers.conf"
+        override.write_text(timers)
+        shell.run(["vtysh", "--vty_socket", str(vty), "-f", str(override)])
+        booted.notes.append(f"FRR: lab BGP timers applied on top of the rendered config "
+                            f"(render offers no hook): {override}")
+    booted.notes.append("FRR: zebra/bgpd/staticd started directly in the namespace "
+                        "(not frrinit.sh/systemd); config loaded with vtysh -f")
+
+
+def _wait_for(path: Path, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: {path} did not appear within {timeout:.0f} s")
+        time.sleep(0.005)
