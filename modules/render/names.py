@@ -1,0 +1,45 @@
+"""Interface names on the hosts: stable, readable, and at most 15 characters (IFNAMSIZ).
+
+Tunnel interfaces are named after the peer (``wg-vcpe02``). wireguard-go keeps its
+control sockets in one shared directory, so in emulation the names must also be unique
+across all hosts: colliding or overlong names fall back to a short hash of the tunnel end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+
+IFNAMSIZ = 15
+
+# How each cloud's Debian 12 image names the NICs we configure. QingCloud: eth0, eth1...
+# in attach order. Vultr: the public NIC is enp1s0 (left to Vultr's own network config),
+# VPC NICs follow as enp6s0, enp7s0...
+_NIC_NAMES = {"qingcloud": ("eth", 0, ""), "vultr": ("enp", 6, "s0")}
+
+TUNNEL_PREFIX = {"wireguard": "wg-", "openvpn": "ovpn-"}
+
+
+def nic_name(cloud: str, index: int) -> str:
+    prefix, first, suffix = _NIC_NAMES[cloud]
+    return f"{prefix}{first + index}{suffix}"
+
+
+def _short(prefix: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{prefix}{digest[: IFNAMSIZ - len(prefix)]}"[:IFNAMSIZ]
+
+
+def tunnel_names(ends: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, str], str]:
+    """(tunnel label, local vCPE, peer vCPE, type) -> {(label, local): interface name}."""
+    ends = list(ends)
+    wanted = {(label, local): f"{TUNNEL_PREFIX[kind]}{peer}" for label, local, peer, kind in ends}
+    counts = Counter(wanted.values())
+    names: dict[tuple[str, str], str] = {}
+    for (label, local), name in wanted.items():
+        kind = next(k for lb, lo, _, k in ends if (lb, lo) == (label, local))
+        if len(name) > IFNAMSIZ or counts[name] > 1:
+            name = _short(TUNNEL_PREFIX[kind], f"{label}/{local}")
+        names[(label, local)] = name
+    return names
