@@ -87,7 +87,7 @@ def bgp_state(vcpe: str, vty: Path) -> BgpState:
         for prefix, paths in routes.items():
             for path in paths if isinstance(paths, list) else []:
                 peer = str(path.get("peerId", ""))
-                if path.get("valid"):
+                if path.get("valid") and peer and peer != "(unspec)":
                     state.learned.setdefault(peer, set()).add(prefix)
     return state
 
@@ -231,3 +231,17 @@ def format_matrix(hosts: Sequence[str], verdict: Verdict) -> str:
             cells.append(cell.rjust(width))
         lines.append(a.ljust(width) + "".join(cells))
     return "\n".join(lines)
+
+
+def wait_sessions_down(vtys: Mapping[str, Path], peers: Mapping[str, Iterable[str]],
+                       timeout: float) -> list[str]:
+    """After a link fault: bounded wait until BGP noticed (hold timer) the lost sessions."""
+    deadline = time.monotonic() + timeout
+    while True:
+        up = [f"{vcpe}: session to {peer} still Established"
+              for vcpe, wanted in peers.items() if vcpe in vtys
+              for peer in wanted
+              if bgp_state(vcpe, vtys[vcpe]).sessions.get(peer) == "Established"]
+        if not up or time.monotonic() > deadline:
+            return up
+        time.sleep(0.1)

@@ -149,6 +149,9 @@ class Lab:
             if plan.security_groups:
                 booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
                                     "them outside the VM; the rendered iptables rules are)")
+        for name in self.plan.vcpes:
+            booted = self.booted[name]
+            vcpe.load_frr(self.rendered.host(name), booted)
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
@@ -160,7 +163,12 @@ class Lab:
         expected = checks.expected_bgp(self.topology, skip_tunnels)
         vtys = {n: b.vty for n, b in self.booted.items() if b.vty is not None}
         with self.progress.phase(f"BGP convergence ({len(expected)} vCPEs)"):
-            return checks.wait_for_bgp(vtys, expected, BGP_TIMEOUT,
+            problems: list[str] = []
+            if skip_tunnels:  # the failed sessions must be noticed down first (hold timer)
+                full = checks.expected_bgp(self.topology)
+                lost = {v: set(full.get(v, {})) - set(expected.get(v, {})) for v in full}
+                problems += checks.wait_sessions_down(vtys, lost, BGP_TIMEOUT)
+            return problems + checks.wait_for_bgp(vtys, expected, BGP_TIMEOUT,
                                        tick=lambda d, t: self.progress.tick(d, t, "converged"))
 
     def matrix(self, tcp: bool = False) -> dict[checks.Pair, bool]:

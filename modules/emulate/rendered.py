@@ -14,11 +14,52 @@ import yaml
 
 
 @dataclass(frozen=True)
+class NetplanRoute:
+    to: str                      # "default" normalised to 0.0.0.0/0
+    via: str | None = None
+    table: int | None = None
+    scope: str | None = None
+    metric: int | None = None
+
+    def ip_args(self) -> str:
+        args = [self.to]
+        if self.via:
+            args += ["via", self.via]
+        if self.scope:
+            args += ["scope", self.scope]
+        if self.metric is not None:
+            args += ["metric", str(self.metric)]
+        if self.table is not None:
+            args += ["table", str(self.table)]
+        return " ".join(args)
+
+
+@dataclass(frozen=True)
+class NetplanRule:
+    from_: str | None
+    to: str | None
+    table: int
+    priority: int | None
+
+    def ip_args(self) -> str:
+        args = []
+        if self.from_:
+            args += ["from", self.from_]
+        if self.to:
+            args += ["to", self.to]
+        args += ["table", str(self.table)]
+        if self.priority is not None:
+            args += ["priority", str(self.priority)]
+        return " ".join(args)
+
+
+@dataclass(frozen=True)
 class NetplanInterface:
     name: str
     addresses: tuple[str, ...]
     mtu: int | None
-    routes: tuple[tuple[str, str], ...]   # (to, via); "default" normalised to 0.0.0.0/0
+    routes: tuple[NetplanRoute, ...]
+    rules: tuple[NetplanRule, ...]
     dhcp4: bool
 
 
@@ -69,6 +110,13 @@ class RenderedHost:
         frr = self.entry.get("frr")
         return self.path(frr["config"]) if frr and frr.get("config") else None
 
+    def frr_lab_overrides(self) -> str:
+        """The render's hook for lab BGP timers (manifest ``frr.lab_overrides``)."""
+        hook = (self.entry.get("frr") or {}).get("lab_overrides")
+        if not hook or not hook.get("lines"):
+            return ""
+        return "\n".join([hook["router"], *(f" {line}" for line in hook["lines"]), "exit", ""])
+
     def frr_daemons(self) -> list[str]:
         frr = self.entry.get("frr") or {}
         return list(frr.get("daemons", ["zebra", "bgpd", "staticd"]))
@@ -102,11 +150,16 @@ def parse_netplan(text: str) -> dict[str, NetplanInterface]:
         routes = []
         for route in conf.get("routes") or []:
             to = str(route.get("to"))
-            routes.append(("0.0.0.0/0" if to == "default" else to, str(route.get("via"))))
+            routes.append(NetplanRoute("0.0.0.0/0" if to == "default" else to,
+                                       str(route["via"]) if route.get("via") else None,
+                                       route.get("table"), route.get("scope"), route.get("metric")))
         if conf.get("gateway4"):
-            routes.append(("0.0.0.0/0", str(conf["gateway4"])))
+            routes.append(NetplanRoute("0.0.0.0/0", str(conf["gateway4"])))
+        rules = [NetplanRule(r.get("from"), r.get("to"), int(r["table"]), r.get("priority"))
+                 for r in conf.get("routing-policy") or [] if r.get("table") is not None]
         found[name] = NetplanInterface(name, tuple(str(a) for a in conf.get("addresses") or []),
-                                       conf.get("mtu"), tuple(routes), bool(conf.get("dhcp4")))
+                                       conf.get("mtu"), tuple(routes), tuple(rules),
+                                       bool(conf.get("dhcp4")))
     return found
 
 

@@ -70,10 +70,12 @@ def apply_netplan(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
         cmds += [f"addr add {a} dev {name}" for a in addresses]
         cmds.append(f"link set {name} up")
     for name, iface in netplan.items():
-        for to, via in iface.routes:
-            if name in by_name:
-                has_default |= to == "0.0.0.0/0"
-                cmds.append(f"route replace {to} via {via} dev {name}")
+        if name not in by_name:
+            continue
+        for route in iface.routes:
+            has_default |= route.to == "0.0.0.0/0" and route.table is None
+            cmds.append(f"route replace {route.ip_args()} dev {name}")
+        cmds += [f"rule add {rule.ip_args()}" for rule in iface.rules]
     missing = [nic.ifname for nic in vcpe.nics if nic.ifname not in netplan]
     for nic in vcpe.nics:
         if nic.ifname in missing:
@@ -137,7 +139,7 @@ def lab_timers(frr_conf: str) -> str:
     if not asn:
         return ""
     peers = sorted(set(re.findall(r"^\s*neighbor (\S+) remote-as", frr_conf, re.M)))
-    lines = [LAB_TIMERS_LABEL, f"router bgp {asn.group(1)}", " timers bgp 1 3", " coalesce-time 10"]
+    lines = [f"router bgp {asn.group(1)}", " timers bgp 1 3", " coalesce-time 10"]
     for peer in peers:
         lines += [f" neighbor {peer} timers connect 1", f" neighbor {peer} advertisement-interval 0"]
     return "\n".join([*lines, "exit", ""])
@@ -145,8 +147,9 @@ def lab_timers(frr_conf: str) -> str:
 
 def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
               booted: Booted) -> None:
-    config = host.frr_config()
-    if config is None:
+    """Start the daemons; the configuration is loaded later (:func:`load_frr`), once
+    bgpd is connected to zebra."""
+    if host.frr_config() is None:
         return
     vty = run_dir / "frr" / vcpe.name
     vty.mkdir(parents=True, exist_ok=True)
@@ -162,16 +165,40 @@ def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Pat
                 "--log", f"file:{vty / (daemon + '.log')}"]
         shell.run(shell.in_ns(vcpe.ns, argv))
         procs.adopt_pidfile(vcpe.ns, vty / f"{daemon}.pid", f"{daemon}@{vcpe.name}")
-    shell.run(["vtysh", "--vty_socket", str(vty), "-f", str(config)])
-    timers = lab_timers(config.read_text())
-    if timers:
-        override = vty / "lab-timers.conf"
-        override.write_text(timers)
-        shell.run(["vtysh", "--vty_socket", str(vty), "-f", str(override)])
-        booted.notes.append(f"FRR: lab BGP timers applied on top of the rendered config "
-                            f"(render offers no hook): {override}")
     booted.notes.append("FRR: zebra/bgpd/staticd started directly in the namespace "
                         "(not frrinit.sh/systemd); config loaded with vtysh -f")
+
+
+def zebra_clients(vty: Path) -> str:
+    return shell.run(["vtysh", "--vty_socket", str(vty), "-c", "show zebra client summary"],
+                     check=False, timeout=5).stdout
+
+
+def load_frr(host: RenderedHost, booted: Booted, timeout: float = 10.0) -> None:
+    config = host.frr_config()
+    vty = booted.vty
+    if config is None or vty is None:
+        return
+    wanted = [d for d in ("bgp", "static") if d + "d" in host.frr_daemons()]
+    deadline = time.monotonic() + timeout
+    while not all(d in zebra_clients(vty) for d in wanted):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{booted.name}: FRR daemons did not connect to zebra "
+                               f"within {timeout:.0f} s")
+        time.sleep(0.02)
+    rendered = config.read_text()
+    overrides = host.frr_lab_overrides()
+    source = "the render's lab_overrides hook (manifest.json)"
+    if not overrides:
+        overrides, source = lab_timers(rendered), "the emulator (the render offers no hook)"
+    # One vtysh session: the rendered file unchanged, then the lab timers, before any
+    # session can come up with the production timers.
+    text = rendered + (f"\n{LAB_TIMERS_LABEL}\n{overrides}" if overrides else "")
+    shell.run(["vtysh", "--vty_socket", str(vty), "-f", "/dev/stdin"], input=text)
+    if overrides:
+        (vty / "lab-overrides.conf").write_text(f"{LAB_TIMERS_LABEL}\n{overrides}")
+        booted.notes.append(f"FRR: lab BGP timers (keepalive 1 s, hold 3 s, connect 1 s) from "
+                            f"{source}, applied after the rendered frr.conf")
 
 
 def _wait_for(path: Path, timeout: float, what: str) -> None:

@@ -23,6 +23,11 @@ def _routes(data: Any) -> list[tuple[str, str]]:
             found.append(("0.0.0.0/0" if to == "default" else to, str(data["via"])))
         for value in data.values():
             found += _routes(value)
+    elif isinstance(data, list) and len(data) > 3 and data[:2] == ["ip", "route"]:
+        argv = [str(a) for a in data]   # a cloud-init bootcmd: [ip, route, replace, DEST, via, NH]
+        if "via" in argv:
+            to = argv[3]
+            found.append(("0.0.0.0/0" if to == "default" else to, argv[argv.index("via") + 1]))
     elif isinstance(data, list):
         for value in data:
             found += _routes(value)
