@@ -145,13 +145,15 @@ class Lab:
             vcpe.start_wireguard(plan, host, self.names, counter, self.procs, self.dir, booted)
             vcpe.apply_iptables(plan, host)
             vcpe.apply_sysctl(plan, host, booted)
-            vcpe.start_frr(plan, host, self.procs, self.dir, booted)
             if plan.security_groups:
                 booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
                                     "them outside the VM; the rendered iptables rules are)")
-        for name in self.plan.vcpes:
+        for tunnel in {t for b in self.booted.values() for t in b.wg_configs}:
+            vcpe.connect_wireguard([(b, tunnel) for b in self.booted.values()
+                                    if tunnel in b.wg_configs])
+        for name, plan in self.plan.vcpes.items():
             booted = self.booted[name]
-            vcpe.load_frr(self.rendered.host(name), booted)
+            vcpe.start_frr(plan, self.rendered.host(name), self.procs, self.dir, booted)
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)

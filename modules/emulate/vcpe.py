@@ -35,6 +35,7 @@ class Booted:
     vty: Path | None = None
     tunnels: dict[str, str] = field(default_factory=dict)   # tunnel name -> interface
     wg_sockets: dict[str, str] = field(default_factory=dict)  # interface -> wg socket name
+    wg_configs: dict[str, Path] = field(default_factory=dict)  # tunnel name -> setconf file
     notes: list[str] = field(default_factory=list)
 
 
@@ -111,7 +112,10 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
         fd = os.open(setconf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(conf.setconf)
-        shell.run(shell.in_ns(vcpe.ns, ["wg", "setconf", sock, str(setconf)]))
+        booted.wg_configs[tunnel["name"]] = setconf
+        # peers come later (connect_wireguard), once every tunnel end is listening
+        interface_only = conf.setconf.split("[Peer]", 1)[0]
+        shell.run(shell.in_ns(vcpe.ns, ["wg", "setconf", sock, "/dev/stdin"]), input=interface_only)
         cmds = []
         if conf.mtu:  # before the rename: wireguard-go reads the MTU by the name it was born with
             cmds.append(f"link set {sock} mtu {conf.mtu}")
@@ -126,10 +130,43 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
             booted.notes.append(f"{iface}: wg-quick keys not run: {', '.join(conf.ignored)}")
 
 
+def connect_wireguard(ends: list[tuple[Booted, str]]) -> None:
+    """Give both ends of a WireGuard tunnel their peer. If both initiate a handshake at
+    the same moment, each discards the other's response and WireGuard retries only
+    after 5 s; so the first end gets its peer without the endpoint (it can only answer),
+    the second gets the whole rendered config and initiates, then the first end's
+    endpoint is set as rendered. The final state is exactly the rendered config."""
+    if len(ends) != 2:
+        return
+    (first, tunnel), (second, _) = ends
+    first_conf = first.wg_configs[tunnel].read_text()
+    answer_only = "\n".join(line for line in first_conf.splitlines()
+                            if not line.lower().startswith("endpoint"))
+    first_sock = first.wg_sockets[first.tunnels[tunnel]]
+    shell.run(shell.in_ns(first.ns, ["wg", "setconf", first_sock, "/dev/stdin"]),
+              input=answer_only + "\n")
+    second_sock = second.wg_sockets[second.tunnels[tunnel]]
+    shell.run(shell.in_ns(second.ns, ["wg", "setconf", second_sock,
+                                      str(second.wg_configs[tunnel])]))
+    peer = re.search(r"^PublicKey\s*=\s*(\S+)", first_conf, re.M | re.I)
+    endpoint = re.search(r"^Endpoint\s*=\s*(\S+)", first_conf, re.M | re.I)
+    if peer and endpoint:
+        shell.run(shell.in_ns(first.ns, ["wg", "set", first_sock, "peer", peer.group(1),
+                                         "endpoint", endpoint.group(1)]))
+
+
 def apply_iptables(vcpe: VcpePlan, host: RenderedHost) -> None:
     rules = host.iptables()
     if rules is not None and rules.is_file():
         shell.run(shell.in_ns(vcpe.ns, ["iptables-restore"]), input=rules.read_text())
+
+
+def _neighbors(frr_conf: str) -> list[tuple[str, str]]:
+    asn = re.search(r"^router bgp (\d+)\s*$", frr_conf, re.M)
+    if not asn:
+        return []
+    peers = sorted(set(re.findall(r"^\s*neighbor (\S+) remote-as", frr_conf, re.M)))
+    return [(asn.group(1), peer) for peer in peers]
 
 
 def lab_timers(frr_conf: str) -> str:
@@ -145,60 +182,51 @@ def lab_timers(frr_conf: str) -> str:
     return "\n".join([*lines, "exit", ""])
 
 
+def frr_text(host: RenderedHost, booted: Booted) -> str:
+    """The rendered frr.conf, unchanged, followed by the lab timers (clearly labelled)."""
+    config = host.frr_config()
+    assert config is not None
+    rendered = config.read_text()
+    overrides = host.frr_lab_overrides()
+    source = "the render's lab_overrides hook (manifest.json)"
+    if not overrides:
+        overrides, source = lab_timers(rendered), "the emulator (the render offers no hook)"
+    if not overrides:
+        return rendered
+    booted.notes.append(f"FRR: lab BGP timers (keepalive 1 s, hold 3 s, connect 1 s) from "
+                        f"{source}, appended after the rendered frr.conf")
+    return f"{rendered}\n{LAB_TIMERS_LABEL}\n{overrides}"
+
+
 def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
               booted: Booted) -> None:
-    """Start the daemons; the configuration is loaded later (:func:`load_frr`), once
-    bgpd is connected to zebra."""
+    """zebra, bgpd, staticd started directly in the namespace, each reading the
+    integrated config at start like a booting router. (Loading it afterwards with
+    ``vtysh -f`` goes line by line: each neighbor first exists without an address
+    family, and bgpd backs off for about 4 s before its first attempt.)"""
     if host.frr_config() is None:
         return
     vty = run_dir / "frr" / vcpe.name
     vty.mkdir(parents=True, exist_ok=True)
     shutil.chown(vty, "frr", "frr")
     booted.vty = vty
+    config = vty / "frr.conf"
+    config.write_text(frr_text(host, booted))
+    shutil.chown(config, "frr", "frr")
     for daemon in host.frr_daemons():
         binary = FRR_BIN / daemon
         if not binary.exists():
             booted.notes.append(f"FRR daemon {daemon}: not installed here, not started")
             continue
         argv = [str(binary), "-d", "--vty_socket", str(vty), "-z", str(vty / "zserv.api"),
-                "-P", "0", "-i", str(vty / f"{daemon}.pid"), "-f", "/dev/null",
+                "-P", "0", "-i", str(vty / f"{daemon}.pid"), "-f", str(config),
                 "--log", f"file:{vty / (daemon + '.log')}"]
         shell.run(shell.in_ns(vcpe.ns, argv))
         procs.adopt_pidfile(vcpe.ns, vty / f"{daemon}.pid", f"{daemon}@{vcpe.name}")
-    booted.notes.append("FRR: zebra/bgpd/staticd started directly in the namespace "
-                        "(not frrinit.sh/systemd); config loaded with vtysh -f")
-
-
-def zebra_clients(vty: Path) -> str:
-    return shell.run(["vtysh", "--vty_socket", str(vty), "-c", "show zebra client summary"],
-                     check=False, timeout=5).stdout
-
-
-def load_frr(host: RenderedHost, booted: Booted, timeout: float = 10.0) -> None:
-    config = host.frr_config()
-    vty = booted.vty
-    if config is None or vty is None:
-        return
-    wanted = [d for d in ("bgp", "static") if d + "d" in host.frr_daemons()]
-    deadline = time.monotonic() + timeout
-    while not all(d in zebra_clients(vty) for d in wanted):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{booted.name}: FRR daemons did not connect to zebra "
-                               f"within {timeout:.0f} s")
-        time.sleep(0.02)
-    rendered = config.read_text()
-    overrides = host.frr_lab_overrides()
-    source = "the render's lab_overrides hook (manifest.json)"
-    if not overrides:
-        overrides, source = lab_timers(rendered), "the emulator (the render offers no hook)"
-    # One vtysh session: the rendered file unchanged, then the lab timers, before any
-    # session can come up with the production timers.
-    text = rendered + (f"\n{LAB_TIMERS_LABEL}\n{overrides}" if overrides else "")
-    shell.run(["vtysh", "--vty_socket", str(vty), "-f", "/dev/stdin"], input=text)
-    if overrides:
-        (vty / "lab-overrides.conf").write_text(f"{LAB_TIMERS_LABEL}\n{overrides}")
-        booted.notes.append(f"FRR: lab BGP timers (keepalive 1 s, hold 3 s, connect 1 s) from "
-                            f"{source}, applied after the rendered frr.conf")
+        if daemon == "zebra":  # the others connect to zebra's socket at start
+            _wait_for(vty / "zserv.api", 5.0, "zebra")
+    booted.notes.append("FRR: zebra/bgpd/staticd started directly in the namespace with the "
+                        "rendered frr.conf (not frrinit.sh/systemd)")
 
 
 def _wait_for(path: Path, timeout: float, what: str) -> None:
