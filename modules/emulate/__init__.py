@@ -17,13 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
-from modules.emulate.checks import Pair, Verdict, format_matrix, intent_problems, traceroute
+from modules.emulate.checks import (
+    TCP_PORT,
+    Pair,
+    Verdict,
+    format_matrix,
+    intent_problems,
+    request_arrives,
+    traceroute,
+)
 from modules.emulate.lab import InjectedFailure, Lab
 from modules.emulate.progress import Progress
 from modules.index import Index
 from modules.model import Topology
 
-__all__ = ["EmulationResult", "InjectedFailure", "Lab", "emulate", "predicted_matrix"]
+__all__ = ["EmulationResult", "InjectedFailure", "Lab", "Prediction", "emulate", "predicted_matrix"]
 
 
 @dataclass
@@ -33,28 +41,40 @@ class EmulationResult:
     bgp_problems: list[str]
     report: list[str] = field(default_factory=list)
     failed_verdict: Verdict | None = None    # after --fail
+    prediction: Prediction | None = None
+    tcp_verdict: Verdict | None = None
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.verdict.ok and not self.bgp_problems
-                and (self.failed_verdict is None or self.failed_verdict.ok))
+                and all(v is None or v.ok for v in (self.failed_verdict, self.tcp_verdict)))
 
 
-def predicted_matrix(topology: Topology, index: Index) -> tuple[dict[Pair, bool], dict[Pair, str]]:
-    """reach's prediction for every ordered host pair, and the predicted path per pair."""
+@dataclass
+class Prediction:
+    """reach's answer per ordered host pair: reachable, whether the request gets there
+    (forward trace delivered), and the hop-by-hop path as text."""
+
+    reachable: dict[Pair, bool] = field(default_factory=dict)
+    forward: dict[Pair, bool] = field(default_factory=dict)
+    paths: dict[Pair, str] = field(default_factory=dict)
+
+
+def predicted_matrix(topology: Topology, index: Index) -> Prediction:
     from modules.reach import Network
-    predicted: dict[Pair, bool] = {}
-    paths: dict[Pair, str] = {}
+    prediction = Prediction()
+    paths = prediction.paths
     for result in Network.build(topology, index).matrix():
         key = (result.src, result.dst)
-        predicted[key] = result.reachable
+        prediction.reachable[key] = result.reachable
+        prediction.forward[key] = result.forward.delivered
         lines = []
         for label, trace in (("forward", result.forward), ("back", result.back)):
             hops = " -> ".join(f"{h.node} [{h.action}]" for h in trace.hops)
             lines.append(f"{label}: {hops}" + (f"  FAILS: {trace.failure}" if trace.failure else ""))
         paths[key] = "\n".join(lines)
-    return predicted, paths
+    return prediction
 
 
 def without_tunnel(topology: Topology, tunnel: str) -> Topology:
@@ -79,11 +99,23 @@ def signals_raise() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+MAX_PROBES = 24  # direction probes per matrix (each is one bounded ping)
+
+
 def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bool],
-             predicted: dict[Pair, bool], paths: dict[Pair, str], title: str) -> tuple[Verdict, list[str]]:
+             prediction: Prediction, title: str) -> tuple[Verdict, list[str]]:
+    predicted, paths = prediction.reachable, prediction.paths
     verdict = Verdict(observed, predicted, intent_problems(topology, index, observed))
     hosts = list(lab.plan.hosts)
     out = [title, format_matrix(hosts, verdict)]
+    blocked = sorted(p for p, ok in observed.items() if not ok)
+    for a, b in blocked[:MAX_PROBES]:
+        arrived = request_arrives(lab.plan.hosts[a], lab.plan.hosts[b])
+        verdict.request_arrived[(a, b)] = arrived
+        seen = f"request reached {b}, reply lost" if arrived else f"request never reached {b}"
+        want = ("reach: forward path delivers, return path fails" if prediction.forward.get((a, b))
+                else "reach: forward path fails")
+        out.append(f"unreachable {a} -> {b}: {seen} ({want})")
     for a, b in verdict.differences:
         seen = "reachable" if observed[(a, b)] else "unreachable"
         want = "reachable" if predicted.get((a, b)) else "unreachable"
@@ -104,17 +136,21 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             fail: str | None = None, keep: bool = False, progress: Progress | None = None,
             fail_after: str | None = None, prefix: str | None = None) -> EmulationResult:
     progress = progress or Progress(quiet=True)
-    predicted, paths = predicted_matrix(topology, index)
+    prediction = predicted_matrix(topology, index)
     lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after)
     kept = False
     try:
         with signals_raise():
             lab.build()
             bgp = lab.converge()
-            observed = lab.matrix(tcp)
-            verdict, report = _verdict(lab, topology, index, observed, predicted, paths,
-                                       f"== matrix of {topology.name or file} "
-                                       f"({'tcp connect' if tcp else 'ping -c 2 -W 1'})")
+            observed = lab.matrix()
+            verdict, report = _verdict(lab, topology, index, observed, prediction,
+                                       f"== matrix of {topology.name or file} (ping -c 2 -W 1)")
+            tcp_verdict = None
+            if tcp:
+                tcp_verdict, more = _verdict(lab, topology, index, lab.matrix(tcp=True), prediction,
+                                             f"== TCP connect matrix (port {TCP_PORT}, 2 s timeout)")
+                report += more
             report = [*("BGP: " + p for p in bgp), *report] if bgp else \
                 ["BGP: every session Established, every expected prefix learned", *report]
             failed = None
@@ -123,18 +159,24 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 report.append(f"== --fail {fail}: took down {', '.join(downed) or 'nothing'}")
                 reduced = without_tunnel(topology, fail)
                 bgp += [f"after --fail: {p}" for p in lab.converge(skip_tunnels=(fail,))]
-                pred2, paths2 = predicted_matrix(reduced, Index.build(reduced))
-                failed, more = _verdict(lab, reduced, Index.build(reduced), lab.matrix(tcp),
-                                        pred2, paths2, f"== matrix after {fail} failed")
+                reduced_index = Index.build(reduced)
+                failed, more = _verdict(lab, reduced, reduced_index, lab.matrix(),
+                                        predicted_matrix(reduced, reduced_index),
+                                        f"== matrix after {fail} failed")
                 report += more
-            notes = [f"{name}: {n}" for name, b in lab.booted.items() for n in b.notes]
+            by_note: dict[str, list[str]] = {}
+            for name, booted in lab.booted.items():
+                for note in dict.fromkeys(booted.notes):
+                    by_note.setdefault(note, []).append(name)
+            notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
             report = [*report, "notes (what the lab does differently from a cloud VM):",
-                      *("  " + n for n in dict.fromkeys(notes + lab.notes))]
+                      *("  " + n for n in notes + lab.notes)]
             if keep:
                 lab.keep()
                 kept = True
                 report += ["lab kept running:", *lab.enter_hints()]
-            result = EmulationResult(lab.prefix, verdict, bgp, report, failed)
+            result = EmulationResult(lab.prefix, verdict, bgp, report, failed, prediction,
+                                     tcp_verdict=tcp_verdict)
     finally:
         if not kept:
             with progress.phase("teardown"):

@@ -169,6 +169,35 @@ TCP_LISTENER = ("import socket\n"
                 "while True:\n    c, _ = s.accept(); c.close()\n")
 
 
+def wait_listening(hosts: Mapping[str, HostPlan], timeout: float) -> list[str]:
+    pending = dict(hosts)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, host in list(pending.items()):
+            out = shell.run(shell.in_ns(host.ns, ["ss", "-Hltn", f"sport = :{TCP_PORT}"]),
+                            check=False).stdout
+            if out.strip():
+                del pending[name]
+        if pending:
+            time.sleep(0.02)
+    return sorted(pending)
+
+
+def request_arrives(src: HostPlan, dst: HostPlan) -> bool:
+    """Which direction is broken? Count the echo requests from ``src`` that reach
+    ``dst`` (an iptables counter in dst's namespace) during one bounded ping."""
+    rule = ["INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-s", str(src.address.ip),
+            "-m", "comment", "--comment", "netweave-probe", "-j", "ACCEPT"]
+    shell.run(shell.in_ns(dst.ns, ["iptables", "-I", *rule]))
+    try:
+        shell.run(shell.in_ns(src.ns, ["ping", "-n", "-q", "-c", "1", "-W", "1",
+                                       str(dst.address.ip)]), check=False, timeout=5)
+        listing = shell.run(shell.in_ns(dst.ns, ["iptables", "-L", "INPUT", "1", "-v", "-x", "-n"]))
+        return int(listing.stdout.split()[0]) > 0
+    finally:
+        shell.run(shell.in_ns(dst.ns, ["iptables", "-D", *rule]), check=False)
+
+
 def traceroute(host: HostPlan, address: str) -> str:
     proc = shell.run(shell.in_ns(host.ns, ["traceroute", "-n", "-w", "1", "-q", "1", "-m", "8",
                                            address]), check=False, timeout=15)
@@ -182,6 +211,7 @@ class Verdict:
     observed: dict[Pair, bool]
     predicted: dict[Pair, bool]
     intent_problems: list[str]
+    request_arrived: dict[Pair, bool] = field(default_factory=dict)  # probed unreachable pairs
 
     @property
     def differences(self) -> list[Pair]:

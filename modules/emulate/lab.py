@@ -182,6 +182,9 @@ class Lab:
                 for name, host in hosts.items():
                     self.procs.start(host.ns, ["python3", "-c", checks.TCP_LISTENER],
                                      f"tcp-listener@{name}", self.dir / f"tcp-{name}.log")
+                late = checks.wait_listening(hosts, LEASE_TIMEOUT)
+                if late:
+                    raise RuntimeError(f"TCP listener not ready on: {', '.join(late)}")
                 return checks.tcp_matrix(hosts, tick)
             return checks.ping_matrix(hosts, tick)
 

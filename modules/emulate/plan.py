@@ -94,7 +94,7 @@ def gateway(cidr: netaddr.IPNetwork) -> netaddr.IPAddress:
 
 
 def _mac(kind: int, n: int) -> str:
-    return "02:6e:77:{:02x}:{:02x}:{:02x}".format(kind, (n >> 8) & 0xFF, n & 0xFF)
+    return f"02:6e:77:{kind:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
 
 def pushes_for_vxnet(topology: Topology, index: Index, vxnet: str) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ PID is never mistaken for ours), and ended only by that PID."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -110,10 +111,8 @@ class Processes:
     def stop_all(self, grace: float = 2.0) -> list[str]:
         problems = stop(self.tracked, grace)
         for popen in self._popen.values():
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 popen.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
         self._popen.clear()
         self.tracked = []
         if self._on_change:
@@ -126,10 +125,8 @@ def stop(procs: Sequence[Tracked], grace: float = 2.0) -> list[str]:
     problems: list[str] = []
     live = [p for p in procs if alive(p)]
     for proc in live:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + grace
     while live and time.monotonic() < deadline:
         live = [p for p in live if alive(p) and not _zombie(p.pid)]

@@ -3,6 +3,7 @@ rendered cloud-init snippet of their VPC (``manifest.json`` -> ``vpcs.<vpc>.work
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,8 @@ def _routes(data: Any) -> list[tuple[str, str]]:
         for value in data:
             found += _routes(value)
     elif isinstance(data, str) and "via" in data and ("to:" in data or "routes" in data):
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             found += _routes(yaml.safe_load(data))
-        except yaml.YAMLError:
-            pass
     return found
 
 
