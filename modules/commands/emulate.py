@@ -27,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--down", metavar="RUN", nargs="?", const="all",
                    help="remove a kept lab (its prefix or run directory; default: all kept runs)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
 
 
 def _down(which: str) -> int:
@@ -80,11 +81,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"netweave emulate: --fail {args.fail}: no such tunnel (tunnels: "
               f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)
         return 2
+    from modules.emulate.naming import PREFIX_RE
+    if args.prefix and not PREFIX_RE.match(args.prefix):
+        print(f"netweave emulate: --prefix {args.prefix}: expected nw + 4 hex digits, e.g. nw1a2b",
+              file=sys.stderr)
+        return 2
     progress = Progress(quiet=args.quiet)
     progress.note(f"emulating {args.file}")
     try:
         result = emulate(topology, index, file=args.file, tcp=args.tcp, fail=args.fail,
-                         keep=args.keep, progress=progress)
+                         keep=args.keep, progress=progress, prefix=args.prefix)
     except KeyboardInterrupt:
         print("interrupted: lab torn down", file=sys.stderr)
         return 130

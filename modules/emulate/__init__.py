@@ -10,6 +10,7 @@ data) -> ``netns`` (namespaces, veths, bridges) -> ``dhcp`` (VPC routers, option
 
 from __future__ import annotations
 
+import atexit
 import signal
 import sys
 from collections.abc import Iterator
@@ -139,6 +140,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
     prediction = predicted_matrix(topology, index)
     lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after)
     kept = False
+    atexit.register(lab.teardown)  # last resort (e.g. sys.exit from elsewhere); idempotent
     try:
         with signals_raise():
             lab.build()
@@ -178,6 +180,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             result = EmulationResult(lab.prefix, verdict, bgp, report, failed, prediction,
                                      tcp_verdict=tcp_verdict)
     finally:
+        atexit.unregister(lab.teardown)
         if not kept:
             with progress.phase("teardown"):
                 problems = lab.teardown()

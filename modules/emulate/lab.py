@@ -3,12 +3,9 @@ check, and always tear down — on success, failure, exceptions and Ctrl-C."""
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import os
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 from modules.emulate import checks, dhcp, firewall, netns, vcpe, workloads
 from modules.emulate.naming import Names, new_prefix, run_dir
@@ -17,7 +14,7 @@ from modules.emulate.processes import Processes
 from modules.emulate.progress import Progress
 from modules.emulate.rendered import Rendered
 from modules.emulate.state import RunState
-from modules.emulate.teardown import teardown
+from modules.emulate.teardown import list_namespaces, teardown
 from modules.index import Index
 from modules.model import Topology
 
@@ -47,6 +44,7 @@ class Lab:
         self.notes: list[str] = []
         self.fail_after = fail_after
         self._torn_down = False
+        self._owns_dir = False
 
     # --- bookkeeping ------------------------------------------------------------------
 
@@ -64,6 +62,8 @@ class Lab:
             return []
         self._torn_down = True
         self.state.processes = list(self.procs.tracked)
+        if not self._owns_dir:
+            return []
         problems = teardown(self.state, remove_dir=not keep_dir)
         self.procs.stop_all(grace=0.2)  # reaps our children (already ended above)
         return problems
@@ -77,7 +77,11 @@ class Lab:
     # --- build ------------------------------------------------------------------------
 
     def build(self) -> None:
-        self.dir.mkdir(parents=True, exist_ok=False)
+        if self.dir.exists():
+            raise RuntimeError(f"run {self.prefix} exists already ({self.dir}); pick another prefix")
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir()
+        self._owns_dir = True
         os.chmod(self.dir, 0o711)  # FRR (user frr) must reach its vty dir; nothing else is readable
         self.state.nodes = self.names.mapping()
         self.state.nodes["underlay"] = self.plan.underlay_ns
@@ -87,6 +91,9 @@ class Lab:
             self._render()
         self._checkpoint("render")
         with p.phase(f"namespaces + links ({len(self.plan.namespaces)} namespaces)"):
+            taken = set(self.plan.namespaces) & set(list_namespaces())
+            if taken:  # never adopt (and later delete) namespaces someone else made
+                raise RuntimeError(f"namespaces exist already: {', '.join(sorted(taken))}")
             self.state.namespaces = list(self.plan.namespaces)
             self._save()
             netns.add_namespaces(self.plan.namespaces)
@@ -211,10 +218,3 @@ class Lab:
         lines.append(f"remove it: netweave emulate --down {self.prefix}")
         return lines
 
-
-def remove_stale_dir(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def register_atexit(lab: Lab) -> None:
-    atexit.register(lab.teardown)

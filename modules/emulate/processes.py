@@ -7,8 +7,10 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,40 @@ class Tracked:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Tracked:
         return cls(**data)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Starting a daemon and recording its PID is one step: a Ctrl-C in between would
+    leave a process nobody knows about. Signals that arrive meanwhile are re-raised after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {s: signal.signal(s, lambda signum, _f: caught.append(signum)) for s in watched}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        if caught:
+            raise KeyboardInterrupt(f"signal {caught[0]}")
+
+
+def strays(run_dir: Path) -> list[int]:
+    """PIDs named in the run's pid files whose command line names the run directory:
+    daemons of this run that were never recorded (a crash between start and record)."""
+    found = []
+    for pidfile in run_dir.rglob("*.pid"):
+        try:
+            pid = int(pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        if str(run_dir) in cmdline and not _zombie(pid):
+            found.append(pid)
+    return found
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -81,19 +117,19 @@ class Processes:
               env: dict[str, str] | None = None) -> Tracked:
         """A process that stays in the foreground; ``ip netns exec`` execs it, so the
         PID we get is the daemon's own."""
-        with open(log, "ab") as out:
+        with signals_deferred(), open(log, "ab") as out:
             popen = subprocess.Popen(in_ns(ns, argv), stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      env={**os.environ, **(env or {})})
-        self._popen[popen.pid] = popen
-        # exec of `ip netns exec` into the daemon takes a moment: wait until comm changes
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            found = _stat(popen.pid)
-            if found is None or found[0] != "ip":
-                break
-            time.sleep(0.002)
-        return self._track(popen.pid, ns, role)
+            self._popen[popen.pid] = popen
+            # exec of `ip netns exec` into the daemon takes a moment: wait until comm changes
+            deadline = time.monotonic() + 2.0
+            while time.monotonic() < deadline:
+                found = _stat(popen.pid)
+                if found is None or found[0] != "ip":
+                    break
+                time.sleep(0.002)
+            return self._track(popen.pid, ns, role)
 
     def adopt_pidfile(self, ns: str, pidfile: Path, role: str, timeout: float = 5.0) -> Tracked:
         """A daemon that forked into the background (FRR ``-d``) and wrote a pid file."""

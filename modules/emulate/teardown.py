@@ -4,17 +4,25 @@ twice, from a signal handler, from atexit, or from ``--down``."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 from pathlib import Path
 
 from modules.emulate import shell
-from modules.emulate.processes import stop
+from modules.emulate.processes import stop, strays
 from modules.emulate.state import RunState
 
 
 def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
     problems = stop(state.processes)
     state.processes = []
+    if state.dir.is_dir():
+        for pid in strays(state.dir):
+            problems.append(f"pid {pid} of this run was not recorded; ended")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
     ours = [ns for ns in state.namespaces if ns.startswith(state.prefix)]
     if ours:
         existing = set(list_namespaces())

@@ -18,7 +18,7 @@ from pathlib import Path
 from modules.emulate import shell
 from modules.emulate.naming import Names
 from modules.emulate.plan import VcpePlan
-from modules.emulate.processes import Processes
+from modules.emulate.processes import Processes, signals_deferred
 from modules.emulate.rendered import RenderedHost, parse_wg_quick
 
 WG_SOCKET_DIR = Path("/var/run/wireguard")
@@ -221,8 +221,9 @@ def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Pat
         argv = [str(binary), "-d", "--vty_socket", str(vty), "-z", str(vty / "zserv.api"),
                 "-P", "0", "-i", str(vty / f"{daemon}.pid"), "-f", str(config),
                 "--log", f"file:{vty / (daemon + '.log')}"]
-        shell.run(shell.in_ns(vcpe.ns, argv))
-        procs.adopt_pidfile(vcpe.ns, vty / f"{daemon}.pid", f"{daemon}@{vcpe.name}")
+        with signals_deferred():
+            shell.run(shell.in_ns(vcpe.ns, argv))
+            procs.adopt_pidfile(vcpe.ns, vty / f"{daemon}.pid", f"{daemon}@{vcpe.name}")
         if daemon == "zebra":  # the others connect to zebra's socket at start
             _wait_for(vty / "zserv.api", 5.0, "zebra")
     booted.notes.append("FRR: zebra/bgpd/staticd started directly in the namespace with the "
