@@ -13,7 +13,7 @@ from __future__ import annotations
 import atexit
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -135,7 +135,10 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
 
 def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = False,
             fail: str | None = None, keep: bool = False, progress: Progress | None = None,
-            fail_after: str | None = None, prefix: str | None = None) -> EmulationResult:
+            fail_after: str | None = None, prefix: str | None = None,
+            on_ready: Callable[[Lab], None] | None = None) -> EmulationResult:
+    """Build, converge, check, tear down. ``on_ready`` sees the running lab after the
+    matrix (benchmarks sample memory there)."""
     progress = progress or Progress(quiet=True)
     prediction = predicted_matrix(topology, index)
     lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after)
@@ -148,6 +151,8 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             observed = lab.matrix()
             verdict, report = _verdict(lab, topology, index, observed, prediction,
                                        f"== matrix of {topology.name or file} (ping -c 2 -W 1)")
+            if on_ready:
+                on_ready(lab)
             tcp_verdict = None
             if tcp:
                 tcp_verdict, more = _verdict(lab, topology, index, lab.matrix(tcp=True), prediction,

@@ -40,7 +40,9 @@ def expected_bgp(topology: Topology, skip_tunnels: Iterable[str] = ()) -> dict[s
         if not (topology.vcpes[a.vcpe].bgp and topology.vcpes[b.vcpe].bgp):
             continue
         for local, peer in ((a, b), (b, a)):
-            found.setdefault(local.vcpe, {})[str(peer.address.ip)] = declared(topology, peer.vcpe)
+            # a vCPE has what it declares itself (and eBGP drops its own AS coming back)
+            wanted = declared(topology, peer.vcpe) - declared(topology, local.vcpe)
+            found.setdefault(local.vcpe, {})[str(peer.address.ip)] = wanted
     return found
 
 
