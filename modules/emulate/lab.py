@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from modules.emulate import checks, dhcp, firewall, netns, vcpe, workloads
 from modules.emulate.naming import Names, new_prefix, run_dir
@@ -18,6 +21,8 @@ from modules.emulate.teardown import list_namespaces, teardown
 from modules.index import Index
 from modules.model import Topology
 
+T = TypeVar("T")
+BOOT_WORKERS = 6  # vCPEs booted at once (2 cores; the work is mostly waiting on tools)
 LEASE_TIMEOUT = 10.0
 BGP_TIMEOUT = 30.0
 
@@ -45,13 +50,15 @@ class Lab:
         self.fail_after = fail_after
         self._torn_down = False
         self._owns_dir = False
+        self._lock = threading.RLock()
 
     # --- bookkeeping ------------------------------------------------------------------
 
     def _save(self) -> None:
-        self.state.processes = list(self.procs.tracked)
-        if self.dir.is_dir():
-            self.state.save()
+        with self._lock:
+            self.state.processes = list(self.procs.tracked)
+            if self.dir.is_dir():
+                self.state.save()
 
     def _checkpoint(self, phase: str) -> None:
         if self.fail_after == phase:
@@ -141,30 +148,50 @@ class Lab:
                 workloads.apply_routes(host, routes)
             firewall.apply(host.ns, self.topology, host.security_groups)
 
+    def _parallel(self, items: Iterable[T], job: Callable[[T], None]) -> None:
+        """Boot steps of different vCPEs are independent and wait on subprocesses: run a
+        few at once. Every started job finishes before an error (or Ctrl-C) propagates,
+        so teardown never races a daemon being started."""
+        pool = ThreadPoolExecutor(max_workers=BOOT_WORKERS)
+        try:
+            for future in [pool.submit(job, item) for item in items]:
+                future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def _vcpes(self) -> None:
-        assert self.rendered is not None
-        counter = [0]
+        rendered = self.rendered
+        assert rendered is not None
+        first_socket: dict[str, int] = {}
+        n = 0
+        for name in self.plan.vcpes:
+            first_socket[name] = n
+            n += sum(1 for t in rendered.host(name).tunnels if t.get("type", "wireguard") == "wireguard")
         for name, plan in self.plan.vcpes.items():
-            host = self.rendered.host(name)
-            booted = vcpe.Booted(name, plan.ns)
-            self.booted[name] = booted
+            self.booted[name] = vcpe.Booted(name, plan.ns)
+
+        def boot(name: str) -> None:
+            plan, host, booted = self.plan.vcpes[name], rendered.host(name), self.booted[name]
             vcpe.apply_netplan(plan, host, booted)
-            vcpe.start_wireguard(plan, host, self.names, counter, self.procs, self.dir, booted)
+            vcpe.start_wireguard(plan, host, self.names, [first_socket[name]], self.procs,
+                                 self.dir, booted)
             vcpe.apply_iptables(plan, host)
             vcpe.apply_sysctl(plan, host, booted)
             if plan.security_groups:
                 booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
                                     "them outside the VM; the rendered iptables rules are)")
-        for tunnel in {t for b in self.booted.values() for t in b.wg_configs}:
-            vcpe.connect_wireguard([(b, tunnel) for b in self.booted.values()
-                                    if tunnel in b.wg_configs])
-        for name, plan in self.plan.vcpes.items():
-            booted = self.booted[name]
-            vcpe.start_frr(plan, self.rendered.host(name), self.procs, self.dir, booted)
+
+        self._parallel(list(self.plan.vcpes), boot)
+        tunnels = sorted({t for b in self.booted.values() for t in b.wg_configs})
+        self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
+            [(b, tunnel) for b in self.booted.values() if tunnel in b.wg_configs]))
+        self._parallel(list(self.plan.vcpes), lambda name: vcpe.start_frr(
+            self.plan.vcpes[name], rendered.host(name), self.procs, self.dir, self.booted[name]))
+        for name, booted in self.booted.items():
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
-            self._save()
+        self._save()
 
     # --- converge and check -------------------------------------------------------------
 

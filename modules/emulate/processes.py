@@ -100,6 +100,7 @@ class Processes:
 
     def __init__(self, on_change: Any = None) -> None:
         self.tracked: list[Tracked] = []
+        self._lock = threading.Lock()
         self._popen: dict[int, subprocess.Popen[bytes]] = {}
         self._on_change = on_change
 
@@ -108,7 +109,8 @@ class Processes:
         if found is None:
             raise RuntimeError(f"{role} (pid {pid}) exited right after it started")
         proc = Tracked(pid, ns, role, found[0], found[1])
-        self.tracked.append(proc)
+        with self._lock:
+            self.tracked.append(proc)
         if self._on_change:
             self._on_change()
         return proc
