@@ -112,6 +112,12 @@ def test_scenario_observed_matrix_matches_reach(stack: str, machine: object) -> 
     assert leftovers(prefix) == []
 
 
+def test_openvpn_tunnel_carries_bgp_and_traffic(machine: object) -> None:
+    result = run(ROOT / "tests" / "emulate" / "s1-openvpn.yaml")
+    assert result.bgp_problems == []
+    assert result.verdict.differences == [] and all(result.verdict.observed.values())
+
+
 def test_missing_return_push_is_unreachable_in_the_direction_reach_says(machine: object) -> None:
     result = run(ROOT / "tests" / "emulate" / "s2-missing-return-push.yaml")
     verdict, prediction = result.verdict, result.prediction

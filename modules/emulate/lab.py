@@ -109,9 +109,11 @@ class Lab:
         with p.phase("VPC routers: DHCP option 121 leases"):
             self._workloads()
         self._checkpoint("workloads")
-        with p.phase(f"vCPEs: rendered files, tunnels, FRR ({len(self.plan.vcpes)})"):
-            self._vcpes()
+        self._vcpes()
         self._checkpoint("vcpes")
+        if self.topology.vpn_servers:
+            self.notes.append("VPN servers (" + ", ".join(self.topology.vpn_servers) + ") are not "
+                              "emulated yet: their hosts are left out of the lab")
 
     def _render(self) -> None:
         from modules.render import render_topology, write_rendered
@@ -175,18 +177,24 @@ class Lab:
             vcpe.apply_netplan(plan, host, booted)
             vcpe.start_wireguard(plan, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)
+            vcpe.start_openvpn(plan, host, self.procs, self.dir, booted)
             vcpe.apply_iptables(plan, host)
             vcpe.apply_sysctl(plan, host, booted)
             if plan.security_groups:
                 booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
                                     "them outside the VM; the rendered iptables rules are)")
 
-        self._parallel(list(self.plan.vcpes), boot)
+        count = len(self.plan.vcpes)
+        with self.progress.phase(f"vCPEs: netplan, sysctl, iptables, tunnels ({count})"):
+            self._parallel(list(self.plan.vcpes), boot)
         tunnels = sorted({t for b in self.booted.values() for t in b.wg_configs})
-        self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
-            [(b, tunnel) for b in self.booted.values() if tunnel in b.wg_configs]))
-        self._parallel(list(self.plan.vcpes), lambda name: vcpe.start_frr(
-            self.plan.vcpes[name], rendered.host(name), self.procs, self.dir, self.booted[name]))
+        with self.progress.phase(f"WireGuard peers ({len(tunnels)} tunnels)"):
+            self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
+                [(b, tunnel) for b in self.booted.values() if tunnel in b.wg_configs]))
+        self._parallel(list(self.booted.values()), vcpe.wait_for_interfaces)
+        with self.progress.phase(f"FRR: zebra, bgpd, staticd ({count})"):
+            self._parallel(list(self.plan.vcpes), lambda name: vcpe.start_frr(
+                self.plan.vcpes[name], rendered.host(name), self.procs, self.dir, self.booted[name]))
         for name, booted in self.booted.items():
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:

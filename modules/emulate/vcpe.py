@@ -22,6 +22,8 @@ from modules.emulate.processes import Processes, signals_deferred
 from modules.emulate.rendered import RenderedHost, parse_wg_quick
 
 WG_SOCKET_DIR = Path("/var/run/wireguard")
+# One OS thread for Go code per wireguard-go: a lab runs one per tunnel end on few cores.
+WG_ENV = {"GOMAXPROCS": "1"}
 FRR_BIN = Path("/usr/lib/frr")
 LAB_TIMERS_LABEL = "! netweave emulate: lab BGP timers (NOT part of the rendered configuration)"
 
@@ -105,7 +107,7 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
         counter[0] += 1
         booted.wg_sockets[iface] = sock
         procs.start(vcpe.ns, ["wireguard-go", "-f", sock], f"wireguard-go@{vcpe.name}/{iface}",
-                    run_dir / f"wireguard-go-{sock}.log")
+                    run_dir / f"wireguard-go-{sock}.log", env=WG_ENV)
         _wait_for(WG_SOCKET_DIR / f"{sock}.sock", 5.0, f"wireguard-go for {iface}")
         setconf = run_dir / "secrets" / f"{sock}.conf"
         setconf.parent.mkdir(mode=0o700, exist_ok=True)
@@ -128,6 +130,37 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
                                 "for AllowedIPs; not added (routes come from BGP)")
         if conf.ignored:
             booted.notes.append(f"{iface}: wg-quick keys not run: {', '.join(conf.ignored)}")
+
+
+def start_openvpn(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
+                  booted: Booted) -> None:
+    """OpenVPN point-to-point tunnels, from the rendered config (keys inline), in the
+    foreground so that the PID we record is OpenVPN's own."""
+    for tunnel in host.tunnels:
+        if tunnel.get("type") != "openvpn":
+            continue
+        config = host.path(tunnel["config"])
+        argv = ["openvpn", "--config", str(config), "--cd", str(config.parent)]
+        if "disable-dco" not in config.read_text():
+            argv.append("--disable-dco")  # data channel offload needs a kernel module we lack
+            booted.notes.append(f"{tunnel['interface']}: --disable-dco added (no ovpn-dco module)")
+        procs.start(vcpe.ns, argv, f"openvpn@{vcpe.name}/{tunnel['interface']}",
+                    run_dir / f"openvpn-{vcpe.name}-{tunnel['interface']}.log")
+
+
+def wait_for_interfaces(booted: Booted, timeout: float = 10.0) -> None:
+    """Bounded wait until every tunnel interface of the vCPE exists and is up."""
+    deadline = time.monotonic() + timeout
+    wanted = set(booted.tunnels.values())
+    while True:
+        out = shell.run(["ip", "-n", booted.ns, "-br", "link"], check=False).stdout
+        present = {line.split()[0].split("@")[0] for line in out.splitlines() if line.strip()}
+        if wanted <= present:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{booted.name}: tunnel interfaces missing after {timeout:.0f} s: "
+                               f"{', '.join(sorted(wanted - present))}")
+        time.sleep(0.05)
 
 
 def connect_wireguard(ends: list[tuple[Booted, str]]) -> None:
