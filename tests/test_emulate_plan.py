@@ -14,7 +14,7 @@ from modules.emulate import checks, dhcp, firewall
 from modules.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
 from modules.emulate.plan import UNDERLAY, build_plan, pushes_for_vxnet
 from modules.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
-from modules.emulate.vcpe import lab_timers
+from modules.emulate.vcpe import daemon_config, lab_timers
 from modules.emulate.workloads import _routes
 from modules.index import Index
 from modules.lint import lint_file, lint_text
@@ -202,3 +202,31 @@ def test_intent_must_reach_needs_both_directions() -> None:
     problems = checks.intent_problems(topology, index, {("vm01", "vm02"): True,
                                                         ("vm02", "vm01"): False})
     assert problems == ["must_reach vm01 <-> vm02: vm02 cannot ping vm01"]
+
+
+FRR_CONF = """frr defaults traditional
+hostname vcpe01
+!
+ip route 192.168.129.0/24 eth1
+ip prefix-list PL-OUT seq 5 permit 192.168.128.0/24
+!
+route-map RM-OUT permit 10
+ match ip address prefix-list PL-OUT
+exit
+!
+router bgp 65001
+ neighbor 169.254.100.2 remote-as 65002
+exit
+!
+line vty
+"""
+
+
+def test_each_frr_daemon_gets_its_part_of_the_integrated_config() -> None:
+    zebra = daemon_config(FRR_CONF, "zebra")
+    staticd = daemon_config(FRR_CONF, "staticd")
+    assert daemon_config(FRR_CONF, "bgpd") == FRR_CONF
+    assert "hostname vcpe01" in zebra and "line vty" in zebra
+    assert "prefix-list" not in zebra and "route-map" not in zebra and "router bgp" not in zebra
+    assert "ip route" not in zebra and " match" not in zebra and "neighbor" not in zebra
+    assert "ip route 192.168.129.0/24 eth1" in staticd and "prefix-list" not in staticd

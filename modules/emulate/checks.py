@@ -16,6 +16,7 @@ from modules.index import Index
 from modules.model import Topology
 
 TCP_PORT = 7777
+KICK_AFTER = 3.0  # s: a session still Idle after this is restarted (see wait_for_bgp)
 
 
 # --- BGP --------------------------------------------------------------------------------
@@ -98,17 +99,29 @@ def wait_for_bgp(vtys: Mapping[str, Path], expected: Mapping[str, Mapping[str, s
                  timeout: float, tick: Callable[[int, int], None] | None = None) -> list[str]:
     """Bounded wait until every vCPE has its sessions Established and its prefixes; the
     problems still open at the deadline are returned (empty = converged)."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     pending = {v for v in expected if v in vtys}
     problems: list[str] = []
+    kicked: dict[str, float] = {}
     while True:
         problems = []
         for vcpe in sorted(pending):
-            found = bgp_state(vcpe, vtys[vcpe]).missing(expected[vcpe])
+            state = bgp_state(vcpe, vtys[vcpe])
+            found = state.missing(expected[vcpe])
             if found:
                 problems += found
             else:
                 pending.discard(vcpe)
+            # bgpd backs a session off for 1, 2, 4, 8... s when it started before zebra
+            # was ready (a loaded machine); a clear restarts it with the 1 s start timer.
+            idle = [p for p in expected[vcpe] if state.sessions.get(p) == "Idle"]
+            now = time.monotonic()
+            if idle and now - started > KICK_AFTER and now - kicked.get(vcpe, 0.0) > KICK_AFTER:
+                kicked[vcpe] = now
+                for peer in idle:
+                    shell.run(["vtysh", "--vty_socket", str(vtys[vcpe]), "-c", f"clear bgp {peer}"],
+                              check=False, timeout=15)
         if tick:
             tick(len(expected) - len(pending), len(expected))
         if not pending or time.monotonic() > deadline:

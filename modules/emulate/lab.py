@@ -4,6 +4,7 @@ check, and always tear down — on success, failure, exceptions and Ctrl-C."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -193,13 +194,18 @@ class Lab:
                 [(b, tunnel) for b in self.booted.values() if tunnel in b.wg_configs]))
         self._parallel(list(self.booted.values()), vcpe.wait_for_interfaces)
         with self.progress.phase(f"FRR: zebra, bgpd, staticd ({count})"):
-            self._parallel(list(self.plan.vcpes), lambda name: vcpe.start_frr(
-                self.plan.vcpes[name], rendered.host(name), self.procs, self.dir, self.booted[name]))
+            for stage in ("zebra", "routing"):
+                self._parallel(list(self.plan.vcpes), functools.partial(self._frr, stage))
         for name, booted in self.booted.items():
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
         self._save()
+
+    def _frr(self, stage: str, name: str) -> None:
+        assert self.rendered is not None
+        vcpe.start_frr(self.plan.vcpes[name], self.rendered.host(name), self.procs, self.dir,
+                       self.booted[name], stage)
 
     # --- converge and check -------------------------------------------------------------
 
