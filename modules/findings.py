@@ -7,12 +7,12 @@ link to them. A new rule gets a new code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 
 from modules.source import PathKey, Source
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -78,6 +78,9 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "a route push sent to a vxnet where its next hop is not on-link"),
     Rule("R312", "bgp-no-peer", _W, "a vCPE speaks BGP but has no tunnel to a BGP peer"),
     Rule("R313", "public-asn", _W, "a public AS number used on a private interconnect"),
+    Rule("R314", "vultr-missing-workload-routes", _W,
+         "a Vultr VPC's workloads get no route to a remote prefix the topology interconnects "
+         "(Vultr has no route push: the rendered cloud-init snippet carries route_push)"),
     # paths
     Rule("P401", "intent-unreachable", _E, "intent says A reaches B, but A's packets die on the way"),
     Rule("P402", "intent-no-return", _E, "A's packets reach B but B's replies have no way back"),

@@ -12,7 +12,7 @@ from functools import cached_property
 
 import netaddr
 
-from modules.model import Cloud, Host, Nic, Topology, Vcpe, VpnServer, Vpc, Vxnet
+from modules.model import Cloud, Host, Nic, Topology, Vcpe, Vpc, VpnServer, Vxnet
 from modules.source import PathKey
 
 

@@ -42,5 +42,5 @@ def checked_topology(path: Path) -> tuple[Topology, Index, LintResult]:
 
 
 def main() -> None:
-    topology, index, _ = checked_topology(topology_path())
+    topology, _index, _ = checked_topology(topology_path())
     pulumi.export("topology", topology.name or pulumi.get_stack())

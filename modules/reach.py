@@ -16,9 +16,14 @@ lint (``modules.lint.paths``) can point at it.
 
 from __future__ import annotations
 
+import gc
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 import netaddr
 
@@ -29,6 +34,21 @@ from modules.source import PathKey
 # Admin distance: lower wins, as in FRR/zebra. The default route a VM or vCPE gets from
 # DHCP (via the VPC router) is a static route too; it only ever matches /0.
 DISTANCE = {"connected": 0, "static": 1, "route_push": 1, "default": 1, "bgp": 20}
+
+
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building tables and traces makes millions of small acyclic objects; the cyclic
+    collector would rescan them over and over (2x slower on 1M routes)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # --- routing domains ------------------------------------------------------------------
@@ -107,7 +127,7 @@ def routing_domains(topology: Topology, index: Index) -> list[set[str]]:
 
 # --- routing tables -------------------------------------------------------------------
 
-Source = str  # "connected" | "static" | "bgp" | "route_push" | "default"
+RouteSource = Literal["connected", "static", "bgp", "route_push", "default"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +139,7 @@ class RouteEntry:
     """
 
     prefix: netaddr.IPNetwork
-    source: Source
+    source: RouteSource
     via: str
     learned_from: str | None
     path: PathKey
@@ -151,7 +171,7 @@ class Lpm:
         self.tables: dict[tuple[int, int], dict[int, RouteEntry]] = {}
         for r in routes:
             table = self.tables.setdefault((r.prefix.version, r.prefix.prefixlen), {})
-            key = int(r.prefix.network)
+            key = r.prefix.first  # the network as an int, without building an IPAddress
             best = table.get(key)
             if best is None or _better(r, best):
                 table[key] = r
@@ -202,6 +222,7 @@ class Session:
     peer: str
     local_address: netaddr.IPNetwork
     peer_address: netaddr.IPNetwork
+    local_ip: str = ""  # the next hop the peer uses for routes learned on this session
 
 
 @dataclass
@@ -242,6 +263,7 @@ class Trace:
     loop: bool = False
     failure_at: str | None = None  # the node the failure names
     reply: bool = False  # the echo reply of a ping (stateful: no ingress filter)
+    detail: str | None = None  # the failure without the "src -> dst dies at node" prefix
 
     def summary(self) -> str:
         """``vm03 -> vcpe01 (route push via 192.168.129.5) -> tunnel -> vcpe02 -> vm02``."""
@@ -261,7 +283,7 @@ class Trace:
                           "path": list(h.path) if h.path is not None else None} for h in self.hops],
                 "failure": self.failure,
                 "failure_path": list(self.failure_path) if self.failure_path is not None else None,
-                "failure_at": self.failure_at, "loop": self.loop}
+                "failure_at": self.failure_at, "loop": self.loop, "reply": self.reply}
 
 
 @dataclass(frozen=True)
@@ -321,17 +343,21 @@ class Network:
         self._vxnet_tables: dict[str, Lpm] = {}
         self._walks: dict[tuple[str, int, int], _Walk] = {}
         self._traces: dict[tuple[str, str, bool], Trace] = {}
+        self._next_hops: dict[tuple[str, int], tuple[str, Hop | None] | _Fail] = {}
+        self._descriptions: dict[int, str] = {}
+        self._host_walks: dict[tuple[str, int, int], _Walk] = {}
 
     # --- building -----------------------------------------------------------------------
 
     @classmethod
     def build(cls, topology: Topology, index: Index) -> Network:
         net = cls(topology, index)
-        net._build_tunnels()
-        net._build_vpc_routers()
-        net._build_workloads()
-        net._build_vcpes()
-        net._run_bgp()
+        with _gc_paused():
+            net._build_tunnels()
+            net._build_vpc_routers()
+            net._build_workloads()
+            net._build_vcpes()
+            net._run_bgp()
         return net
 
     def _build_tunnels(self) -> None:
@@ -352,11 +378,24 @@ class Network:
     def _pushes_by_vxnet(self) -> dict[str, list[RouteEntry]]:
         """Route pushes each vxnet's VMs receive (QingCloud DHCP / Vultr cloud-init)."""
         out: dict[str, list[RouteEntry]] = {}
+        text: dict[int, str] = {}
         for vpc_name, vpc in self.topology.vpcs.items():
+            if not vpc.route_push:
+                continue
+            spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
+            starts = [first for first, _last, _n in spans]
             for i, push in enumerate(vpc.route_push):
-                targets = push.vxnets if push.vxnets is not None else [
-                    n for n, vx in vpc.vxnets.items() if push.next_hop in vx.cidr]
-                entry = RouteEntry(push.destination, "route_push", str(push.next_hop), None,
+                hop = push.next_hop
+                if push.vxnets is not None:
+                    targets = push.vxnets
+                else:  # the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                    at = bisect_right(starts, hop.value) - 1
+                    targets = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
+                        and hop.version == vpc.vxnets[spans[at][2]].cidr.version else []
+                via = text.get(hop.value)
+                if via is None:
+                    via = text[hop.value] = str(hop)
+                entry = RouteEntry(push.destination, "route_push", via, None,
                                    ("vpcs", vpc_name, "route_push", i))
                 for vx in targets:
                     out.setdefault(vx, []).append(entry)
@@ -370,7 +409,7 @@ class Network:
                            kind="vxnet"),
                 *self._pushes_by_vxnet.get(vxnet, []),
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
-                           ("vpcs", info.vpc, "route_push"))]
+                           ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
     def _vxnet_table(self, vxnet: str) -> Lpm:
         table = self._vxnet_tables.get(vxnet)
@@ -457,68 +496,85 @@ class Network:
         for label, (ti, tunnel, a, b) in self.tunnels.items():
             if a in self.sessions and b in self.sessions:
                 ea, eb = tunnel.ends
-                self.sessions[a].append(Session(label, ti, b, ea.address, eb.address))
-                self.sessions[b].append(Session(label, ti, a, eb.address, ea.address))
+                self.sessions[a].append(Session(label, ti, b, ea.address, eb.address,
+                                                str(ea.address.ip)))
+                self.sessions[b].append(Session(label, ti, a, eb.address, ea.address,
+                                                str(eb.address.ip)))
         if not speakers:
             return
         asn = {n: topo.vcpes[n].bgp.asn for n in speakers}  # type: ignore[union-attr]
         local = {n: {_key(r.prefix) for r in self.nodes[n].routes
                      if r.source in ("connected", "static") and r.kind != "blackhole"}
                  for n in speakers}
-        declared = {n: {_key(d.prefix): d for d in self.declared[n]} for n in speakers}
         best: dict[str, dict[_PrefixKey, RouteEntry]] = {n: {} for n in speakers}
-        # adj_in[v][(u, tunnel)]: what v accepted from peer u over that tunnel
-        adj_in: dict[str, dict[tuple[str, str], dict[_PrefixKey, RouteEntry]]] = {
-            n: {} for n in speakers}
-
-        def exports(u: str, s: Session) -> dict[_PrefixKey, RouteEntry]:
-            """What u announces over session s to s.peer, after both prefix-lists."""
-            v = s.peer
-            out: dict[_PrefixKey, RouteEntry] = {}
-            for key, d in declared[u].items():  # u's export prefix-list: what it declares
-                if key in local[u]:
-                    as_path: tuple[int, ...] = (asn[u],)
-                elif key in best[u]:
-                    as_path = (asn[u], *best[u][key].as_path)
-                else:
-                    continue  # declared but not routed: FRR does not announce it
-                if key not in declared[u]:  # v's import prefix-list: what u declares
-                    continue
-                if asn[v] in as_path:  # AS-path loop prevention at the receiver
-                    self.bgp_rejected[(v, u, key)] = as_path
-                    continue
-                self.bgp_rejected.pop((v, u, key), None)
-                out[key] = RouteEntry(d.prefix, "bgp", str(s.local_address.ip), u, d.path,
-                                      as_path=as_path)
-            return out
-
-        def select(v: str) -> bool:
-            new: dict[_PrefixKey, RouteEntry] = {}
-            for routes in adj_in[v].values():
-                for key, r in routes.items():
-                    cur = new.get(key)
-                    if cur is None or _better(r, cur):
-                        new[key] = r
-            changed = new != best[v]
-            best[v] = new
-            return changed
-
-        queue = list(speakers)
-        queued = set(queue)
-        budget = 64 * len(speakers) + 64  # path-vector converges; the budget is a safety net
-        while queue and budget > 0:
-            budget -= 1
-            u = queue.pop(0)
-            queued.discard(u)
-            for s in self.sessions[u]:
-                v = s.peer
-                adj_in[v][(u, s.tunnel)] = exports(u, s)
-                if select(v) and v not in queued:
-                    queue.append(v)
-                    queued.add(v)
+        by_prefix: dict[_PrefixKey, dict[str, Declared]] = {}
+        for n in speakers:
+            for d in self.declared[n]:
+                by_prefix.setdefault(_key(d.prefix), {})[n] = d
+        # Prefixes never interact (each has its own prefix-list entries and best path), so
+        # each one runs to its own fixed point, touching only the speakers that declare it
+        # and their peers: the work is proportional to the routes that result.
+        for key in sorted(by_prefix):
+            self._bgp_prefix(key, by_prefix[key], asn, local, best)
         for n in speakers:
             self.nodes[n].routes.extend(best[n][k] for k in sorted(best[n]))
             self.nodes[n].__dict__.pop("lpm", None)
+
+    def _bgp_prefix(self, key: _PrefixKey, declarers: dict[str, Declared], asn: dict[str, int],
+                    local: dict[str, set[_PrefixKey]],
+                    best: dict[str, dict[_PrefixKey, RouteEntry]]) -> None:
+        """Path-vector propagation of one prefix to its fixed point.
+
+        Only a speaker that declares the prefix sends it (its export prefix-list), which is
+        also exactly what its peers accept from it (their import prefix-list); it sends it
+        when it has a route for exactly that prefix: its own (connected/static) or a
+        learned best path, which it passes on with its AS prepended.
+        """
+        adj: dict[str, dict[tuple[str, str], RouteEntry]] = {}
+        learned: dict[str, RouteEntry] = {}
+        queue = deque(u for u in sorted(declarers) if key in local[u])
+        queued = set(queue)
+        budget = 64 * (len(declarers) + 1) * (len(queue) + 1)  # safety net; converges first
+        while queue and budget > 0:
+            budget -= 1
+            u = queue.popleft()
+            queued.discard(u)
+            decl = declarers[u]
+            if key in local[u]:
+                as_path: tuple[int, ...] | None = (asn[u],)
+                source = None
+            elif u in learned:
+                as_path = (asn[u], *learned[u].as_path)
+                source = learned[u].learned_from
+            else:
+                as_path, source = None, None  # withdrawn
+            for s in self.sessions[u]:
+                v = s.peer
+                routes = adj.setdefault(v, {})
+                if as_path is None or v == source:
+                    routes.pop((u, s.tunnel), None)
+                elif asn[v] in as_path:  # AS-path loop prevention at the receiver
+                    self.bgp_rejected[(v, u, key)] = as_path
+                    routes.pop((u, s.tunnel), None)
+                else:
+                    self.bgp_rejected.pop((v, u, key), None)
+                    routes[(u, s.tunnel)] = RouteEntry(decl.prefix, "bgp", s.local_ip, u, decl.path,
+                                                       as_path=as_path)
+                chosen: RouteEntry | None = None
+                for r in routes.values():
+                    if chosen is None or _better(r, chosen):
+                        chosen = r
+                if chosen == learned.get(v):
+                    continue
+                if chosen is None:
+                    learned.pop(v, None)
+                else:
+                    learned[v] = chosen
+                if v in declarers and key not in local[v] and v not in queued:
+                    queue.append(v)
+                    queued.add(v)
+        for v, route in learned.items():
+            best[v][key] = route
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -573,7 +629,9 @@ class Network:
 
     def network_of(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
         found = self._networks.lookup(address)
-        return found.prefix if found else netaddr.IPNetwork(f"{address}/{address.netmask_bits()}")
+        if found is not None:
+            return found.prefix
+        return netaddr.IPNetwork(address)  # a host route: /32 or /128
 
     def _connected(self, node: Node) -> Lpm:
         table = node.__dict__.get("_connected")
@@ -581,6 +639,12 @@ class Network:
             table = node.__dict__["_connected"] = Lpm(
                 r for r in node.routes if r.source == "connected" and r.kind in ("vxnet", "tunnel"))
         return table
+
+    def _describe(self, route: RouteEntry) -> str:
+        text = self._descriptions.get(id(route))
+        if text is None:  # routes live as long as the network: id() is stable
+            text = self._descriptions[id(route)] = route.describe()
+        return text
 
     def _node_path(self, name: str) -> PathKey:
         kind = self.nodes[name].kind
@@ -597,13 +661,10 @@ class Network:
                 dst: netaddr.IPAddress) -> tuple[str, Hop | None] | _Fail:
         """Where ``route`` sends a packet for ``dst`` from ``node``: the next node (and the
         tunnel crossed on the way), or why it cannot."""
-        name, desc = node.name, route.describe()
+        name, desc = node.name, self._describe(route)
         if route.kind == "blackhole":
             return _Fail(name, f"static route {route.prefix} has no next hop and {route.prefix} is "
                                f"not connected to {name}: packets are dropped", route.path)
-        if route.kind == "clients":
-            return _Fail(name, f"{dst} is in the client pool of VPN server {name}: it is a "
-                               "dialled-in client's address, not a host's", route.path)
         if route.kind == "tunnel":
             return self._tunnel_hop(name, route.via.removeprefix("tunnel:"))
         if route.kind == "vxnet":
@@ -611,6 +672,22 @@ class Network:
             if owner is None:
                 return _Fail(name, f"nothing in {route.via} has the address {dst}", route.path)
             return owner, None
+        cache_key = (name, id(route))
+        resolved = self._next_hops.get(cache_key)
+        if resolved is None:  # independent of the destination: resolve once per route
+            resolved = self._next_hops[cache_key] = self._resolve(node, route)
+        if isinstance(resolved, _Fail):
+            return resolved
+        owner = resolved[0]
+        if self.nodes[owner].kind == "host" and (dst.version, int(dst)) not in \
+                self._addresses.get(owner, set()):
+            return _Fail(name, f"next hop {route.via} of {desc} is workload VM {owner}, which does "
+                               "not forward packets", route.path)
+        return resolved
+
+    def _resolve(self, node: Node, route: RouteEntry) -> tuple[str, Hop | None] | _Fail:
+        """The node behind a route's next-hop address (on-link, through a tunnel or not)."""
+        name, desc = node.name, self._describe(route)
         hop = netaddr.IPAddress(route.via)
         on = self._connected(node).lookup(hop)
         if on is None:
@@ -628,11 +705,28 @@ class Network:
                                "black hole", route.path)
         if owner == name:
             return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
-        if self.nodes[owner].kind == "host" and (dst.version, int(dst)) not in \
-                self._addresses.get(owner, set()):
-            return _Fail(name, f"next hop {hop} of {desc} is workload VM {owner}, which does not "
-                               "forward packets", route.path)
         return owner, None
+
+    def _host_walk(self, host: str, dst: netaddr.IPAddress) -> _Walk:
+        """A walk from a VM. VMs of one vxnet share a table, so the walk of one of them
+        is the walk of all, but for its first hop's name: kept once per (vxnet, dst)."""
+        key = (self.topology.hosts[host].vxnet, dst.version, int(dst))
+        template = self._host_walks.get(key)
+        if template is not None:
+            first = template.hops[0]
+            fail = template.fail
+            if fail is not None and not fail.at:
+                fail = _Fail(host, fail.detail, fail.path, fail.loop)
+            return _Walk((Hop(host, first.kind, first.action, first.path, first.note),
+                          *template.hops[1:]), fail)
+        walk = self._walk(host, dst)
+        hops, fail = walk.hops, walk.fail
+        if hops and hops[0].action != "deliver" and all(h.node != host for h in hops[1:]) \
+                and (fail is None or host not in fail.detail):
+            if fail is not None and fail.at == host:
+                fail = _Fail("", fail.detail, fail.path, fail.loop)
+            self._host_walks[key] = _Walk(hops, fail)
+        return walk
 
     def _walk(self, start: str, dst: netaddr.IPAddress) -> _Walk:
         """Hop by hop from ``start`` until ``dst`` is delivered, dropped or loops."""
@@ -654,8 +748,12 @@ class Network:
                 fail = cached.fail
                 break
             if name in seen:
-                cycle = [h.node for h in hops[seen[name]:] if h.kind != "tunnel"] + [name]
-                closing = next((h for h in reversed(hops) if h.kind != "tunnel"), None)
+                in_cycle = [h for h in hops[seen[name]:] if h.kind != "tunnel"]
+                cycle = [h.node for h in in_cycle] + [name]
+                # Blame a route someone wrote by hand (a static route) before a learned one.
+                closing = next((h for h in reversed(in_cycle)
+                                if h.path and "static_routes" in h.path),
+                               in_cycle[-1] if in_cycle else None)
                 fail = _Fail(name, f"routing loop {' -> '.join(cycle)} for {dst}",
                              closing.path if closing else None, loop=True)
                 break
@@ -666,6 +764,10 @@ class Network:
                 hops.append(Hop(name, node.kind, "deliver", self._node_path(name)))
                 break
             route = node.lpm.lookup(dst)
+            if route is not None and route.kind == "clients":  # a VPN server's dialled-in client
+                hops.append(Hop(name, node.kind, f"deliver to a VPN client ({route.prefix})",
+                                route.path))
+                break
             if route is None:
                 hops.append(Hop(name, node.kind, f"drop: no route to {dst}", None))
                 fail = self._no_route(node, dst, prev)
@@ -676,7 +778,7 @@ class Network:
                 note = f"default via {route.via}"
             elif route.source == "route_push":
                 note = f"route push via {route.via}"
-            hops.append(Hop(name, node.kind, route.describe(), route.path, note))
+            hops.append(Hop(name, node.kind, self._describe(route), route.path, note))
             if isinstance(step, _Fail):
                 fail = step
                 break
@@ -804,8 +906,15 @@ class Network:
         if cached is not None:
             return cached
         src_address, dst_address = self._host(src), self._host(dst)
-        walk = self._walk(src, dst_address)
+        walk = self._host_walk(src, dst_address)
         hops, fail = walk.hops, walk.fail
+        if fail is None and hops and hops[-1].node != dst:
+            # Overlapping networks: another node holds the same address where it landed.
+            holder = hops[-1].node
+            where = (f"in the client pool of VPN server {holder}" if hops[-1].action.startswith(
+                "deliver to a VPN client") else f"also {holder}'s address")
+            fail = _Fail(holder, f"{dst_address} is {where}: the packet is delivered there, "
+                                 f"never to {dst}", ("hosts", dst, "address"))
         if fail is None and not reply:
             denied = self.ingress_denied(dst, src_address)
             if denied is not None:
@@ -816,24 +925,46 @@ class Network:
             trace = Trace(src, dst, True, hops, reply=reply)
         elif fail.loop:
             trace = Trace(src, dst, False, hops, f"{label} loops at {fail.at}: {fail.detail}",
-                          fail.path, loop=True, failure_at=fail.at, reply=reply)
+                          fail.path, loop=True, failure_at=fail.at, reply=reply, detail=fail.detail)
         else:
             trace = Trace(src, dst, False, hops, f"{label} dies at {fail.at}: {fail.detail}",
-                          fail.path, failure_at=fail.at, reply=reply)
+                          fail.path, failure_at=fail.at, reply=reply, detail=fail.detail)
         self._traces[key] = trace
         return trace
 
     def trace_address(self, src: str, address: netaddr.IPAddress) -> Trace:
         """From a host towards any address (e.g. a route push destination)."""
         self._host(src)
-        walk = self._walk(src, address)
+        walk = self._host_walk(src, address)
         fail = walk.fail
         if fail is None:
             return Trace(src, str(address), True, walk.hops)
         verb = "loops" if fail.loop else "dies"
         return Trace(src, str(address), False, walk.hops,
                      f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
-                     loop=fail.loop, failure_at=fail.at)
+                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
+
+    def next_hop_node(self, vpc: str, address: netaddr.IPAddress) -> str | None:
+        """The router holding ``address`` in ``vpc`` (a vCPE NIC, a VPN server, the VPC
+        router at a vxnet's .1), if any."""
+        vxnet = self.index.vxnet_containing(vpc, address)
+        if vxnet is None:
+            return None
+        owner = self._owners.get((vxnet, address.version, address.value))
+        if owner is None or self.nodes[owner].kind == "host":
+            return None
+        return owner
+
+    def trace_from(self, node: str, address: netaddr.IPAddress) -> Trace:
+        """From any node (e.g. the router a route push points at) towards an address."""
+        walk = self._walk(node, address)
+        fail = walk.fail
+        if fail is None:
+            return Trace(node, str(address), True, walk.hops)
+        verb = "loops" if fail.loop else "dies"
+        return Trace(node, str(address), False, walk.hops,
+                     f"{node} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
+                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
 
     def ping(self, src: str, dst: str) -> PingResult:
         """ICMP echo from ``src`` to ``dst``: the request, and the reply it needs back."""
@@ -846,4 +977,17 @@ class Network:
     def matrix(self) -> list[PingResult]:
         """A ping for every ordered pair of distinct hosts."""
         hosts = self.hosts
-        return [self.ping(a, b) for a in hosts for b in hosts if a != b]
+        with _gc_paused():
+            return [self.ping(a, b) for a in hosts for b in hosts if a != b]
+
+    # --- hints ------------------------------------------------------------------------------
+
+    def push_suggestion(self, vxnet: str, dst: netaddr.IPAddress) -> str | None:
+        """The route push that would carry ``dst`` out of ``vxnet``: via a vCPE NIC in that
+        vxnet whose vCPE has a real (non-default) route for it."""
+        net = self.network_of(dst)
+        for vcpe, _i, nic in sorted(self.index.nics_in_vxnet(vxnet), key=lambda t: t[0]):
+            route = self.lookup(vcpe, dst)
+            if route is not None and route.source != "default":
+                return f"{{destination: {net}, next_hop: {nic.address}}}"
+        return None

@@ -9,7 +9,7 @@ error: PyYAML would silently keep the last one, which is how a route gets lost.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ try:  # libyaml's composer is an order of magnitude faster on 100k-prefix stacks
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - libyaml is part of PyYAML's wheels
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+try:
+    from yaml_rs import DuplicateKeyPolicy as _DuplicateKeyPolicy
+    from yaml_rs import loads as _fast_loads
+except ImportError:  # pragma: no cover - optional accelerator
+    _fast_loads = None  # type: ignore[assignment]
 
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -37,15 +43,43 @@ class Position:
     column: int
 
 
-@dataclass(slots=True)
 class Source:
-    """A loaded topology document: its data and where each part of it was written."""
+    """A loaded topology document: its data and where each part of it was written.
 
-    file: str
-    data: Any
-    text: str = ""
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
+    Positions are only needed to report findings, and building them costs far more
+    than parsing (PyYAML's node tree), so a file parsed on the fast path gets its
+    position tables on first use.
+    """
+
+    def __init__(self, file: str, data: Any, text: str = "",
+                 values: dict[PathKey, Position] | None = None,
+                 keys: dict[PathKey, Position] | None = None) -> None:
+        self.file = file
+        self.data = data
+        self.text = text
+        self._values = values
+        self._keys = keys
+
+    def _locate(self) -> None:
+        try:
+            located = _parse_with_positions(self.text, self.file)
+            self._values, self._keys = located._values, located._keys
+        except LoadError:  # the fast parser accepted what PyYAML refuses: no positions
+            self._values, self._keys = {}, {}
+
+    @property
+    def values(self) -> dict[PathKey, Position]:
+        if self._values is None:
+            self._locate()
+        assert self._values is not None
+        return self._values
+
+    @property
+    def keys(self) -> dict[PathKey, Position]:
+        if self._keys is None:
+            self._locate()
+        assert self._keys is not None
+        return self._keys
 
     def position(self, path: PathKey, *, at_key: bool = False) -> Position:
         """Position of ``path``; falls back to the nearest enclosing node that has one."""
@@ -96,9 +130,11 @@ def _merged_pairs(file: str, node: MappingNode) -> Iterator[tuple[Node, Node]]:
 class _Builder:
     def __init__(self, source: Source) -> None:
         self.source = source
+        self.values: dict[PathKey, Position] = {}
+        self.keys: dict[PathKey, Position] = {}
 
     def build(self, node: Node, path: PathKey) -> Any:
-        self.source.values[path] = _pos(node)
+        self.values[path] = _pos(node)
         if isinstance(node, ScalarNode):
             ctor = SafeConstructor.yaml_constructors.get(node.tag)
             if ctor is None:
@@ -119,7 +155,7 @@ class _Builder:
         for key_node, value_node in _merged_pairs(self.source.file, node):
             key = self._key(key_node)
             out[key] = self.build(value_node, (*path, key))
-            self.source.keys[(*path, key)] = _pos(key_node)
+            self.keys[(*path, key)] = _pos(key_node)
         own: dict[str, Position] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -135,7 +171,7 @@ class _Builder:
                     hint=f"merge the two '{key}' entries or rename one of them",
                 )
             own[key] = _pos(key_node)
-            self.source.keys[(*path, key)] = own[key]
+            self.keys[(*path, key)] = own[key]
             out[key] = self.build(value_node, (*path, key))
         return out
 
@@ -154,8 +190,26 @@ def _pos_tuple(node: Node) -> tuple[int, int]:
 
 
 def parse(text: str, file: str = "<string>") -> Source:
-    """Parse one YAML document into a :class:`Source`; raise :class:`LoadError`."""
-    source = Source(file=file, data=None, text=text)
+    """Parse one YAML document into a :class:`Source`; raise :class:`LoadError`.
+
+    The fast path (yaml-rs, a Rust parser that refuses duplicate keys itself) reads the
+    data; PyYAML builds positions when a finding needs one, and is the reference for
+    every error: whenever the fast parser objects, or a document uses merge keys it does
+    not support, PyYAML parses it and says exactly what and where.
+    """
+    if _fast_loads is not None and "<<" not in text:
+        try:
+            data = _fast_loads(text, parse_datetime=False,
+                               duplicate_key_policy=_DuplicateKeyPolicy.Error)
+        except Exception:
+            data = None
+        if isinstance(data, dict):
+            return Source(file=file, data=data, text=text)
+    return _parse_with_positions(text, file)
+
+
+def _parse_with_positions(text: str, file: str) -> Source:
+    source = Source(file=file, data=None, text=text, values={}, keys={})
     try:
         documents = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -178,13 +232,15 @@ def parse(text: str, file: str = "<string>") -> Source:
     if not documents or documents[0] is None:
         raise LoadError(file, 1, 1, "S001", "yaml-syntax", "the topology file is empty",
                         hint="start from one of the examples in stacks/")
+    builder = _Builder(source)
     try:
-        source.data = _Builder(source).build(documents[0], ())
+        source.data = builder.build(documents[0], ())
     except RecursionError:
         raise LoadError(file, 1, 1, "S001", "yaml-syntax",
                         "the YAML is nested too deeply (or refers to itself)") from None
     except (yaml.YAMLError, ValueError, TypeError) as exc:
         raise LoadError(file, 1, 1, "S001", "yaml-syntax", f"invalid YAML value: {exc}") from None
+    source._values, source._keys = builder.values, builder.keys
     return source
 
 

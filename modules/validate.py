@@ -57,7 +57,9 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     """Report and remove literal secrets, so the rest of the file can still be checked."""
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
-        for key, value in data.items():
+        for raw_key, value in data.items():
+            # YAML 1.2 reads a key like 10 as a number; names are text, and so is the path.
+            key = raw_key if isinstance(raw_key, str) else str(raw_key)
             if key.lower() in SECRET_KEYS:
                 out.append(finding("V504", f"'{key}' at {dotted((*path, key))} would put a secret "
                                    "into the topology file, which lives in git",
@@ -170,7 +172,7 @@ def _schema_findings(exc: ValidationError) -> Iterator[Finding]:
     for err in exc.errors(include_url=False):
         kind = err["type"]
         loc = tuple(err["loc"])
-        path, ann = _resolve(loc)
+        path, _ann = _resolve(loc)
         where = dotted(path)
         ctx = err.get("ctx") or {}
         if kind == "extra_forbidden":

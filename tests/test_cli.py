@@ -55,3 +55,11 @@ def test_runs_as_python_dash_m_modules() -> None:
     proc = subprocess.run([sys.executable, "-m", "modules", "lint", S2], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_numeric_name_is_a_located_finding_not_a_crash(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a}\nhosts:\n  010: {}\n")
+    assert main(["lint", str(bad)]) == 2
+    assert f"{bad}:4:" in capsys.readouterr().out

@@ -25,9 +25,18 @@ def test_duplicate_key_is_refused_with_both_positions() -> None:
     assert "first defined at line 2" in err.value.message
 
 
-def test_keys_keep_their_text_even_when_yaml_would_read_a_boolean() -> None:
-    src = parse("hosts:\n  on: {}\n  010: {}\n")
-    assert set(src.data["hosts"]) == {"on", "010"}
+def test_keys_keep_their_text_even_when_yaml_1_1_would_read_a_boolean() -> None:
+    src = parse("hosts:\n  on: {}\n  yes: {}\n")
+    assert set(src.data["hosts"]) == {"on", "yes"}
+
+
+def test_positions_are_built_on_demand_for_fast_parsed_files() -> None:
+    src = parse("vpcs:\n  vpc01:\n    cidr: 10.0.0.0/16\n", "f.yaml")
+    assert src.position(("vpcs", "vpc01", "cidr")) == Position(3, 11)
+
+
+def test_dates_stay_text() -> None:
+    assert parse("description: 2024-01-01\n").data == {"description": "2024-01-01"}
 
 
 def test_merge_keys_bring_in_anchored_values_and_allow_overrides() -> None:

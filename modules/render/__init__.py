@@ -32,9 +32,10 @@ from modules.render.vpn_server import render_vpn_server
 
 __all__ = ["File", "HostRender", "KeyMaterial", "RenderError", "Rendered", "generate_keys",
            "key_specs", "placeholder_addresses", "placeholder_keys", "render_topology",
-           "write_rendered"]
+           "workload_route_snippets", "write_rendered"]
 
 MANIFEST = "manifest.json"
+WORKLOAD_ROUTES = "workload-routes.yaml"
 # Documentation range (RFC 5737): clearly not a real endpoint, never routed.
 PLACEHOLDER_NETWORK = netaddr.IPNetwork("192.0.2.0/24")
 
@@ -76,16 +77,13 @@ def render_topology(topology: Topology, index: Index, *,
         host.manifest["public_address_placeholder"] = host.name in missing
 
     vpcs: dict[str, Any] = {}
+    snippets = workload_route_snippets(topology, index)
     for vpc_name in sorted(topology.vpcs):
-        vpc = topology.vpcs[vpc_name]
         _, cloud = index.cloud_of_vpc(vpc_name)
-        routes = [{"destination": str(p.destination), "next_hop": str(p.next_hop)}
-                  for p in vpc.route_push]
-        entry: dict[str, Any] = {"cloud": cloud.provider, "route_push": routes}
-        if cloud.provider == "vultr":
-            rendered.vpc_files[vpc_name] = {"workload-routes.yaml":
-                                            cloudinit.workload_routes(vpc_name, routes)}
-            entry["workload_routes"] = f"{vpc_name}/workload-routes.yaml"
+        entry: dict[str, Any] = {"cloud": cloud.provider, "route_push": _pushes(topology, vpc_name)}
+        if vpc_name in snippets:
+            rendered.vpc_files[vpc_name] = {WORKLOAD_ROUTES: snippets[vpc_name]}
+            entry["workload_routes"] = f"{vpc_name}/{WORKLOAD_ROUTES}"
         else:
             entry["workload_routes"] = None  # QingCloud pushes routes by DHCP (option 121)
         vpcs[vpc_name] = entry
@@ -101,6 +99,19 @@ def render_topology(topology: Topology, index: Index, *,
     return rendered
 
 
+def _pushes(topology: Topology, vpc: str) -> list[dict[str, str]]:
+    return [{"destination": str(p.destination), "next_hop": str(p.next_hop)}
+            for p in topology.vpcs[vpc].route_push]
+
+
+def workload_route_snippets(topology: Topology, index: Index) -> dict[str, str]:
+    """Vultr VPC -> the cloud-init snippet with the routes its workload VMs need (Vultr
+    has no route push). Needs no keys or addresses: export it as a plain stack output."""
+    return {vpc: cloudinit.workload_routes(vpc, _pushes(topology, vpc))
+            for vpc in sorted(topology.vpcs)
+            if index.cloud_of_vpc(vpc)[1].provider == "vultr"}
+
+
 def _deliver(host: HostRender) -> None:
     if host.cloud == "vultr":
         host.artifacts[cloudinit.USER_DATA] = cloudinit.cloud_config(host).encode()
@@ -111,7 +122,8 @@ def _deliver(host: HostRender) -> None:
                                      "archive": qingcloud.ARCHIVE, "exec": qingcloud.EXEC}
     host.manifest["files"] = [{"path": f.path, "mode": f"0{f.mode:o}", "secret": f.secret}
                               for f in host.sorted_files()]
-    host.manifest["client_profiles"] = sorted(host.client_profiles)
+    # relative to the output directory, like workload_routes
+    host.manifest["client_profiles"] = {c: f"{host.name}/clients/{c}" for c in sorted(host.client_profiles)}
 
 
 def write_rendered(rendered: Rendered, out_dir: Path) -> None:

@@ -13,11 +13,12 @@ from typing import Any
 
 import netaddr
 
+from modules.declared import declared_prefixes
 from modules.index import Index
 from modules.model import Topology
 from modules.render.names import nic_name
 from modules.render.templating import render
-from modules.render.tunnels import TunnelEnd, declared_prefixes
+from modules.render.tunnels import TunnelEnd
 
 CONFIG = "/etc/frr/frr.conf"
 DAEMONS = ("zebra", "bgpd", "staticd")

@@ -26,7 +26,7 @@ def nic_name(cloud: str, index: int) -> str:
     return f"{prefix}{first + index}{suffix}"
 
 
-def _short(prefix: str, key: str) -> str:
+def short_name(prefix: str, key: str) -> str:
     digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{prefix}{digest[: IFNAMSIZ - len(prefix)]}"[:IFNAMSIZ]
 
@@ -40,6 +40,6 @@ def tunnel_names(ends: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, s
     for (label, local), name in wanted.items():
         kind = next(k for lb, lo, _, k in ends if (lb, lo) == (label, local))
         if len(name) > IFNAMSIZ or counts[name] > 1:
-            name = _short(TUNNEL_PREFIX[kind], f"{label}/{local}")
+            name = short_name(TUNNEL_PREFIX[kind], f"{label}/{local}")
         names[(label, local)] = name
     return names

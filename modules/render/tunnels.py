@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import netaddr
 
+from modules.declared import declared_prefixes
 from modules.index import Index
 from modules.model import Topology
 from modules.render.artifacts import RenderError
@@ -59,16 +60,6 @@ class TunnelEnd:
     @property
     def mss(self) -> int:
         return self.mtu - MSS_HEADERS
-
-
-def declared_prefixes(topology: Topology, vcpe: str) -> list[netaddr.IPNetwork]:
-    """What a vCPE announces: ``bgp.advertise`` plus static routes marked ``advertise``."""
-    node = topology.vcpes[vcpe]
-    found: list[netaddr.IPNetwork] = []
-    if node.bgp:
-        found.extend(node.bgp.advertise)
-    found.extend(r.destination for r in node.static_routes if r.advertise)
-    return sorted(set(found), key=lambda n: (n.version, n.first, n.prefixlen))
 
 
 def underlay_mtu(topology: Topology, index: Index, vcpe: str) -> int:

@@ -17,7 +17,7 @@ from modules.model import Topology, VpnServer
 from modules.render import boot, firewall, interfaces
 from modules.render.artifacts import File, HostRender, RenderError
 from modules.render.material import PLACEHOLDER_LABEL, KeyMaterial
-from modules.render.names import IFNAMSIZ, _short
+from modules.render.names import IFNAMSIZ, short_name
 from modules.render.templating import render
 from modules.render.tunnels import MSS_HEADERS, OVERHEAD
 
@@ -33,7 +33,7 @@ PORTS = {"openvpn": 1194, "wireguard": 51820}
 def interface_name(server: str, kind: str) -> str:
     prefix = "ovpn-" if kind == "openvpn" else "wg-"
     name = f"{prefix}{server}"
-    return name if len(name) <= IFNAMSIZ else _short(prefix, f"vpn/{server}")
+    return name if len(name) <= IFNAMSIZ else short_name(prefix, f"vpn/{server}")
 
 
 def client_address(server: VpnServer, i: int) -> str:

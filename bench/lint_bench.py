@@ -1,0 +1,156 @@
+"""Lint speed and memory on synthetic topologies (bench/generate.py).
+
+Prints, for a 100,000-prefix stack: time per stage (parse, schema, references, each rule
+family), total, and peak memory; then, at a size a naive pairwise check still finishes,
+the speed-up of our sort-and-sweep overlap detection over comparing every pair of
+networks with netaddr. Target: 100,000 prefixes linted in under 2 s on 2 cores.
+
+    venv/bin/python bench/lint_bench.py [--prefixes 100000] [--naive-prefixes 4000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.generate import generate  # noqa: E402
+from modules.index import Index  # noqa: E402
+from modules.lint import FAMILIES, Context, _family, lint_source, references  # noqa: E402
+from modules.source import parse  # noqa: E402
+from modules.validate import validate  # noqa: E402
+
+
+def stages(text: str) -> dict[str, float]:
+    """Seconds per lint stage on one document (the sum is what `netweave lint` costs)."""
+    times: dict[str, float] = {}
+    t = time.perf_counter()
+    source = parse(text, "synthetic.yaml")
+    times["parse"] = time.perf_counter() - t
+    t = time.perf_counter()
+    schema = validate(source)
+    times["schema"] = time.perf_counter() - t
+    assert schema.topology is not None, schema.findings[:3]
+    t = time.perf_counter()
+    refs = list(references.check(schema.topology))
+    times["references"] = time.perf_counter() - t
+    assert not refs, refs[:3]
+    t = time.perf_counter()
+    ctx = Context(schema.topology, Index.build(schema.topology))
+    times["index"] = time.perf_counter() - t
+    for name in FAMILIES:
+        t = time.perf_counter()
+        found = list(_family(name)(ctx))
+        times[name] = time.perf_counter() - t
+        errors = [f for f in found if f.level.value == "error"]
+        if errors:
+            print(f"  note: {name} reported {len(errors)} errors on the synthetic stack, "
+                  f"e.g. {errors[0].code} {errors[0].message}")
+    return times
+
+
+def measure_in_child(prefixes: int) -> dict[str, float]:
+    """Run one full lint in a fresh process so peak RSS is the lint's own."""
+    code = (
+        "import json,resource,sys,time\n"
+        f"sys.path.insert(0,{str(ROOT)!r})\n"
+        "from bench.generate import generate\n"
+        "from modules.lint import lint_text\n"
+        f"text=generate({prefixes})\n"
+        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "t=time.perf_counter(); r=lint_text(text,'synthetic.yaml'); dt=time.perf_counter()-t\n"
+        "print(json.dumps({'seconds':dt,'exit_code':r.exit_code,'findings':len(r.findings),"
+        "'peak_rss_mib':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,"
+        "'text_rss_mib':base/1024,'bytes':len(text)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def naive_overlaps(networks: list[object]) -> int:
+    """What lint would cost comparing every pair of networks with netaddr (O(n^2))."""
+    hits = 0
+    for a, b in itertools.combinations(networks, 2):
+        if a in b or b in a:  # type: ignore[operator]
+            hits += 1
+    return hits
+
+
+def sweep_overlaps(networks: list[object]) -> int:
+    """Sort by first address, keep the furthest end seen: O(n log n)."""
+    spans = sorted((int(n.first), int(n.last)) for n in networks)  # type: ignore[attr-defined]
+    hits = 0
+    end = -1
+    for first, last in spans:
+        if first <= end:
+            hits += 1
+        end = max(end, last)
+    return hits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prefixes", type=int, default=100_000)
+    parser.add_argument("--naive-prefixes", type=int, default=4_000)
+    args = parser.parse_args()
+
+    text = generate(args.prefixes)
+    source = parse(text)
+    topo = validate(source).topology
+    assert topo is not None
+    n_vpcs = len(topo.vpcs)
+    n_vxnets = sum(len(v.vxnets) for v in topo.vpcs.values())
+    n_push = sum(len(v.route_push) for v in topo.vpcs.values())
+    n_adv = sum(len(c.bgp.advertise) if c.bgp else 0 for c in topo.vcpes.values())
+    n_static = sum(len(c.static_routes) for c in topo.vcpes.values())
+    total_prefixes = n_vxnets + n_push + n_adv + n_static
+    print(f"synthetic stack: {n_vpcs} VPCs, {len(topo.vcpes)} vCPEs, {len(topo.tunnels)} tunnels, "
+          f"{n_vxnets} vxnets, {n_push} route pushes, {n_adv} advertisements, "
+          f"{n_static} static routes = {total_prefixes} prefixes, {len(text) / 1e6:.1f} MB of YAML")
+
+    times = stages(text)
+    width = max(len(k) for k in times)
+    for name, seconds in times.items():
+        print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
+    print(f"  {'total':<{width}}  {sum(times.values()) * 1000:8.1f} ms")
+
+    child = measure_in_child(args.prefixes)
+    verdict = "OK" if child["seconds"] < 2.0 else "OVER TARGET"
+    print(f"netweave lint (fresh process): {child['seconds']:.2f} s for {total_prefixes} prefixes "
+          f"(target < 2 s: {verdict}); peak RSS {child['peak_rss_mib']:.0f} MiB "
+          f"({child['text_rss_mib']:.0f} MiB before linting); exit code {int(child['exit_code'])}")
+
+    # Pairwise vs sweep on the networks of the vxnets, at a size the naive check finishes.
+    small = validate(parse(generate(args.naive_prefixes))).topology
+    assert small is not None
+    nets: list[object] = [vx.cidr for v in small.vpcs.values() for vx in v.vxnets.values()]
+    t = time.perf_counter()
+    naive_hits = naive_overlaps(nets)
+    naive = time.perf_counter() - t
+    t = time.perf_counter()
+    sweep_hits = sweep_overlaps(nets)
+    sweep = time.perf_counter() - t
+    print(f"overlap check of {len(nets)} networks: naive pairwise netaddr {naive:.2f} s "
+          f"({naive_hits} overlapping pairs), sort-and-sweep {sweep * 1000:.1f} ms "
+          f"({sweep_hits} overlaps) -> speed-up x{naive / max(sweep, 1e-9):.0f}")
+    t = time.perf_counter()
+    small_result = lint_source(parse(generate(args.naive_prefixes)))
+    full_small = time.perf_counter() - t
+    print(f"whole lint of that {args.naive_prefixes}-prefix stack: {full_small * 1000:.0f} ms "
+          f"(exit {small_result.exit_code}) vs {naive:.2f} s for the naive overlap check alone "
+          f"-> x{naive / max(full_small, 1e-9):.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"benchmark process peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""Property: tunnel interface names always fit IFNAMSIZ and never collide."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modules.render.names import IFNAMSIZ, tunnel_names
+
+NAME = st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,40}", fullmatch=True)
+
+
+@given(st.lists(st.tuples(NAME, NAME, st.sampled_from(["wireguard", "openvpn"])),
+                min_size=1, max_size=12, unique_by=lambda t: (t[0], t[1])))
+def test_tunnel_names_fit_and_are_unique(pairs: list[tuple[str, str, str]]) -> None:
+    ends = []
+    for i, (a, b, kind) in enumerate(pairs):
+        ends += [(f"t{i}", a, b, kind), (f"t{i}", b, a, kind)]
+    names = tunnel_names(ends)
+    assert all(len(n) <= IFNAMSIZ for n in names.values())
+    assert len(set(names.values())) == len(names)
