@@ -17,12 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modules.emulate import Lab, emulate  # noqa: E402
-from modules.emulate.processes import pss_kib  # noqa: E402
-from modules.emulate.progress import Progress  # noqa: E402
-from modules.index import Index  # noqa: E402
-from modules.lint import lint_file  # noqa: E402
-from modules.model import Topology  # noqa: E402
+from modules.emulate import Lab, emulate
+from modules.emulate.processes import pss_kib
+from modules.emulate.progress import Progress
+from modules.index import Index
+from modules.lint import lint_file
+from modules.model import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 
