@@ -118,6 +118,14 @@ def test_openvpn_tunnel_carries_bgp_and_traffic(machine: object) -> None:
     assert result.verdict.differences == [] and all(result.verdict.observed.values())
 
 
+def test_security_group_blocks_inbound_ping_but_not_replies(machine: object) -> None:
+    result = run(ROOT / "tests" / "emulate" / "s1-security-group.yaml")
+    verdict = result.verdict
+    assert verdict.differences == []
+    assert verdict.observed == {("vm01", "vm02"): False, ("vm02", "vm01"): True}
+    assert verdict.request_arrived[("vm01", "vm02")] is False  # dropped by ssh-only
+
+
 def test_missing_return_push_is_unreachable_in_the_direction_reach_says(machine: object) -> None:
     result = run(ROOT / "tests" / "emulate" / "s2-missing-return-push.yaml")
     verdict, prediction = result.verdict, result.prediction

@@ -113,7 +113,8 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
     for a, b in blocked[:MAX_PROBES]:
         arrived = request_arrives(lab.plan.hosts[a], lab.plan.hosts[b])
         verdict.request_arrived[(a, b)] = arrived
-        seen = f"request reached {b}, reply lost" if arrived else f"request never reached {b}"
+        seen = (f"{b} got the request and answered, the reply was lost" if arrived
+                else f"the request was not delivered to {b}")
         want = ("reach: forward path delivers, return path fails" if prediction.forward.get((a, b))
                 else "reach: forward path fails")
         out.append(f"unreachable {a} -> {b}: {seen} ({want})")

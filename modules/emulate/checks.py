@@ -213,15 +213,17 @@ def wait_listening(hosts: Mapping[str, HostPlan], timeout: float) -> list[str]:
 
 
 def request_arrives(src: HostPlan, dst: HostPlan) -> bool:
-    """Which direction is broken? Count the echo requests from ``src`` that reach
-    ``dst`` (an iptables counter in dst's namespace) during one bounded ping."""
-    rule = ["INPUT", "-p", "icmp", "--icmp-type", "echo-request", "-s", str(src.address.ip),
-            "-m", "comment", "--comment", "netweave-probe", "-j", "ACCEPT"]
+    """Which direction is broken? During one bounded ping, count the echo replies
+    ``dst`` sends back to ``src`` (a rule without target in dst's OUTPUT chain: it
+    counts and changes nothing). A reply is only sent for a request that was delivered
+    — routed there and accepted by dst's security groups."""
+    rule = ["OUTPUT", "-p", "icmp", "--icmp-type", "echo-reply", "-d", str(src.address.ip),
+            "-m", "comment", "--comment", "netweave-probe"]
     shell.run(shell.in_ns(dst.ns, ["iptables", "-I", *rule]))
     try:
         shell.run(shell.in_ns(src.ns, ["ping", "-n", "-q", "-c", "1", "-W", "1",
                                        str(dst.address.ip)]), check=False, timeout=5)
-        listing = shell.run(shell.in_ns(dst.ns, ["iptables", "-L", "INPUT", "1", "-v", "-x", "-n"]))
+        listing = shell.run(shell.in_ns(dst.ns, ["iptables", "-L", "OUTPUT", "1", "-v", "-x", "-n"]))
         return int(listing.stdout.split()[0]) > 0
     finally:
         shell.run(shell.in_ns(dst.ns, ["iptables", "-D", *rule]), check=False)
