@@ -176,7 +176,7 @@ def test_keep_leaves_the_lab_and_down_removes_it(machine: object) -> None:
     result = run(STACKS / "s1-one-to-one.yaml", prefix=prefix, keep=True)
     try:
         assert result.ok
-        assert any(line.strip().startswith("vtysh of vcpe01") for line in result.report)
+        assert any(line.strip().startswith("FRR of vcpe01") for line in result.report)
         namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert f"{prefix}v0" in namespaces
     finally:

@@ -44,8 +44,9 @@ def _down(which: str) -> int:
             return 1
     for d in dirs:
         state = RunState.load(d)
+        counts = f"{len(state.namespaces)} namespaces, {len(state.processes)} processes"
         problems = teardown(state)
-        print(f"removed {state.prefix} ({len(state.namespaces)} namespaces)"
+        print(f"removed {state.prefix} ({counts})"
               + "".join(f"\n  {p}" for p in problems))
     if not dirs:
         print("no kept emulation runs")

@@ -249,13 +249,17 @@ class Lab:
 
     def enter_hints(self) -> list[str]:
         lines = [f"run directory: {self.dir}"]
+        kinds = {"h": "host", "r": "VPC router", "v": "vCPE"}
         for key, ns in sorted(self.names.mapping().items()):
-            lines.append(f"  {key:<24} ip netns exec {ns} bash")
+            kind, _, name = key.partition(":")
+            lines.append(f"  {kinds.get(kind, kind) + ' ' + name:<26} ip netns exec {ns} bash")
+        if self.plan.underlay_ns:
+            lines.append(f"  {'underlay (198.18.0.0/15)':<26} ip netns exec {self.plan.underlay_ns} bash")
         for name, booted in sorted(self.booted.items()):
             if booted.vty:
-                lines.append(f"  vtysh of {name:<15} vtysh --vty_socket {booted.vty}")
+                lines.append(f"  {'FRR of ' + name:<26} vtysh --vty_socket {booted.vty}")
             for iface, sock in sorted(booted.wg_sockets.items()):
-                lines.append(f"  wg of {name}/{iface:<10} wg show {sock}")
+                lines.append(f"  {'WireGuard ' + name + '/' + iface:<26} wg show {sock}")
         lines.append(f"remove it: netweave emulate --down {self.prefix}")
         return lines
 
