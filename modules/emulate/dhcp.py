@@ -32,6 +32,9 @@ def dnsmasq_argv(topology: Topology, index: Index, plan: LabPlan, router: Router
     argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
             "--no-ping", "--no-resolv", "--no-hosts", "--bind-interfaces", "--user=root",
             "--dhcp-authoritative", "--log-facility=-",
+            # no host-name back to the VM: dhclient-script would set this machine's
+            # hostname (namespaces share it) if it were "localhost"
+            "--dhcp-ignore-names",
             f"--dhcp-leasefile={run_dir / f'dnsmasq-{router.vpc}.leases'}",
             f"--pid-file={run_dir / f'dnsmasq-{router.vpc}.pid'}"]
     for vxnet, bridge in router.bridges.items():
