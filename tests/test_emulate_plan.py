@@ -230,3 +230,22 @@ def test_each_frr_daemon_gets_its_part_of_the_integrated_config() -> None:
     assert "prefix-list" not in zebra and "route-map" not in zebra and "router bgp" not in zebra
     assert "ip route" not in zebra and " match" not in zebra and "neighbor" not in zebra
     assert "ip route 192.168.129.0/24 eth1" in staticd and "prefix-list" not in staticd
+
+
+def test_unknown_fail_link_is_refused_before_anything_is_built(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    code = main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--fail", "vcpe01-vcpe03"])
+    assert code == 2
+    assert "no such tunnel (tunnels: vcpe01-vcpe02)" in capsys.readouterr().err
+
+
+def test_malformed_prefix_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    assert main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--prefix", "lab1"]) == 2
+    assert "expected nw + 4 hex digits" in capsys.readouterr().err
+
+
+def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    assert main(["emulate", "--down", "nwffff"]) == 1
+    assert "no run 'nwffff'" in capsys.readouterr().err

@@ -59,6 +59,27 @@ def run(args: argparse.Namespace) -> int:
     if not args.file:
         print("netweave emulate: FILE is required (or --down)", file=sys.stderr)
         return 2
+    from modules import report
+    from modules.emulate import emulate, tunnel_labels
+    from modules.emulate.naming import PREFIX_RE
+    from modules.emulate.progress import Progress
+    from modules.index import Index
+    from modules.lint import lint_file
+    # bad input is reported before anything is checked about this machine
+    if args.prefix and not PREFIX_RE.match(args.prefix):
+        print(f"netweave emulate: --prefix {args.prefix}: expected nw + 4 hex digits, e.g. nw1a2b",
+              file=sys.stderr)
+        return 2
+    linted = lint_file(args.file)
+    if linted.topology is None or linted.exit_code == 2:
+        print(report.render([linted], "text"), file=sys.stderr)
+        return 2
+    topology = linted.topology
+    index = Index.build(topology)
+    if args.fail and args.fail not in tunnel_labels(topology):
+        print(f"netweave emulate: --fail {args.fail}: no such tunnel (tunnels: "
+              f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("netweave emulate: needs root (network namespaces)", file=sys.stderr)
         return 3
@@ -67,26 +88,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"netweave emulate: missing tools: {', '.join(missing)} (bash .ci/setup installs them)",
               file=sys.stderr)
         return 3
-    from modules import report
-    from modules.emulate import emulate, tunnel_labels
-    from modules.emulate.progress import Progress
-    from modules.lint import lint_file
-    linted = lint_file(args.file)
-    if linted.topology is None or linted.exit_code == 2:
-        print(report.render([linted], "text"), file=sys.stderr)
-        return 2
-    topology = linted.topology
-    from modules.index import Index
-    index = Index.build(topology)
-    if args.fail and args.fail not in tunnel_labels(topology):
-        print(f"netweave emulate: --fail {args.fail}: no such tunnel (tunnels: "
-              f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)
-        return 2
-    from modules.emulate.naming import PREFIX_RE
-    if args.prefix and not PREFIX_RE.match(args.prefix):
-        print(f"netweave emulate: --prefix {args.prefix}: expected nw + 4 hex digits, e.g. nw1a2b",
-              file=sys.stderr)
-        return 2
     progress = Progress(quiet=args.quiet)
     progress.note(f"emulating {args.file}")
     try:
