@@ -161,6 +161,15 @@ def test_failed_tunnel_is_reported_after_bgp_reconverges(machine: object) -> Non
     assert failed.intent_problems and not result.ok
 
 
+def test_second_tunnel_carries_traffic_after_the_first_fails(machine: object) -> None:
+    result = run(ROOT / "tests" / "emulate" / "s1-two-tunnels.yaml", fail="vcpe01-vcpe02")
+    assert result.bgp_problems == []  # the failed sessions went down, the others kept up
+    assert result.failed_verdict is not None
+    assert result.failed_verdict.differences == []
+    assert all(result.failed_verdict.observed.values())
+    assert result.ok
+
+
 # --- teardown guarantees ----------------------------------------------------------------
 
 @pytest.mark.parametrize("phase", ["namespaces", "workloads", "vcpes"])
