@@ -65,7 +65,8 @@ def root_snapshot() -> dict[str, object]:
     addrs = sorted((i["ifname"], a["local"], a["prefixlen"])
                    for i in _ip_json("addr") for a in i.get("addr_info", []))
     routes = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("route", "show", "table", "all"))
-    return {"links": links, "addrs": addrs, "routes": routes}
+    return {"links": links, "addrs": addrs, "routes": routes,
+            "etc_netns": Path("/etc/netns").exists() and sorted(os.listdir("/etc/netns"))}
 
 
 def leftovers(prefix: str) -> list[str]:

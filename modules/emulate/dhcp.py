@@ -9,15 +9,18 @@ option 121 ignores the router option, so the default route is part of the list.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from modules.emulate import shell
 from modules.emulate.plan import HostPlan, LabPlan, RouterPlan, pushes_for_vxnet
 from modules.emulate.processes import Processes
+from modules.emulate.state import RunState
 from modules.index import Index
 from modules.model import Topology
 
-DHCLIENT_CONF = "/etc/dhcp/dhclient.conf"  # Debian's: requests rfc3442-classless-static-routes
+DHCLIENT_CONF = "/etc/dhcp/dhclient.conf"
+ETC_NETNS = Path("/etc/netns")  # Debian's: requests rfc3442-classless-static-routes
 
 
 def option_121(topology: Topology, index: Index, router: RouterPlan, vxnet: str) -> list[str]:
@@ -59,18 +62,20 @@ def start_dnsmasq(topology: Topology, index: Index, plan: LabPlan, procs: Proces
                         f"dnsmasq@{router.vpc}", run_dir / f"dnsmasq-{router.vpc}.log")
 
 
-def start_dhclients(plan: LabPlan, procs: Processes, run_dir: Path,
-                    etc_netns: list[str], save: object = None) -> list[HostPlan]:
+def start_dhclients(plan: LabPlan, procs: Processes, run_dir: Path, state: RunState,
+                    save: Callable[[], None]) -> list[HostPlan]:
     """One dhclient per QingCloud VM; each namespace gets its own resolv.conf first, so
     dhclient-script never touches the machine's /etc/resolv.conf."""
     started = []
+    etc_netns = state.etc_netns
     for host in plan.hosts.values():
         if not host.dhcp:
             continue
-        etc = Path("/etc/netns") / host.ns
+        if not ETC_NETNS.exists():
+            state.created_etc_netns = True
+        etc = ETC_NETNS / host.ns
         etc_netns.append(host.ns)
-        if callable(save):
-            save()
+        save()
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "resolv.conf").write_text("# netweave emulation: DNS is not emulated\n")
         procs.start(host.ns, ["dhclient", "-d", "-v", "-cf", DHCLIENT_CONF,

@@ -136,8 +136,7 @@ class Lab:
 
     def _workloads(self) -> None:
         dhcp.start_dnsmasq(self.topology, self.index, self.plan, self.procs, self.dir)
-        started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state.etc_netns,
-                                       self._save)
+        started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state, self._save)
         late = dhcp.wait_for_leases(started, LEASE_TIMEOUT)
         if late:
             raise RuntimeError(f"no DHCP lease within {LEASE_TIMEOUT:.0f} s for: {', '.join(late)}")

@@ -28,13 +28,14 @@ class RunState:
     vty: dict[str, str] = field(default_factory=dict)     # vCPE -> vty socket dir
     wg_sockets: dict[str, str] = field(default_factory=dict)  # rendered ifname@vcpe -> socket name
     kept: bool = False
+    created_etc_netns: bool = False  # /etc/netns did not exist before this run
 
     def save(self) -> None:
         data: dict[str, Any] = {
             "prefix": self.prefix, "file": self.file, "namespaces": self.namespaces,
             "etc_netns": self.etc_netns, "processes": [p.to_json() for p in self.processes],
             "nodes": self.nodes, "vty": self.vty, "wg_sockets": self.wg_sockets,
-            "kept": self.kept,
+            "kept": self.kept, "created_etc_netns": self.created_etc_netns,
         }
         tmp = self.dir / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=1))
@@ -49,7 +50,8 @@ class RunState:
                    namespaces=list(data["namespaces"]), etc_netns=list(data["etc_netns"]),
                    processes=[Tracked.from_json(p) for p in data["processes"]],
                    nodes=dict(data.get("nodes", {})), vty=dict(data.get("vty", {})),
-                   wg_sockets=dict(data.get("wg_sockets", {})), kept=bool(data.get("kept")))
+                   wg_sockets=dict(data.get("wg_sockets", {})), kept=bool(data.get("kept")),
+                   created_etc_netns=bool(data.get("created_etc_netns")))
 
 
 def run_dirs() -> list[Path]:

@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 
 from modules.emulate import shell
+from modules.emulate.naming import STATE_ROOT_ROOT
 from modules.emulate.processes import stop, strays
 from modules.emulate.state import RunState
 
@@ -38,8 +39,14 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
         if ns.startswith(state.prefix) and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
     state.etc_netns = []
+    if state.created_etc_netns:
+        with contextlib.suppress(OSError):  # only when empty: another run may use it
+            Path("/etc/netns").rmdir()
     if remove_dir:
         shutil.rmtree(state.dir, ignore_errors=True)
+        if state.dir.parent == STATE_ROOT_ROOT:
+            with contextlib.suppress(OSError):
+                STATE_ROOT_ROOT.rmdir()
     elif state.dir.is_dir():
         state.save()
     return problems
