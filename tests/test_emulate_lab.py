@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -90,12 +91,35 @@ def leftovers(prefix: str) -> list[str]:
     return found
 
 
+RUN_NAME = re.compile(r"/run/netweave/nw[0-9a-f]{4}|/tmp/netweave-nw|\bnw[0-9a-f]{4}[a-z]\d*\b")
+
+
+def emulation_traces() -> dict[str, list[str]]:
+    """Namespaces named like an emulation run's, and live processes naming one."""
+    namespaces = [ns for ns in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                              text=True).stdout.split()
+                  if re.fullmatch(r"nw[0-9a-f]{4}[a-z]\d*", ns)]
+    procs = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and RUN_NAME.search(cmdline) and "pytest" not in cmdline:
+            procs.append(f"{proc.name}: {cmdline}")
+    return {"namespaces": sorted(namespaces), "processes": sorted(procs)}
+
+
 @pytest.fixture
 def machine() -> Iterator[dict[str, object]]:
-    """The root namespace before the test; the test must leave it identical."""
+    """The root namespace before the test; the test must leave it identical, and no
+    emulation namespace or process may appear."""
     before = root_snapshot()
+    traces = emulation_traces()
     yield before
     assert root_snapshot() == before
+    assert emulation_traces() == traces
 
 
 # --- the scenarios ----------------------------------------------------------------------
