@@ -174,6 +174,10 @@ class Lab:
 
         def boot(name: str) -> None:
             plan, host, booted = self.plan.vcpes[name], rendered.host(name), self.booted[name]
+            vcpe.note_not_run(host, booted)
+            if plan.public is not None:
+                booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+                                    f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
             vcpe.apply_netplan(plan, host, booted)
             vcpe.start_wireguard(plan, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)

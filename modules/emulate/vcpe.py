@@ -41,6 +41,25 @@ class Booted:
     notes: list[str] = field(default_factory=list)
 
 
+def note_not_run(host: RenderedHost, booted: Booted) -> None:
+    """Say which rendered files the lab does not execute, and what it does instead."""
+    boot = host.entry.get("boot")
+    if boot:
+        booted.notes.append(f"{boot}: not run (apt-get, netplan apply, systemctl need a booted VM "
+                            "with systemd and the internet); the lab performs its steps itself: "
+                            "sysctl, netplan content, iptables-restore, tunnels, FRR daemons")
+    units = [f["path"] for f in host.entry.get("files", [])
+             if str(f.get("path", "")).startswith("/etc/systemd/")]
+    units += [t["unit"] for t in host.tunnels if t.get("unit")]
+    if units:
+        booted.notes.append(f"systemd units not run (no systemd here; their commands are run "
+                            f"directly): {', '.join(sorted(units))}")
+    delivery = host.entry.get("delivery") or {}
+    if delivery:
+        booted.notes.append(f"cloud delivery ({delivery.get('type')}) not used: the files are "
+                            "read from rootfs/ of the render output")
+
+
 def apply_sysctl(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
     """Only ``net.*`` keys are per-namespace; anything else would change the machine."""
     settings = host.sysctl()
@@ -125,6 +144,9 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
         cmds += [f"addr add {a} dev {iface}" for a in conf.addresses]
         cmds.append(f"link set {iface} up")
         shell.ip_batch(cmds, vcpe.ns)
+        booted.notes.append(f"{iface}: wireguard-go started as {sock} (its control socket is in the "
+                            f"shared /var/run/wireguard) and renamed to {iface} in the namespace; "
+                            f"`wg show {sock}`; peers set one end first, see README")
         if conf.table is None or conf.table.lower() != "off":
             booted.notes.append(f"{iface}: Table={conf.table or 'auto'} — wg-quick would add routes "
                                 "for AllowedIPs; not added (routes come from BGP)")
