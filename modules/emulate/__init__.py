@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ def signals_raise() -> Iterator[None]:
     """SIGTERM/SIGHUP become exceptions, so ``finally`` blocks tear the lab down."""
     def raise_exit(signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; try/finally still tears down
+        return
     saved = {s: signal.signal(s, raise_exit) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
