@@ -169,6 +169,18 @@ def test_missing_return_push_is_unreachable_in_the_direction_reach_says(machine:
     assert not result.ok
 
 
+def test_json_report_of_the_cli(machine: object) -> None:
+    proc = subprocess.run([sys.executable, "-m", "modules", "emulate", "--quiet", "--format", "json",
+                           str(STACKS / "s1-one-to-one.yaml")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is True and report["hosts"] == ["vm01", "vm02"]
+    assert {(p["from"], p["to"], p["observed"], p["predicted"]) for p in report["ping"]["pairs"]} == {
+        ("vm01", "vm02", True, True), ("vm02", "vm01", True, True)}
+    assert "teardown" in report["timings"]
+
+
 def test_tcp_connect_matrix_matches_too(machine: object) -> None:
     result = run(STACKS / "s1-one-to-one.yaml", tcp=True)
     assert result.tcp_verdict is not None

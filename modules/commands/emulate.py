@@ -4,6 +4,7 @@ wireguard-go, run its rendered configuration and prove the reachability matrix."
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -27,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--down", metavar="RUN", nargs="?", const="all",
                    help="remove a kept lab (its prefix or run directory; default: all kept runs)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="json: the matrices, BGP problems, notes and timings as one document")
     p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
 
 
@@ -101,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
             raise
         print(f"netweave emulate: the lab could not be built: {exc}", file=sys.stderr)
         return 3
-    print("\n".join(result.report))
-    print(progress.summary())
+    if args.format == "json":
+        print(json.dumps(result.as_dict(), indent=1))
+    else:
+        print("\n".join(result.report))
+        print(progress.summary())
     return 0 if result.ok else 1

@@ -45,6 +45,24 @@ class EmulationResult:
     failed_verdict: Verdict | None = None    # after --fail
     prediction: Prediction | None = None
     tcp_verdict: Verdict | None = None
+    notes: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    stack: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        """The machine-readable report (``netweave emulate --format json``)."""
+        def matrix(verdict: Verdict) -> dict[str, object]:
+            return {"pairs": [{"from": a, "to": b, "observed": ok,
+                               "predicted": verdict.predicted.get((a, b)),
+                               "request_delivered": verdict.request_arrived.get((a, b))}
+                              for (a, b), ok in sorted(verdict.observed.items())],
+                    "differences": [list(p) for p in verdict.differences],
+                    "intent_problems": verdict.intent_problems, "ok": verdict.ok}
+        return {"stack": self.stack, "prefix": self.prefix, "ok": self.ok, "hosts": self.hosts,
+                "bgp_problems": self.bgp_problems, "ping": matrix(self.verdict),
+                "tcp": matrix(self.tcp_verdict) if self.tcp_verdict else None,
+                "after_fail": matrix(self.failed_verdict) if self.failed_verdict else None,
+                "notes": self.notes, "timings": {name: round(t, 3) for name, t in self.timings}}
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     @property
@@ -188,7 +206,8 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 kept = True
                 report += ["lab kept running:", *lab.enter_hints()]
             result = EmulationResult(lab.prefix, verdict, bgp, report, failed, prediction,
-                                     tcp_verdict=tcp_verdict)
+                                     tcp_verdict=tcp_verdict, notes=notes + lab.notes,
+                                     hosts=list(lab.plan.hosts), stack=topology.name or file)
     finally:
         atexit.unregister(lab.teardown)
         if not kept:
