@@ -67,7 +67,9 @@ def root_snapshot() -> dict[str, object]:
                    for i in _ip_json("addr") for a in i.get("addr_info", []))
     routes = sorted(json.dumps(r, sort_keys=True) for r in _ip_json("route", "show", "table", "all"))
     return {"links": links, "addrs": addrs, "routes": routes,
-            "etc_netns": Path("/etc/netns").exists() and sorted(os.listdir("/etc/netns"))}
+            "etc_netns": Path("/etc/netns").exists() and sorted(os.listdir("/etc/netns")),
+            "wireguard": Path("/var/run/wireguard").exists()
+            and sorted(os.listdir("/var/run/wireguard"))}
 
 
 def leftovers(prefix: str) -> list[str]:

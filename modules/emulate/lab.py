@@ -171,6 +171,9 @@ class Lab:
             n += sum(1 for t in rendered.host(name).tunnels if t.get("type", "wireguard") == "wireguard")
         for name, plan in self.plan.vcpes.items():
             self.booted[name] = vcpe.Booted(name, plan.ns)
+        if n and not vcpe.WG_SOCKET_DIR.exists():
+            self.state.created_wg_dir = True
+            self._save()
 
         def boot(name: str) -> None:
             plan, host, booted = self.plan.vcpes[name], rendered.host(name), self.booted[name]

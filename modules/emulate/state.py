@@ -29,6 +29,7 @@ class RunState:
     wg_sockets: dict[str, str] = field(default_factory=dict)  # rendered ifname@vcpe -> socket name
     kept: bool = False
     created_etc_netns: bool = False  # /etc/netns did not exist before this run
+    created_wg_dir: bool = False     # nor /var/run/wireguard (wireguard-go makes it)
 
     def save(self) -> None:
         data: dict[str, Any] = {
@@ -36,6 +37,7 @@ class RunState:
             "etc_netns": self.etc_netns, "processes": [p.to_json() for p in self.processes],
             "nodes": self.nodes, "vty": self.vty, "wg_sockets": self.wg_sockets,
             "kept": self.kept, "created_etc_netns": self.created_etc_netns,
+            "created_wg_dir": self.created_wg_dir,
         }
         tmp = self.dir / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=1))
@@ -51,7 +53,8 @@ class RunState:
                    processes=[Tracked.from_json(p) for p in data["processes"]],
                    nodes=dict(data.get("nodes", {})), vty=dict(data.get("vty", {})),
                    wg_sockets=dict(data.get("wg_sockets", {})), kept=bool(data.get("kept")),
-                   created_etc_netns=bool(data.get("created_etc_netns")))
+                   created_etc_netns=bool(data.get("created_etc_netns")),
+                   created_wg_dir=bool(data.get("created_wg_dir")))
 
 
 def run_dirs() -> list[Path]:

@@ -42,6 +42,9 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
     if state.created_etc_netns:
         with contextlib.suppress(OSError):  # only when empty: another run may use it
             Path("/etc/netns").rmdir()
+    if state.created_wg_dir:
+        with contextlib.suppress(OSError):  # only when empty: another run may use it
+            Path("/var/run/wireguard").rmdir()
     if remove_dir:
         shutil.rmtree(state.dir, ignore_errors=True)
         if state.dir.parent == STATE_ROOT_ROOT:
