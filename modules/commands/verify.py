@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 HELP = "run the whole pipeline on a stack: lint, reach, render, plan, graph, emulate"
 ORDER = 5
