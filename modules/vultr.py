@@ -71,10 +71,47 @@ class VultrDeployment:
     reserved_ips: Mapping[str, vultr.ReservedIp] = field(default_factory=dict)
 
 
-def _tunnel_ports(topology: Topology, index: Index) -> dict[str, list[TunnelEnd]]:
+def tunnel_ports(topology: Topology, index: Index) -> dict[str, list[TunnelEnd]]:
     # Only names, ports and peers are used here: addresses may still be unknown Outputs.
     dummy = {n: "0.0.0.0" for n in [*topology.vcpes, *topology.vpn_servers]}
     return plan_tunnels(topology, index, dummy)
+
+
+@dataclass(frozen=True)
+class FirewallSpec:
+    """One rule of a Vultr firewall group, as data: the Pulumi program creates it, the
+    emulator enforces it (Vultr firewalls filter the public interface only, statefully)."""
+
+    key: str                      # resource name suffix
+    protocol: str
+    subnet: pulumi.Input[str]     # a peer's public address may still be an Output here
+    subnet_size: int
+    port: str
+    notes: str
+
+
+def vcpe_firewall(topology: Topology, name: str, tunnels: Mapping[str, list[TunnelEnd]],
+                  public_addresses: Mapping[str, pulumi.Input[str]]) -> list[FirewallSpec]:
+    """A tunnel's port only from its peer's public address; SSH only from ``ssh_from``."""
+    rules = []
+    for t in tunnels[name]:
+        if t.transport != "internet":
+            continue
+        if t.peer not in public_addresses:
+            raise RenderError(f"{name}: no public address for tunnel peer {t.peer}")
+        rules.append(FirewallSpec(t.interface, "udp", public_addresses[t.peer], 32,
+                                  str(t.listen_port), f"{t.type} tunnel {t.label} from {t.peer}"))
+    for i, source in enumerate(topology.vcpes[name].ssh_from):
+        rules.append(FirewallSpec(f"ssh-{i}", "tcp", str(source.network), source.prefixlen,
+                                  SSH_PORT, "ssh_from"))
+    return rules
+
+
+def vpn_server_firewall(topology: Topology, name: str) -> list[FirewallSpec]:
+    """Clients dial in from anywhere: the VPN port is open, and only the VPN port."""
+    server = topology.vpn_servers[name]
+    return [FirewallSpec("vpn", "udp", "0.0.0.0", 0, str(server.port or VPN_PORTS[server.type]),
+                         f"{server.type} remote access")]
 
 
 def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi.Input[str]],
@@ -99,7 +136,7 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
                                    v4_subnet=str(vpc.cidr.network), v4_subnet_mask=vpc.cidr.prefixlen,
                                    opts=opts)
 
-    tunnels = _tunnel_ports(topology, index)
+    tunnels = tunnel_ports(topology, index)
     for name in vultr_vcpes(topology, index):
         node = topology.vcpes[name]
         if name not in user_data:
@@ -107,21 +144,11 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
         group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
         out.firewall_groups[name] = group
         rule_opts = pulumi.ResourceOptions(parent=group)
-        rules = []
-        for t in tunnels[name]:
-            if t.transport != "internet":
-                continue
-            if t.peer not in public_addresses:
-                raise RenderError(f"{name}: no public address for tunnel peer {t.peer}")
-            rules.append(vultr.FirewallRule(
-                f"{name}-fw-{t.interface}", firewall_group_id=group.id, protocol="udp", ip_type="v4",
-                subnet=public_addresses[t.peer], subnet_size=32, port=str(t.listen_port),
-                notes=f"{t.type} tunnel {t.label} from {t.peer}", opts=rule_opts))
-        for i, source in enumerate(node.ssh_from):
-            rules.append(vultr.FirewallRule(
-                f"{name}-fw-ssh-{i}", firewall_group_id=group.id, protocol="tcp", ip_type="v4",
-                subnet=str(source.network), subnet_size=source.prefixlen, port=SSH_PORT,
-                notes="ssh_from", opts=rule_opts))
+        rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
+                                    protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
+                                    subnet_size=spec.subnet_size, port=spec.port,
+                                    notes=spec.notes, opts=rule_opts)
+                 for spec in vcpe_firewall(topology, name, tunnels, public_addresses)]
         out.firewall_rules[name] = rules
 
         vpcs = sorted({index.vpc_of(nic.vxnet) for nic in node.nics})
@@ -134,11 +161,11 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
             raise RenderError(f"no rendered user data for Vultr VPN server {name}")
         group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
         out.firewall_groups[name] = group
-        # clients dial in from anywhere: the VPN port is open, and only the VPN port
-        rules = [vultr.FirewallRule(
-            f"{name}-fw-vpn", firewall_group_id=group.id, protocol="udp", ip_type="v4",
-            subnet="0.0.0.0", subnet_size=0, port=str(server.port or VPN_PORTS[server.type]),
-            notes=f"{server.type} remote access", opts=pulumi.ResourceOptions(parent=group))]
+        rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
+                                    protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
+                                    subnet_size=spec.subnet_size, port=spec.port, notes=spec.notes,
+                                    opts=pulumi.ResourceOptions(parent=group))
+                 for spec in vpn_server_firewall(topology, name)]
         out.firewall_rules[name] = rules
         out.instances[name] = _instance(topology, index, name, None, None,
                                         [index.vpc_of(server.vxnet)], group, rules, out,

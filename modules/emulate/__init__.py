@@ -48,6 +48,8 @@ class EmulationResult:
     notes: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     stack: str = ""
+    remote_access: list[str] = field(default_factory=list)          # report lines
+    remote_access_problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """The machine-readable report (``netweave emulate --format json``)."""
@@ -62,12 +64,15 @@ class EmulationResult:
                 "bgp_problems": self.bgp_problems, "ping": matrix(self.verdict),
                 "tcp": matrix(self.tcp_verdict) if self.tcp_verdict else None,
                 "after_fail": matrix(self.failed_verdict) if self.failed_verdict else None,
+                "remote_access": {"lines": self.remote_access,
+                                  "problems": self.remote_access_problems,
+                                  "ok": not self.remote_access_problems},
                 "notes": self.notes, "timings": {name: round(t, 3) for name, t in self.timings}}
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return (self.verdict.ok and not self.bgp_problems
+        return (self.verdict.ok and not self.bgp_problems and not self.remote_access_problems
                 and all(v is None or v.ok for v in (self.failed_verdict, self.tcp_verdict)))
 
 
@@ -174,6 +179,11 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             observed = lab.matrix()
             verdict, report = _verdict(lab, topology, index, observed, prediction,
                                        f"== matrix of {topology.name or file} (ping -c 2 -W 1)")
+            remote_lines: list[str] = []
+            remote_problems: list[str] = []
+            if lab.plan.vpn_servers:
+                remote_lines, remote_problems = lab.remote_access()
+                report += remote_lines
             if on_ready:
                 on_ready(lab)
             tcp_verdict = None
@@ -207,7 +217,9 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 report += ["lab kept running:", *lab.enter_hints()]
             result = EmulationResult(lab.prefix, verdict, bgp, report, failed, prediction,
                                      tcp_verdict=tcp_verdict, notes=notes + lab.notes,
-                                     hosts=list(lab.plan.hosts), stack=topology.name or file)
+                                     hosts=list(lab.plan.hosts), stack=topology.name or file,
+                                     remote_access=remote_lines,
+                                     remote_access_problems=remote_problems)
     finally:
         atexit.unregister(lab.teardown)
         if not kept:

@@ -213,20 +213,24 @@ def wait_listening(hosts: Mapping[str, HostPlan], timeout: float) -> list[str]:
 
 
 def request_arrives(src: HostPlan, dst: HostPlan) -> bool:
-    """Which direction is broken? During one bounded ping, count the echo replies
-    ``dst`` sends back to ``src`` (a rule without target in dst's OUTPUT chain: it
+    return request_arrives_at(src.ns, str(src.address.ip), dst.ns, str(dst.address.ip))
+
+
+def request_arrives_at(src_ns: str, src_ip: str, dst_ns: str, dst_ip: str) -> bool:
+    """Which direction is broken? During one bounded ping, count the echo replies the
+    destination sends back to the source (a rule without target in its OUTPUT chain: it
     counts and changes nothing). A reply is only sent for a request that was delivered
-    — routed there and accepted by dst's security groups."""
-    rule = ["OUTPUT", "-p", "icmp", "--icmp-type", "echo-reply", "-d", str(src.address.ip),
+    — routed there and accepted by the destination's security groups."""
+    rule = ["OUTPUT", "-p", "icmp", "--icmp-type", "echo-reply", "-d", src_ip,
             "-m", "comment", "--comment", "netweave-probe"]
-    shell.run(shell.in_ns(dst.ns, ["iptables", "-I", *rule]))
+    shell.run(shell.in_ns(dst_ns, ["iptables", "-I", *rule]))
     try:
-        shell.run(shell.in_ns(src.ns, ["ping", "-n", "-q", "-c", "1", "-W", "1",
-                                       str(dst.address.ip)]), check=False, timeout=5)
-        listing = shell.run(shell.in_ns(dst.ns, ["iptables", "-L", "OUTPUT", "1", "-v", "-x", "-n"]))
+        shell.run(shell.in_ns(src_ns, ["ping", "-n", "-q", "-c", "1", "-W", "1", dst_ip]),
+                  check=False, timeout=5)
+        listing = shell.run(shell.in_ns(dst_ns, ["iptables", "-L", "OUTPUT", "1", "-v", "-x", "-n"]))
         return int(listing.stdout.split()[0]) > 0
     finally:
-        shell.run(shell.in_ns(dst.ns, ["iptables", "-D", *rule]), check=False)
+        shell.run(shell.in_ns(dst_ns, ["iptables", "-D", *rule]), check=False)
 
 
 def traceroute(host: HostPlan, address: str) -> str:

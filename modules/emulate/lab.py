@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from modules.emulate import checks, dhcp, firewall, netns, vcpe, workloads
+from modules.emulate import checks, cloud_firewall, dhcp, firewall, netns, remote_access, vcpe, workloads
 from modules.emulate.naming import Names, new_prefix, run_dir
-from modules.emulate.plan import LabPlan, build_plan
+from modules.emulate.plan import LabPlan, VcpePlan, build_plan
 from modules.emulate.processes import Processes
 from modules.emulate.progress import Progress
 from modules.emulate.rendered import Rendered
@@ -47,6 +47,8 @@ class Lab:
         self.plan: LabPlan = build_plan(topology, index, self.names)
         self.rendered: Rendered | None = None
         self.booted: dict[str, vcpe.Booted] = {}
+        self.clients: list[remote_access.Client] = []
+        self.next_socket = 0  # wireguard-go control sockets: unique in the shared directory
         self.notes: list[str] = []
         self.fail_after = fail_after
         self._torn_down = False
@@ -112,9 +114,9 @@ class Lab:
         self._checkpoint("workloads")
         self._vcpes()
         self._checkpoint("vcpes")
-        if self.topology.vpn_servers:
-            self.notes.append("VPN servers (" + ", ".join(self.topology.vpn_servers) + ") are not "
-                              "emulated yet: their hosts are left out of the lab")
+        if self.plan.vpn_servers:
+            self._vpn_servers()
+            self._checkpoint("vpn_servers")
 
     def _render(self) -> None:
         from modules.render import render_topology, write_rendered
@@ -127,12 +129,13 @@ class Lab:
                        out)
         self.rendered = Rendered.load(out)
         # NIC names as the rendered host sees them (eth0 on QingCloud, enp6s0 on Vultr)
-        for name, plan in list(self.plan.vcpes.items()):
-            by_nic = {int(i.get("nic", n)): str(i["name"])
-                      for n, i in enumerate(self.rendered.host(name).interfaces)}
-            nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
-                         for nic in plan.nics)
-            self.plan.vcpes[name] = dataclasses.replace(plan, nics=nics)
+        for nodes in (self.plan.vcpes, self.plan.vpn_servers):
+            for name, plan in list(nodes.items()):
+                by_nic = {int(i.get("nic", n)): str(i["name"])
+                          for n, i in enumerate(self.rendered.host(name).interfaces)}
+                nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
+                             for nic in plan.nics)
+                nodes[name] = dataclasses.replace(plan, nics=nics)
 
     def _workloads(self) -> None:
         dhcp.start_dnsmasq(self.topology, self.index, self.plan, self.procs, self.dir)
@@ -169,6 +172,7 @@ class Lab:
         for name in self.plan.vcpes:
             first_socket[name] = n
             n += sum(1 for t in rendered.host(name).tunnels if t.get("type", "wireguard") == "wireguard")
+        self.next_socket = n
         for name, plan in self.plan.vcpes.items():
             self.booted[name] = vcpe.Booted(name, plan.ns)
         if n and not vcpe.WG_SOCKET_DIR.exists():
@@ -186,10 +190,8 @@ class Lab:
                                  self.dir, booted)
             vcpe.start_openvpn(plan, host, self.procs, self.dir, booted)
             vcpe.apply_iptables(plan, host)
+            self._cloud_firewall(plan, booted)
             vcpe.apply_sysctl(plan, host, booted)
-            if plan.security_groups:
-                booted.notes.append("security groups of vCPEs are not emulated (the cloud applies "
-                                    "them outside the VM; the rendered iptables rules are)")
 
         count = len(self.plan.vcpes)
         with self.progress.phase(f"vCPEs: netplan, sysctl, iptables, tunnels ({count})"):
@@ -207,6 +209,67 @@ class Lab:
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
         self._save()
+
+    def _cloud_firewall(self, plan: VcpePlan, booted: vcpe.Booted) -> None:
+        """What the cloud's firewall admits, enforced in front of the host's own rules."""
+        fw = cloud_firewall.cloud_firewall(
+            self.topology, self.index, plan.name, plan.cloud, [nic.ifname for nic in plan.nics],
+            netns.UNDERLAY_IF if plan.public is not None else None, self.plan.public_addresses())
+        cloud_firewall.apply(plan.ns, fw)
+        where = ", ".join(fw.interfaces) or "no interface"
+        kind = "security group" if plan.cloud == "qingcloud" else "firewall group"
+        booted.notes.append(f"{plan.cloud} {kind} as the program deploys it: iptables chain "
+                            f"{cloud_firewall.IN_CHAIN} on {where} ({len(fw.rules)} rules, stateful, "
+                            "everything else dropped)")
+        booted.notes += fw.notes
+
+    def _vpn_servers(self) -> None:
+        rendered = self.rendered
+        assert rendered is not None
+        with self.progress.phase(f"VPN servers ({len(self.plan.vpn_servers)}): netplan, sysctl, "
+                                 "iptables, VPN daemon"):
+            if not vcpe.WG_SOCKET_DIR.exists() and any(
+                    s.type == "wireguard" for s in self.topology.vpn_servers.values()):
+                self.state.created_wg_dir = True
+                self._save()
+            for name, plan in self.plan.vpn_servers.items():
+                host, booted = rendered.host(name), vcpe.Booted(name, plan.ns)
+                self.booted[name] = booted
+                vcpe.note_not_run(host, booted)
+                if plan.public is not None:
+                    booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+                                        f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+                vcpe.apply_netplan(plan, host, booted)
+                vcpe.apply_iptables(plan, host)
+                self._cloud_firewall(plan, booted)
+                vcpe.apply_sysctl(plan, host, booted)
+                self.next_socket = remote_access.start_server(
+                    plan, host, self.names, self.next_socket, self.procs, self.dir, booted)
+        with self.progress.phase(f"VPN clients ({len(self.plan.clients)}): dial in with their profiles"):
+            for (server, client), cplan in self.plan.clients.items():
+                host = rendered.host(server)
+                profile = rendered.dir / host.entry["client_profiles"][client]
+                kind = str(host.entry["vpn"]["type"])
+                found = remote_access.Client(cplan, kind)
+                self.clients.append(found)
+                self.next_socket = remote_access.start_client(
+                    found, profile, self.names, self.next_socket, self.procs, self.dir)
+            pools = {name: s.client_pool for name, s in self.topology.vpn_servers.items()}
+            self.notes += remote_access.wait_connected(self.clients, pools)
+        for name in self.plan.vpn_servers:
+            booted = self.booted[name]
+            self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
+        self._save()
+
+    def remote_access(self) -> tuple[list[str], list[str]]:
+        assert self.rendered is not None
+        with self.progress.phase(f"remote access ({len(self.clients)} clients)"):
+            lines, problems = remote_access.check(self.topology, self.index, self.plan,
+                                                  self.clients, self.rendered)
+        for client in self.clients:
+            self.notes += [f"client {client.plan.name} ({client.plan.server}): {n}"
+                           for n in dict.fromkeys(client.notes)]
+        return lines, problems
 
     def _frr(self, stage: str, name: str) -> None:
         assert self.rendered is not None
@@ -255,7 +318,7 @@ class Lab:
 
     def enter_hints(self) -> list[str]:
         lines = [f"run directory: {self.dir}"]
-        kinds = {"h": "host", "r": "VPC router", "v": "vCPE"}
+        kinds = {"h": "host", "r": "VPC router", "v": "vCPE", "s": "VPN server", "c": "VPN client"}
         for key, ns in sorted(self.names.mapping().items()):
             kind, _, name = key.partition(":")
             lines.append(f"  {kinds.get(kind, kind) + ' ' + name:<26} ip netns exec {ns} bash")

@@ -42,7 +42,9 @@ def build_skeleton(plan: LabPlan) -> None:
     if plan.underlay_ns:
         per_ns[plan.underlay_ns] += [f"link add {UNDERLAY_BRIDGE} type bridge",
                                      f"link set {UNDERLAY_BRIDGE} up"]
-    for v, vcpe in enumerate(plan.vcpes.values()):
+    nodes = [(f"v{v}", vcpe) for v, vcpe in enumerate(plan.vcpes.values())]
+    nodes += [(f"s{s}", server) for s, server in enumerate(plan.vpn_servers.values())]
+    for key, vcpe in nodes:
         for nic in vcpe.nics:
             router = next(r for r in plan.routers.values() if r.ns == nic.router_ns)
             links.append(f"link add {nic.port} netns {router.ns} type veth peer name "
@@ -50,13 +52,21 @@ def build_skeleton(plan: LabPlan) -> None:
             per_ns[router.ns] += [f"link set {nic.port} master {router.bridges[nic.vxnet].name}",
                                   f"link set {nic.port} up"]
         if vcpe.public is not None:
-            port = f"u{v}"
+            port = f"u{key}"
             links.append(f"link add {port} netns {plan.underlay_ns} type veth peer name "
                          f"{UNDERLAY_IF} netns {vcpe.ns}")
             per_ns[plan.underlay_ns] += [f"link set {port} master {UNDERLAY_BRIDGE}",
                                          f"link set {port} up"]
             per_ns[vcpe.ns] += [f"addr add {vcpe.public} dev {UNDERLAY_IF}",
                                 f"link set {UNDERLAY_IF} up"]
+    for client in plan.clients.values():
+        links.append(f"link add {client.port} netns {plan.underlay_ns} type veth peer name "
+                     f"{UNDERLAY_IF} netns {client.ns}")
+        per_ns[plan.underlay_ns] += [f"link set {client.port} master {UNDERLAY_BRIDGE}",
+                                     f"link set {client.port} up"]
+        # the laptop's own internet connection: the VPN adds routes beside it
+        per_ns[client.ns] += [f"addr add {client.address} dev {UNDERLAY_IF}",
+                              f"link set {UNDERLAY_IF} up", f"route add default dev {UNDERLAY_IF}"]
     shell.ip_batch(links)
     # bridges must exist before ports are enslaved: router namespaces first
     for ns, cmds in per_ns.items():

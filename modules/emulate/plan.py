@@ -16,6 +16,7 @@ from modules.index import Index
 from modules.model import Topology
 
 UNDERLAY = netaddr.IPNetwork("198.18.0.0/15")  # RFC 2544 benchmark range: "the internet"
+CLIENTS = netaddr.IPNetwork("198.19.0.0/16")  # remote-access clients' own addresses
 UNDERLAY_BRIDGE = "inet"
 
 
@@ -70,22 +71,38 @@ class VcpePlan:
     security_groups: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ClientPlan:
+    """A remote-access client (a laptop on the internet) of a VPN server."""
+
+    name: str
+    server: str
+    ns: str
+    address: netaddr.IPNetwork  # its own underlay address
+    port: str                   # veth end in the underlay namespace
+
+
 @dataclass
 class LabPlan:
     names: Names
     routers: dict[str, RouterPlan] = field(default_factory=dict)
     hosts: dict[str, HostPlan] = field(default_factory=dict)
     vcpes: dict[str, VcpePlan] = field(default_factory=dict)
+    # a VPN server is wired like a vCPE: NIC in its vxnet, public address on the underlay
+    vpn_servers: dict[str, VcpePlan] = field(default_factory=dict)
+    clients: dict[tuple[str, str], ClientPlan] = field(default_factory=dict)
     underlay_ns: str = ""
 
     @property
     def namespaces(self) -> list[str]:
         found = [r.ns for r in self.routers.values()] + [h.ns for h in self.hosts.values()]
-        found += [v.ns for v in self.vcpes.values()]
+        found += [v.ns for v in self.vcpes.values()] + [s.ns for s in self.vpn_servers.values()]
+        found += [c.ns for c in self.clients.values()]
         return [*found, self.underlay_ns] if self.underlay_ns else found
 
     def public_addresses(self) -> dict[str, str]:
-        return {name: str(v.public.ip) for name, v in self.vcpes.items() if v.public is not None}
+        return {name: str(v.public.ip) for name, v in [*self.vcpes.items(), *self.vpn_servers.items()]
+                if v.public is not None}
 
 
 def gateway(cidr: netaddr.IPNetwork) -> netaddr.IPAddress:
@@ -142,6 +159,24 @@ def build_plan(topology: Topology, index: Index, names: Names) -> LabPlan:
         plan.vcpes[name] = VcpePlan(name, names.vcpe(name), index.vcpe_vpc(name),
                                     index.vcpe_cloud(name)[1].provider, tuple(nics), public,
                                     tuple(vcpe.security_groups))
-    if any(v.public is not None for v in plan.vcpes.values()):
+    for s, (name, server) in enumerate(topology.vpn_servers.items()):
+        cidr = index.vxnets[server.vxnet].cidr
+        home = index.vpc_of(server.vxnet)
+        leg = NicPlan(0, "eth0", server.vxnet, netaddr.IPNetwork(f"{server.address}/{cidr.prefixlen}"),
+                      f"s{s}n0", plan.routers[home].ns, gateway(cidr))
+        public = None
+        if server.public_ip:
+            public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
+                                       f"/{UNDERLAY.prefixlen}")
+            public_n += 1
+            for client in server.clients:  # laptops dial in from the internet
+                n = len(plan.clients)
+                plan.clients[(name, client)] = ClientPlan(
+                    client, name, names.node("c", f"{name}/{client}"),
+                    netaddr.IPNetwork(f"{netaddr.IPAddress(CLIENTS.first + 2 + n)}/{UNDERLAY.prefixlen}"),
+                    f"c{n}")
+        plan.vpn_servers[name] = VcpePlan(name, names.node("s", name), home,
+                                          plan.routers[home].cloud, (leg,), public, ())
+    if any(v.public is not None for v in [*plan.vcpes.values(), *plan.vpn_servers.values()]):
         plan.underlay_ns = names.underlay
     return plan
