@@ -84,6 +84,7 @@ class Prediction:
     reachable: dict[Pair, bool] = field(default_factory=dict)
     forward: dict[Pair, bool] = field(default_factory=dict)
     paths: dict[Pair, str] = field(default_factory=dict)
+    nodes: dict[Pair, set[str]] = field(default_factory=dict)  # every hop, both directions
 
 
 def predicted_matrix(topology: Topology, index: Index) -> Prediction:
@@ -99,7 +100,22 @@ def predicted_matrix(topology: Topology, index: Index) -> Prediction:
             hops = " -> ".join(f"{h.node} [{h.action}]" for h in trace.hops)
             lines.append(f"{label}: {hops}" + (f"  FAILS: {trace.failure}" if trace.failure else ""))
         paths[key] = "\n".join(lines)
+        prediction.nodes[key] = {h.node for h in (*result.forward.hops, *result.back.hops)}
     return prediction
+
+
+def unmodelled_notes(topology: Topology) -> list[str]:
+    """Where the lab enforces what reach does not model, the comparison is not meaningful."""
+    notes = []
+    guarded = sorted(v for v, node in topology.vcpes.items() if node.security_groups)
+    if guarded:
+        notes.append(f"reach does not model the security groups of vCPEs ({', '.join(guarded)}); "
+                     "the lab enforces them: a pair through them observed unreachable beside a "
+                     "reachable prediction is marked 'expected' below its DIFFERS line")
+    if topology.vpn_servers:
+        notes.append("reach has no VPN clients: the remote-access section is checked against the "
+                     "topology (push_networks, client_pool) only, not against reach")
+    return notes
 
 
 def without_tunnel(topology: Topology, tunnel: str) -> Topology:
@@ -142,13 +158,20 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
         verdict.request_arrived[(a, b)] = arrived
         seen = (f"{b} got the request and answered, the reply was lost" if arrived
                 else f"the request was not delivered to {b}")
-        want = ("reach: forward path delivers, return path fails" if prediction.forward.get((a, b))
+        want = ("reach: reachable" if predicted.get((a, b))
+                else "reach: forward path delivers, return path fails" if prediction.forward.get((a, b))
                 else "reach: forward path fails")
         out.append(f"unreachable {a} -> {b}: {seen} ({want})")
     for a, b in verdict.differences:
         seen = "reachable" if observed[(a, b)] else "unreachable"
         want = "reachable" if predicted.get((a, b)) else "unreachable"
         out.append(f"DIFFERS {a} -> {b}: observed {seen}, reach predicted {want}")
+        unmodelled = sorted(v for v in prediction.nodes.get((a, b), set())
+                            if v in topology.vcpes and topology.vcpes[v].security_groups)
+        if unmodelled and not observed[(a, b)]:
+            out.append("  expected: reach does not model vCPE security groups; on this path: "
+                       + ", ".join(f"{v} ({', '.join(topology.vcpes[v].security_groups)})"
+                                   for v in unmodelled))
         if (a, b) in paths:
             out += ["  predicted path:", *("    " + line for line in paths[(a, b)].splitlines())]
         out += ["  observed (traceroute):",
@@ -164,12 +187,14 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
 def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = False,
             fail: str | None = None, keep: bool = False, progress: Progress | None = None,
             fail_after: str | None = None, prefix: str | None = None,
-            on_ready: Callable[[Lab], None] | None = None) -> EmulationResult:
+            on_ready: Callable[[Lab], None] | None = None,
+            bgp_timeout: float | None = None) -> EmulationResult:
     """Build, converge, check, tear down. ``on_ready`` sees the running lab after the
     matrix (benchmarks sample memory there)."""
     progress = progress or Progress(quiet=True)
     prediction = predicted_matrix(topology, index)
-    lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after)
+    lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after,
+              bgp_timeout=bgp_timeout)
     kept = False
     atexit.register(lab.teardown)  # last resort (e.g. sys.exit from elsewhere); idempotent
     try:
@@ -209,6 +234,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 for note in dict.fromkeys(booted.notes):
                     by_note.setdefault(note, []).append(name)
             notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+            notes += unmodelled_notes(topology)
             report = [*report, "notes (what the lab does differently from a cloud VM):",
                       *("  " + n for n in notes + lab.notes)]
             if keep:

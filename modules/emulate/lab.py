@@ -35,8 +35,9 @@ class InjectedFailure(RuntimeError):
 class Lab:
     def __init__(self, topology: Topology, index: Index, *, file: str = "",
                  progress: Progress | None = None, prefix: str | None = None,
-                 fail_after: str | None = None) -> None:
+                 fail_after: str | None = None, bgp_timeout: float | None = None) -> None:
         self.topology = topology
+        self.bgp_timeout = bgp_timeout or BGP_TIMEOUT
         self.index = index
         self.progress = progress or Progress(quiet=True)
         self.prefix = prefix or new_prefix()
@@ -286,8 +287,8 @@ class Lab:
             if skip_tunnels:  # the failed sessions must be noticed down first (hold timer)
                 full = checks.expected_bgp(self.topology)
                 lost = {v: set(full.get(v, {})) - set(expected.get(v, {})) for v in full}
-                problems += checks.wait_sessions_down(vtys, lost, BGP_TIMEOUT)
-            return problems + checks.wait_for_bgp(vtys, expected, BGP_TIMEOUT,
+                problems += checks.wait_sessions_down(vtys, lost, self.bgp_timeout)
+            return problems + checks.wait_for_bgp(vtys, expected, self.bgp_timeout,
                                        tick=lambda d, t: self.progress.tick(d, t, "converged"))
 
     def matrix(self, tcp: bool = False) -> dict[checks.Pair, bool]:
