@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modules.emulate import checks, dhcp, firewall
+from modules.emulate import checks, cloud_firewall, dhcp, firewall, remote_access
 from modules.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
 from modules.emulate.plan import UNDERLAY, build_plan, pushes_for_vxnet
 from modules.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
@@ -249,3 +249,64 @@ def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixt
     from modules.cli import main
     assert main(["emulate", "--down", "nwffff"]) == 1
     assert "no run 'nwffff'" in capsys.readouterr().err
+
+
+# --- cloud firewalls and remote access ---------------------------------------------------
+
+def _firewall(stack: str, name: str, publics: dict[str, str]) -> cloud_firewall.CloudFirewall:
+    topology, index = load(stack)
+    cloud = (index.vcpe_cloud(name)[1].provider if name in topology.vcpes
+             else index.cloud_of_vxnet(topology.vpn_servers[name].vxnet)[1].provider)
+    return cloud_firewall.cloud_firewall(topology, index, name, cloud, ["eth0"], "inet0", publics)
+
+
+def test_vultr_firewall_admits_the_tunnel_port_only_from_the_peer_on_the_public_interface() -> None:
+    fw = _firewall("s3-hybrid-vultr.yaml", "vultr-vcpe", {"qc-vcpe": "198.18.0.2",
+                                                          "vultr-vcpe": "198.18.0.3"})
+    assert fw.interfaces == ("inet0",)  # Vultr firewall groups do not filter VPC traffic
+    doc = fw.document().splitlines()
+    accepts = [line for line in doc if line.startswith("-A NW-CLOUD-IN") and "ACCEPT" in line
+               and "ESTABLISHED" not in line]
+    assert accepts == ["-A NW-CLOUD-IN -s 198.18.0.2/32 -p udp -m udp --dport 51820 -m comment "
+                       "--comment vultr-fw:vultr-vcpe:wg-qc-vcpe -j ACCEPT"]
+    assert doc[-2].endswith("default-deny -j DROP") and doc[-1] == "COMMIT"
+
+
+def test_qingcloud_security_group_admits_ssh_only_from_ssh_from_on_every_nic() -> None:
+    text = (STACKS / "s1-one-to-one.yaml").read_text().replace(
+        "      - {vxnet: vxnet01, address: 192.168.128.2}\n",
+        "      - {vxnet: vxnet01, address: 192.168.128.2}\n    ssh_from: [203.0.113.0/24]\n", 1)
+    topology = lint_text(text).topology
+    assert topology is not None and topology.vcpes["vcpe01"].ssh_from
+    index = Index.build(topology)
+    fw = cloud_firewall.cloud_firewall(topology, index, "vcpe01", "qingcloud", ["eth0"], "inet0", {})
+    doc = fw.document()
+    assert fw.interfaces == ("eth0", "inet0")
+    assert "-I FORWARD 1 -i eth0 -j NW-CLOUD-IN" in doc  # the group sits on the NIC
+    ssh = [line for line in doc.splitlines() if "--dport 22 " in line]
+    assert ssh == ["-A NW-CLOUD-IN -s 203.0.113.0/24 -p tcp -m tcp --dport 22 -m comment "
+                   "--comment qingcloud-sg:vcpe01:p50 -j ACCEPT"]
+
+
+def test_qingcloud_named_group_rules_come_before_the_base_rules() -> None:
+    fw = _firewall("../tests/emulate/s1-vcpe-blocks-tunnel.yaml", "vcpe02", {})
+    rules = [r for r in fw.rules if r.protocol == "udp" and r.ports == "51820"]
+    assert [(r.accept, r.ingress) for r in rules] == [(False, True), (False, False), (True, True)]
+
+
+def test_vpn_server_and_clients_are_planned_on_the_underlay() -> None:
+    topology, index = load("s4-remote-access.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    server = plan.vpn_servers["vpn01"]
+    assert str(server.nics[0].address) == "192.168.20.5/24"
+    assert server.public is not None and server.public.ip in UNDERLAY
+    assert sorted(c.name for c in plan.clients.values()) == ["alice", "bob"]
+    assert all(c.address.ip in UNDERLAY for c in plan.clients.values())
+    assert plan.public_addresses() == {"vpn01": str(server.public.ip)}
+    assert {server.ns, *(c.ns for c in plan.clients.values()), plan.underlay_ns} <= set(plan.namespaces)
+    assert len(set(plan.namespaces)) == len(plan.namespaces)
+
+
+def test_remote_access_targets_are_the_hosts_inside_push_networks() -> None:
+    topology, index = load("s4-remote-access.yaml")
+    assert remote_access.targets(topology, index, "vpn01") == ["app01"]
