@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from modules.emulate import EmulationResult, InjectedFailure, emulate
+from modules.emulate import EmulationResult, InjectedFailure, Lab, emulate
 from modules.emulate.naming import new_prefix, run_dir
 from modules.index import Index
 from modules.lint import lint_file
@@ -24,7 +24,9 @@ from modules.model import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
-TOOLS = ("ip", "dnsmasq", "dhclient", "wireguard-go", "wg", "vtysh", "iptables-restore", "ping")
+TOOLS = ("ip", "dnsmasq", "dhclient", "wireguard-go", "wg", "vtysh", "iptables-restore", "ping",
+         "openvpn")
+CASES = ROOT / "tests" / "emulate"
 
 
 def _unavailable() -> str | None:
@@ -207,6 +209,104 @@ def test_second_tunnel_carries_traffic_after_the_first_fails(machine: object) ->
     assert result.failed_verdict.differences == []
     assert all(result.failed_verdict.observed.values())
     assert result.ok
+
+
+# --- cloud firewalls in front of vCPEs --------------------------------------------------
+
+def test_vcpe_security_group_blocking_the_tunnel_keeps_bgp_down(machine: object) -> None:
+    result = run(CASES / "s1-vcpe-blocks-tunnel.yaml", bgp_timeout=3)
+    assert any("vcpe01: session to 169.254.100.2 is" in p for p in result.bgp_problems)
+    verdict = result.verdict
+    # reach does not model vCPE security groups: it predicts reachable, the lab shows
+    # what the cloud would do, and says why the two differ
+    assert verdict.observed == {("vm01", "vm02"): False, ("vm02", "vm01"): False}
+    assert verdict.predicted == {("vm01", "vm02"): True, ("vm02", "vm01"): True}
+    assert verdict.request_arrived == {("vm01", "vm02"): False, ("vm02", "vm01"): False}
+    assert sum("expected: reach does not model vCPE security groups; on this path: "
+               "vcpe02 (no-wireguard)" in line for line in result.report) == 2
+    assert any("reach does not model the security groups of vCPEs (vcpe02)" in n for n in result.notes)
+    assert not result.ok
+
+
+def _counter(ns: str, chain: str, needle: str) -> int:
+    listing = subprocess.run(["ip", "netns", "exec", ns, "iptables", "-S", chain, "-v"],
+                             capture_output=True, text=True, check=True).stdout
+    (line,) = [line for line in listing.splitlines() if needle in line]
+    return int(line.split(" -c ")[1].split()[0])
+
+
+def _udp(ns: str, address: str, port: int) -> None:
+    subprocess.run(["ip", "netns", "exec", ns, "bash", "-c", f"echo probe >/dev/udp/{address}/{port}"],
+                   capture_output=True, timeout=5)
+
+
+def test_vultr_firewall_admits_the_tunnel_port_from_the_peer_and_drops_anyone_else(
+        machine: object) -> None:
+    seen: dict[str, int] = {}
+
+    def probe(lab: Lab) -> None:
+        vultr, peer = lab.plan.vcpes["vultr-vcpe"], lab.plan.vcpes["qc-vcpe"]
+        assert vultr.public is not None and peer.public is not None
+        target = str(vultr.public.ip)
+        accept = f"-s {peer.public.ip}/32 -p udp -m udp --dport 51820"
+        before = (_counter(vultr.ns, "NW-CLOUD-IN", accept),
+                  _counter(vultr.ns, "NW-CLOUD-IN", "default-deny"))
+        _udp(peer.ns, target, 51820)  # a new flow from the peer's public address
+        # a stranger on the internet: an address on the underlay bridge, in the lab's own
+        # underlay namespace, for this one datagram
+        stranger = ["ip", "-n", lab.plan.underlay_ns, "addr", "add", "198.19.255.254/15", "dev", "inet"]
+        subprocess.run(stranger, check=True)
+        _udp(lab.plan.underlay_ns, target, 51820)
+        seen["peer"] = _counter(vultr.ns, "NW-CLOUD-IN", accept) - before[0]
+        seen["stranger"] = _counter(vultr.ns, "NW-CLOUD-IN", "default-deny") - before[1]
+    result = run(STACKS / "s3-hybrid-vultr.yaml", on_ready=probe)
+    assert result.ok
+    assert seen == {"peer": 1, "stranger": 1}
+
+
+# --- remote access (S4) ----------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", [STACKS / "s4-remote-access.yaml", CASES / "s4-wireguard.yaml"])
+def test_vpn_clients_reach_the_pushed_hosts_over_a_split_tunnel(stack: Path, machine: object) -> None:
+    prefix = new_prefix()
+    result = run(stack, prefix=prefix)
+    lines = result.remote_access
+    assert result.remote_access_problems == [], "\n".join(result.report)
+    for client in ("alice", "bob"):
+        assert f"remote access: {client} -> app01 ok" in lines
+        assert any(line.startswith(f"remote access: {client} connected as 10.99.0.")
+                   and "routes through the tunnel: 192.168.20.0/24 — exactly the pushed "
+                   "networks, no default route" in line for line in lines)
+    assert result.ok
+    assert leftovers(prefix) == []
+
+
+def test_vpn_replies_are_lost_without_the_route_push_of_the_client_pool(machine: object) -> None:
+    result = run(CASES / "s4-missing-return-push.yaml")
+    assert sorted(result.remote_access_problems) == ["alice -> app01 fails", "bob -> app01 fails"]
+    failing = [line for line in result.remote_access if "FAILS" in line]
+    assert len(failing) == 2
+    assert all("app01 got the request and answered, the reply was lost" in line
+               and "pushes no route 10.99.0.0/24 via 192.168.20.5 (vpn01)" in line
+               for line in failing)
+    assert not result.ok
+
+
+def test_remote_access_is_in_the_json_report(machine: object) -> None:
+    proc = subprocess.run([sys.executable, "-m", "modules", "emulate", "--quiet", "--format", "json",
+                           str(STACKS / "s4-remote-access.yaml")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["remote_access"]["ok"] is True
+    assert "remote access: alice -> app01 ok" in report["remote_access"]["lines"]
+
+
+def test_failure_after_the_vpn_clients_started_leaves_nothing_behind(machine: object) -> None:
+    prefix = new_prefix()
+    with pytest.raises(InjectedFailure):
+        run(STACKS / "s4-remote-access.yaml", prefix=prefix, fail_after="vpn_servers")
+    assert leftovers(prefix) == []
 
 
 # --- teardown guarantees ----------------------------------------------------------------
