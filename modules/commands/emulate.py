@@ -31,6 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: the matrices, BGP problems, notes and timings as one document")
     p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
+    p.add_argument("--bgp-timeout", metavar="SECONDS", type=float, default=None,
+                   help="how long to wait for BGP to converge (default 30)")
 
 
 def _down(which: str) -> int:
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     progress.note(f"emulating {args.file}")
     try:
         result = emulate(topology, index, file=args.file, tcp=args.tcp, fail=args.fail,
+                         bgp_timeout=args.bgp_timeout,
                          keep=args.keep, progress=progress, prefix=args.prefix)
     except KeyboardInterrupt:
         print("interrupted: lab torn down", file=sys.stderr)
