@@ -281,6 +281,14 @@ def test_vpn_clients_reach_the_pushed_hosts_over_a_split_tunnel(stack: Path, mac
     assert leftovers(prefix) == []
 
 
+def test_full_tunnel_clients_route_everything_through_the_vpn(machine: object) -> None:
+    result = run(CASES / "s4-full-tunnel.yaml")
+    assert result.remote_access_problems == [], "\n".join(result.report)
+    assert sum("0.0.0.0/1, 128.0.0.0/1" in line and "a default route through the tunnel" in line
+               for line in result.remote_access) == 2
+    assert "remote access: alice -> app01 ok" in result.remote_access
+
+
 def test_vpn_replies_are_lost_without_the_route_push_of_the_client_pool(machine: object) -> None:
     result = run(CASES / "s4-missing-return-push.yaml")
     assert sorted(result.remote_access_problems) == ["alice -> app01 fails", "bob -> app01 fails"]
