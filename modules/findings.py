@@ -95,6 +95,8 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("V505", "full-tunnel", _W, "a full-tunnel VPN sends all client traffic through the VPC"),
     Rule("V506", "vpn-type-not-rendered", _E,
          "a VPN server type netweave cannot render a boot configuration for"),
+    Rule("V507", "client-pool-no-return", _E,
+         "hosts a VPN pushes to clients have no route back to the client pool"),
 ]}
 
 

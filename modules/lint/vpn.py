@@ -33,6 +33,7 @@ PPTP_REASONS = (
 def check(ctx: Context) -> Iterator[Finding]:
     yield from _tunnel_mtu(ctx)
     yield from _vpn_servers(ctx)
+    yield from _client_pool_return(ctx)
     yield from (f for f in overlap_findings(ctx) if f.code == "V503")
 
 
@@ -112,3 +113,40 @@ def _vpn_servers(ctx: Context) -> Iterator[Finding]:
                               f"underlay carries {cloud.mtu} bytes (cloud {cloud_name}) and "
                               f"{vpn.type} adds {OVERHEAD[vpn.type][4]}", (*path, "mtu"),
                               f"use mtu: {fits} or less")
+
+
+def _client_pool_return(ctx: Context) -> Iterator[Finding]:
+    """V507: a host inside a pushed network must route the client pool back to the VPN
+    server (the server does not NAT its clients), or clients' requests arrive and the
+    replies are lost. One finding per (server, pushed network, vxnet), not per host."""
+    topo, index = ctx.topology, ctx.index
+    for name, vpn in topo.vpn_servers.items():
+        if vpn.type not in ("openvpn", "wireguard") or vpn.full_tunnel and not vpn.push_networks:
+            continue
+        if vpn.vxnet in index.vxnets:
+            own = topo.vpcs[index.vpc_of(vpn.vxnet)].cidr
+            if own.version == vpn.client_pool.version and (
+                    vpn.client_pool in own or own in vpn.client_pool):
+                continue  # V503: the pool overlaps its own VPC, the root cause
+        client = vpn.client_pool.network + (2 if vpn.client_pool.size > 2 else 0)
+        for j, pushed in enumerate(vpn.push_networks):
+            seen: set[str] = set()
+            for host_name, host in topo.hosts.items():
+                if host.address.version != pushed.version or host.address not in pushed \
+                        or host.vxnet in seen or host.vxnet not in index.vxnets:
+                    continue
+                seen.add(host.vxnet)
+                back = ctx.network.trace_address(host_name, client)
+                if back.delivered:
+                    continue
+                vpc = index.vpc_of(host.vxnet)
+                if vpn.address in index.vxnets[host.vxnet].cidr:
+                    hint = (f"add to vpcs.{vpc}.route_push: {{destination: {vpn.client_pool}, "
+                            f"next_hop: {vpn.address}}}")
+                else:
+                    hint = (f"{host.vxnet} cannot reach {name} directly: route the pool from a "
+                            f"vCPE there, or give {name} a NIC in {host.vxnet}")
+                yield finding("V507", f"VPN server {name} pushes {pushed} to its clients, but "
+                              f"replies from {host.vxnet} (e.g. {host_name}) to the client pool "
+                              f"{vpn.client_pool} have no way back: {back.failure}",
+                              ("vpn_servers", name, "push_networks", j), hint)
