@@ -28,7 +28,7 @@ from typing import Literal
 import netaddr
 
 from modules.index import Index
-from modules.model import Topology, Tunnel
+from modules.model import Topology, Tunnel, TunnelEnd
 from modules.source import PathKey
 
 # Admin distance: lower wins, as in FRR/zebra. The default route a VM or vCPE gets from
@@ -322,7 +322,9 @@ _PrefixKey = tuple[int, int, int]  # (version, network as int, prefix length)
 
 
 def _key(net: netaddr.IPNetwork) -> _PrefixKey:
-    return (net.version, int(net.network), net.prefixlen)
+    # ``first`` is the network address as an int: 3x cheaper than int(net.network),
+    # which builds an IPAddress (this runs once per route and declared prefix).
+    return (net.version, net.first, net.prefixlen)
 
 
 def _default(version: int) -> netaddr.IPNetwork:
@@ -384,17 +386,24 @@ class Network:
                 continue
             spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
             starts = [first for first, _last, _n in spans]
+            # Pushes share few next hops: resolve each once. Parsed addresses are shared
+            # objects, so id() finds repeats (all alive in the model while this runs; a
+            # distinct but equal object only costs a recomputation).
+            hops: dict[int, tuple[str, list[str]]] = {}
             for i, push in enumerate(vpc.route_push):
                 hop = push.next_hop
-                if push.vxnets is not None:
-                    targets = push.vxnets
-                else:  # the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                resolved = hops.get(id(hop))
+                if resolved is None:
                     at = bisect_right(starts, hop.value) - 1
-                    targets = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
+                    on_link = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
                         and hop.version == vpc.vxnets[spans[at][2]].cidr.version else []
-                via = text.get(hop.value)
-                if via is None:
-                    via = text[hop.value] = str(hop)
+                    via = text.get(hop.value)
+                    if via is None:
+                        via = text[hop.value] = str(hop)
+                    resolved = hops[id(hop)] = (via, on_link)
+                via = resolved[0]
+                # default: the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                targets = push.vxnets if push.vxnets is not None else resolved[1]
                 entry = RouteEntry(push.destination, "route_push", via, None,
                                    ("vpcs", vpc_name, "route_push", i))
                 for vx in targets:
@@ -435,6 +444,12 @@ class Network:
             self.nodes[name] = node
 
     def _build_vcpes(self) -> None:
+        # vCPE -> its usable tunnel ends, in tunnel order (one pass, not tunnels x vCPEs)
+        tunnel_ends: dict[str, list[tuple[str, int, int, TunnelEnd]]] = {}
+        for label, (ti, tunnel, a, b) in self.tunnels.items():
+            for j, end in enumerate(tunnel.ends):
+                if end.vcpe in (a, b):
+                    tunnel_ends.setdefault(end.vcpe, []).append((label, ti, j, end))
         for name, vcpe in self.topology.vcpes.items():
             nics = [(i, nic) for i, nic in enumerate(vcpe.nics) if nic.vxnet in self.index.vxnets]
             node = Node(name, "vcpe", self.index.vpc_of(nics[0][1].vxnet) if nics else None)
@@ -442,19 +457,19 @@ class Network:
                 cidr = self.index.vxnets[nic.vxnet].cidr
                 node.routes.append(RouteEntry(cidr, "connected", nic.vxnet, None,
                                               ("vcpes", name, "nics", i), kind="vxnet"))
-            for label, (ti, tunnel, a, b) in self.tunnels.items():
-                for j, end in enumerate(tunnel.ends):
-                    if end.vcpe == name and name in (a, b):
-                        node.routes.append(RouteEntry(end.address.cidr, "connected",
-                                                      f"tunnel:{label}", None,
-                                                      ("tunnels", ti, "ends", j), kind="tunnel"))
-            connected = Lpm(node.routes)
+            for label, ti, j, end in tunnel_ends.get(name, ()):
+                node.routes.append(RouteEntry(end.address.cidr, "connected", f"tunnel:{label}",
+                                              None, ("tunnels", ti, "ends", j), kind="tunnel"))
+            n_connected = len(node.routes)
+            connected: Lpm | None = None  # only static routes without a next hop need it
             for i, route in enumerate(vcpe.static_routes):
                 path = ("vcpes", name, "static_routes", i)
                 if route.next_hop is not None:
                     node.routes.append(RouteEntry(route.destination, "static", str(route.next_hop),
                                                   None, path))
                     continue
+                if connected is None:
+                    connected = Lpm(node.routes[:n_connected])
                 on = connected.lookup(route.destination.network)
                 if on is not None and route.destination in on.prefix:
                     node.routes.append(RouteEntry(route.destination, "static", on.via, None, path,
