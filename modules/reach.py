@@ -169,9 +169,14 @@ class Lpm:
 
     def __init__(self, routes: Iterable[RouteEntry]) -> None:
         self.tables: dict[tuple[int, int], dict[int, RouteEntry]] = {}
+        tables = self.tables
         for r in routes:
-            table = self.tables.setdefault((r.prefix.version, r.prefix.prefixlen), {})
-            key = r.prefix.first  # the network as an int, without building an IPAddress
+            prefix = r.prefix
+            shape = (prefix.version, prefix.prefixlen)
+            table = tables.get(shape)
+            if table is None:
+                table = tables[shape] = {}
+            key = prefix.first  # the network as an int, without building an IPAddress
             best = table.get(key)
             if best is None or _better(r, best):
                 table[key] = r
@@ -342,7 +347,7 @@ class Network:
         self.sessions: dict[str, list[Session]] = {}
         self.declared: dict[str, list[Declared]] = {}
         self.bgp_rejected: dict[tuple[str, str, _PrefixKey], tuple[int, ...]] = {}
-        self._vxnet_tables: dict[str, Lpm] = {}
+        self._vxnet_tables: dict[str, tuple[list[RouteEntry], Lpm]] = {}
         self._walks: dict[tuple[str, int, int], _Walk] = {}
         self._traces: dict[tuple[str, str, bool], Trace] = {}
         self._next_hops: dict[tuple[str, int], tuple[str, Hop | None] | _Fail] = {}
@@ -420,19 +425,21 @@ class Network:
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
                            ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
-    def _vxnet_table(self, vxnet: str) -> Lpm:
-        table = self._vxnet_tables.get(vxnet)
-        if table is None:  # every VM of a vxnet has the same table: build it once
-            table = self._vxnet_tables[vxnet] = Lpm(self._workload_routes(vxnet))
-        return table
+    def _vxnet_table(self, vxnet: str) -> tuple[list[RouteEntry], Lpm]:
+        found = self._vxnet_tables.get(vxnet)
+        if found is None:  # every VM of a vxnet has the same table: build it once
+            routes = self._workload_routes(vxnet)
+            found = self._vxnet_tables[vxnet] = (routes, Lpm(routes))
+        return found
 
     def _build_workloads(self) -> None:
         for name, host in self.topology.hosts.items():
             if host.vxnet not in self.index.vxnets:
                 continue
             node = Node(name, "host", self.index.vpc_of(host.vxnet))
-            node.routes = self._workload_routes(host.vxnet)
-            node.__dict__["lpm"] = self._vxnet_table(host.vxnet)
+            routes, table = self._vxnet_table(host.vxnet)
+            node.routes = list(routes)
+            node.__dict__["lpm"] = table
             self.nodes[name] = node
         for name, vpn in self.topology.vpn_servers.items():
             if vpn.vxnet not in self.index.vxnets:
