@@ -68,6 +68,55 @@ def _split_prefix(text: str) -> tuple[str, int] | None:
     return address, int(length)
 
 
+class IPNetwork(netaddr.IPNetwork):  # type: ignore[misc]  # netaddr has no type hints
+    """A ``netaddr.IPNetwork`` whose ``first`` and ``last`` addresses are computed once.
+
+    netaddr recomputes them (masks and all) on every access, and ``hash``, ``==`` and
+    sorting go through them too; lint reads them hundreds of thousands of times on a big
+    stack. Same class name, so ``repr`` is unchanged; every way netaddr changes a network
+    in place (setters, ``+=``, unpickling) recomputes the span.
+    """
+
+    __slots__ = ("first", "last")
+    first: int
+    last: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._span()
+
+    def _span(self) -> None:
+        module = self._module
+        hostmask = (1 << (module.width - self._prefixlen)) - 1
+        self.first = self._value & (module.max_int ^ hostmask)
+        self.last = self._value | hostmask
+
+    def __setstate__(self, state: Any) -> None:
+        super().__setstate__(state)
+        self._span()
+
+    def __iadd__(self, num: int) -> IPNetwork:
+        super().__iadd__(num)
+        self._span()
+        return self
+
+    def __isub__(self, num: int) -> IPNetwork:
+        super().__isub__(num)
+        self._span()
+        return self
+
+    def _set_value(self, value: int) -> None:
+        super()._set_value(value)
+        self._span()
+
+    def _set_prefixlen(self, value: int) -> None:
+        super()._set_prefixlen(value)
+        self._span()
+
+    value = property(lambda self: self._value, _set_value)
+    prefixlen = property(lambda self: self._prefixlen, _set_prefixlen)
+
+
 # Parsed values are shared between equal strings (a vxnet CIDR reappears as a route push
 # destination and an advertisement): treat netaddr objects from the model as immutable.
 @functools.lru_cache(maxsize=1 << 18)
@@ -79,11 +128,11 @@ def _network(text: str) -> netaddr.IPNetwork | None:
     if value is not None:
         if split[1] > 32:
             return None
-        return netaddr.IPNetwork((value, split[1]), version=4)
+        return IPNetwork((value, split[1]), version=4)
     if ":" not in split[0]:
         return None
     try:
-        return netaddr.IPNetwork(text, version=6)
+        return IPNetwork(text, version=6)
     except (netaddr.AddrFormatError, ValueError, TypeError):
         return None
 
