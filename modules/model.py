@@ -156,9 +156,27 @@ def _network_has_host_bits(text: str) -> bool:
     return net is not None and net.ip != net.network
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _valid_cidr(value: str) -> netaddr.IPNetwork | None:
+    """The network a text names when it is a valid CIDR without host bits, else None
+    (parse_cidr then works out what is wrong). One cache hit per value on big stacks."""
+    net = _network(value.strip())
+    return net if net is not None and net.value == net.first else None
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _valid_address(value: str) -> netaddr.IPAddress | None:
+    text = value.strip()
+    return None if "/" in text else _address(text)
+
+
 def parse_cidr(value: Any) -> netaddr.IPNetwork:
     """A network in CIDR notation whose host bits are zero (``192.168.128.0/24``)."""
-    if isinstance(value, netaddr.IPNetwork):
+    if type(value) is str:
+        found = _valid_cidr(value)
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPNetwork):
         return value
     text = _text(value, "a network like 192.168.128.0/24")
     net = _network(text)
@@ -183,7 +201,11 @@ def parse_cidr(value: Any) -> netaddr.IPNetwork:
 
 def parse_interface(value: Any) -> netaddr.IPNetwork:
     """An interface address with its prefix length (``169.254.10.1/30``)."""
-    if isinstance(value, netaddr.IPNetwork):
+    if type(value) is str:
+        found = _network(value.strip())
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPNetwork):
         return value
     text = _text(value, "an interface address like 169.254.10.1/30")
     net = _network(text)
@@ -198,7 +220,11 @@ def parse_interface(value: Any) -> netaddr.IPNetwork:
 
 def parse_address(value: Any) -> netaddr.IPAddress:
     """A single address (``192.168.128.2``)."""
-    if isinstance(value, netaddr.IPAddress):
+    if type(value) is str:
+        found = _valid_address(value)
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPAddress):
         return value
     text = _text(value, "an address like 192.168.128.2")
     if "/" in text:

@@ -54,7 +54,11 @@ def _secret_hint(key: str) -> str:
 
 
 def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
-    """Report and remove literal secrets, so the rest of the file can still be checked."""
+    """Report and remove literal secrets, so the rest of the file can still be checked.
+
+    Runs over every node of the file: scalars are screened inline (a child's path is
+    built only for containers and suspects) and the regexes run only on text that can
+    match (a WireGuard key is 44 characters, PEM blocks start with '-----BEGIN')."""
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
         for raw_key, value in data.items():
@@ -65,15 +69,26 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
                                    "into the topology file, which lives in git",
                                    (*path, key), _secret_hint(key), at_key=True))
                 continue
-            kept[key] = _strip_secrets(value, (*path, key), out)
+            if isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)):
+                kept[key] = _strip_secrets(value, (*path, key), out)
+            else:
+                kept[key] = value
         return kept
     if isinstance(data, list):
-        return [_strip_secrets(v, (*path, i), out) for i, v in enumerate(data)]
-    if isinstance(data, str) and (_WG_KEY.match(data.strip()) or _PEM.search(data)):
+        return [_strip_secrets(v, (*path, i), out)
+                if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v)) else v
+                for i, v in enumerate(data)]
+    if isinstance(data, str) and _suspect(data) and (
+            _WG_KEY.match(data.strip()) or _PEM.search(data)):
         out.append(finding("V504", f"the value at {dotted(path)} looks like key material",
                            path, _secret_hint(str(path[-1]) if path else "value")))
         return "<redacted>"
     return data
+
+
+def _suspect(text: str) -> bool:
+    """Whether the key-material patterns could match at all (cheap, exact pre-checks)."""
+    return len(text) >= 44 or "-----BEGIN" in text
 
 
 # --- walking the schema along an error location --------------------------------------
