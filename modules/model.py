@@ -8,6 +8,7 @@ lint's job (``modules.lint``), which works on the objects defined here.
 from __future__ import annotations
 
 import functools
+import socket
 from typing import Annotated, Any, Literal
 
 import netaddr
@@ -45,8 +46,15 @@ def _text(value: Any, what: str) -> str:
 def _ipv4(text: str) -> int | None:
     """Dotted-quad IPv4 -> int, strictly (no leading zeros, no short forms); else None.
 
-    netaddr's own parser costs ~12 us an address; stacks carry 100,000 of them.
+    netaddr's own parser costs ~12 us an address; stacks carry 100,000 of them. For
+    ASCII text the C parser inet_pton has exactly this grammar (4x faster again).
     """
+    if text.isascii():
+        try:
+            return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+        except (OSError, ValueError):  # not dotted-quad; ValueError: a NUL in the text
+            return None
+    # other Unicode digits ('١') are digits to str.isdigit/int: keep the old reading
     parts = text.split(".")
     if len(parts) != 4:
         return None
