@@ -130,9 +130,12 @@ def routing_domains(topology: Topology, index: Index) -> list[set[str]]:
 RouteSource = Literal["connected", "static", "bgp", "route_push", "default"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass builds 4x slower (object.__setattr__ per field) and a
+# big network makes 130,000 routes. Routes are shared between tables: never change one.
+# Equality and hashing are by value, as they were when frozen.
+@dataclass(slots=True, unsafe_hash=True)
 class RouteEntry:
-    """One route in a node's table.
+    """One route in a node's table (treat as immutable).
 
     ``via`` is a next-hop address (text) or, for connected routes, the vxnet / tunnel /
     client pool the prefix is on. ``path`` is the YAML path of the config that made it.
@@ -457,6 +460,7 @@ class Network:
             for j, end in enumerate(tunnel.ends):
                 if end.vcpe in (a, b):
                     tunnel_ends.setdefault(end.vcpe, []).append((label, ti, j, end))
+        texts: dict[int, str] = {}  # id(next hop) -> its text (all alive in the model)
         for name, vcpe in self.topology.vcpes.items():
             nics = [(i, nic) for i, nic in enumerate(vcpe.nics) if nic.vxnet in self.index.vxnets]
             node = Node(name, "vcpe", self.index.vpc_of(nics[0][1].vxnet) if nics else None)
@@ -472,8 +476,10 @@ class Network:
             for i, route in enumerate(vcpe.static_routes):
                 path = ("vcpes", name, "static_routes", i)
                 if route.next_hop is not None:
-                    node.routes.append(RouteEntry(route.destination, "static", str(route.next_hop),
-                                                  None, path))
+                    via = texts.get(id(route.next_hop))  # parsed addresses are shared objects
+                    if via is None:
+                        via = texts[id(route.next_hop)] = str(route.next_hop)
+                    node.routes.append(RouteEntry(route.destination, "static", via, None, path))
                     continue
                 if connected is None:
                     connected = Lpm(node.routes[:n_connected])
@@ -503,6 +509,7 @@ class Network:
         """
         topo = self.topology
         speakers = sorted(n for n, v in topo.vcpes.items() if v.bgp is not None and n in self.nodes)
+        declared_keys: dict[str, dict[_PrefixKey, Declared]] = {}
         for name in speakers:
             vcpe = topo.vcpes[name]
             assert vcpe.bgp is not None
@@ -514,6 +521,7 @@ class Network:
             for d in decl:
                 unique.setdefault(_key(d.prefix), d)
             self.declared[name] = list(unique.values())
+            declared_keys[name] = unique
             self.sessions[name] = []
         for label, (ti, tunnel, a, b) in self.tunnels.items():
             if a in self.sessions and b in self.sessions:
@@ -531,8 +539,8 @@ class Network:
         best: dict[str, dict[_PrefixKey, RouteEntry]] = {n: {} for n in speakers}
         by_prefix: dict[_PrefixKey, dict[str, Declared]] = {}
         for n in speakers:
-            for d in self.declared[n]:
-                by_prefix.setdefault(_key(d.prefix), {})[n] = d
+            for k, d in declared_keys[n].items():
+                by_prefix.setdefault(k, {})[n] = d
         # Prefixes never interact (each has its own prefix-list entries and best path), so
         # each one runs to its own fixed point, touching only the speakers that declare it
         # and their peers: the work is proportional to the routes that result.
@@ -552,6 +560,9 @@ class Network:
         when it has a route for exactly that prefix: its own (connected/static) or a
         learned best path, which it passes on with its AS prepended.
         """
+        if len(declarers) == 1:  # the usual case: one origin, nothing to pass on
+            self._bgp_single(key, declarers, asn, local, best)
+            return
         adj: dict[str, dict[tuple[str, str], RouteEntry]] = {}
         learned: dict[str, RouteEntry] = {}
         queue = deque(u for u in sorted(declarers) if key in local[u])
@@ -595,6 +606,30 @@ class Network:
                 if v in declarers and key not in local[v] and v not in queued:
                     queue.append(v)
                     queued.add(v)
+        for v, route in learned.items():
+            best[v][key] = route
+
+    def _bgp_single(self, key: _PrefixKey, declarers: dict[str, Declared], asn: dict[str, int],
+                    local: dict[str, set[_PrefixKey]],
+                    best: dict[str, dict[_PrefixKey, RouteEntry]]) -> None:
+        """:meth:`_bgp_prefix` for a prefix only one speaker declares: what the fixed point
+        reaches in one round. Its peers accept it (unless they share its AS) but never send
+        it on: they do not declare it, so their export prefix-lists drop it."""
+        ((u, decl),) = declarers.items()
+        if key not in local[u]:
+            return  # no route for exactly the prefix: not announced
+        as_path = (asn[u],)
+        learned: dict[str, RouteEntry] = {}
+        for s in self.sessions[u]:
+            v = s.peer
+            if asn[v] in as_path:  # AS-path loop prevention at the receiver
+                self.bgp_rejected[(v, u, key)] = as_path
+                continue
+            self.bgp_rejected.pop((v, u, key), None)
+            route = RouteEntry(decl.prefix, "bgp", s.local_ip, u, decl.path, as_path=as_path)
+            current = learned.get(v)
+            if current is None or _better(route, current):  # several tunnels: first best
+                learned[v] = route
         for v, route in learned.items():
             best[v][key] = route
 
