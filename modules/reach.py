@@ -350,12 +350,13 @@ class Network:
         self.sessions: dict[str, list[Session]] = {}
         self.declared: dict[str, list[Declared]] = {}
         self.bgp_rejected: dict[tuple[str, str, _PrefixKey], tuple[int, ...]] = {}
-        self._vxnet_tables: dict[str, tuple[list[RouteEntry], Lpm]] = {}
+        self._vxnet_tables: dict[str, tuple[list[RouteEntry], Lpm, Lpm]] = {}
         self._walks: dict[tuple[str, int, int], _Walk] = {}
         self._traces: dict[tuple[str, str, bool], Trace] = {}
         self._next_hops: dict[tuple[str, int], tuple[str, Hop | None] | _Fail] = {}
         self._descriptions: dict[int, str] = {}
         self._host_walks: dict[tuple[str, int, int], _Walk] = {}
+        self._hop_outcomes: dict[tuple[str, str], tuple[str, Hop | None] | str] = {}
 
     # --- building -----------------------------------------------------------------------
 
@@ -428,11 +429,13 @@ class Network:
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
                            ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
-    def _vxnet_table(self, vxnet: str) -> tuple[list[RouteEntry], Lpm]:
+    def _vxnet_table(self, vxnet: str) -> tuple[list[RouteEntry], Lpm, Lpm]:
+        """The routes of a VM in ``vxnet``, their table, and the table of its only
+        connected route (the first): every VM of a vxnet has the same, built once."""
         found = self._vxnet_tables.get(vxnet)
-        if found is None:  # every VM of a vxnet has the same table: build it once
+        if found is None:
             routes = self._workload_routes(vxnet)
-            found = self._vxnet_tables[vxnet] = (routes, Lpm(routes))
+            found = self._vxnet_tables[vxnet] = (routes, Lpm(routes), Lpm(routes[:1]))
         return found
 
     def _build_workloads(self) -> None:
@@ -440,9 +443,10 @@ class Network:
             if host.vxnet not in self.index.vxnets:
                 continue
             node = Node(name, "host", self.index.vpc_of(host.vxnet))
-            routes, table = self._vxnet_table(host.vxnet)
+            routes, table, connected = self._vxnet_table(host.vxnet)
             node.routes = list(routes)
             node.__dict__["lpm"] = table
+            node.__dict__["_connected"] = connected  # what _connected() would build
             self.nodes[name] = node
         for name, vpn in self.topology.vpn_servers.items():
             if vpn.vxnet not in self.index.vxnets:
@@ -744,24 +748,43 @@ class Network:
 
     def _resolve(self, node: Node, route: RouteEntry) -> tuple[str, Hop | None] | _Fail:
         """The node behind a route's next-hop address (on-link, through a tunnel or not)."""
-        name, desc = node.name, self._describe(route)
-        hop = netaddr.IPAddress(route.via)
-        on = self._connected(node).lookup(hop)
-        if on is None:
+        name = node.name
+        key = (name, route.via)
+        outcome = self._hop_outcomes.get(key)
+        if outcome is None:  # many routes share a next hop: look it up once per node
+            outcome = self._hop_outcomes[key] = self._resolve_hop(node, route.via)
+        if not isinstance(outcome, str):
+            return outcome
+        hop, desc = route.via, self._describe(route)
+        if outcome == "off-link":
             return _Fail(name, f"next hop {hop} of {desc} is not on-link: {name} has no interface "
                                "in a network containing it", route.path)
+        if outcome.startswith("tunnel:"):
+            return _Fail(name, f"next hop {hop} of {desc} is not the other end of "
+                               f"{outcome}: black hole", route.path)
+        if outcome.startswith("nobody:"):
+            return _Fail(name, f"next hop {hop} of {desc} is no router's address in "
+                               f"{outcome.removeprefix('nobody:')}: black hole", route.path)
+        return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
+
+    def _resolve_hop(self, node: Node, via: str) -> tuple[str, Hop | None] | str:
+        """Where next hop ``via`` leads from ``node``, or why not, as a word: "off-link",
+        "tunnel:<label>" (not the tunnel's other end), "nobody:<vxnet>", "own"."""
+        name = node.name
+        hop = netaddr.IPAddress(via)
+        on = self._connected(node).lookup(hop)
+        if on is None:
+            return "off-link"
         if on.kind == "tunnel":
             peer, tunnel_hop = self._tunnel_hop(name, on.via.removeprefix("tunnel:"))
             if (hop.version, int(hop)) not in self._addresses.get(peer, set()):
-                return _Fail(name, f"next hop {hop} of {desc} is not the other end of "
-                                   f"{tunnel_hop.node}: black hole", route.path)
+                return tunnel_hop.node
             return peer, tunnel_hop
         owner = self._owners.get((on.via, hop.version, int(hop)))
         if owner is None:
-            return _Fail(name, f"next hop {hop} of {desc} is no router's address in {on.via}: "
-                               "black hole", route.path)
+            return f"nobody:{on.via}"
         if owner == name:
-            return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
+            return "own"
         return owner, None
 
     def _host_walk(self, host: str, dst: netaddr.IPAddress) -> _Walk:
