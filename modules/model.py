@@ -12,6 +12,7 @@ import socket
 from typing import Annotated, Any, Literal
 
 import netaddr
+from netaddr.strategy import ipv4 as _IPV4
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -93,6 +94,18 @@ class IPNetwork(netaddr.IPNetwork):  # type: ignore[misc]  # netaddr has no type
         super().__init__(*args, **kwargs)
         self._span()
 
+    @classmethod
+    def from_ipv4(cls, value: int, prefixlen: int) -> IPNetwork:
+        """``IPNetwork((value, prefixlen), version=4)`` for a value and length already
+        checked (0 <= value < 2**32, 0 <= prefixlen <= 32), without netaddr's argument
+        sniffing: 4x cheaper, and stacks carry tens of thousands of networks."""
+        net = cls.__new__(cls)
+        net._value = value
+        net._prefixlen = prefixlen
+        net._module = _IPV4
+        net._span()
+        return net
+
     def _span(self) -> None:
         module = self._module
         hostmask = (1 << (module.width - self._prefixlen)) - 1
@@ -136,7 +149,7 @@ def _network(text: str) -> netaddr.IPNetwork | None:
     if value is not None:
         if split[1] > 32:
             return None
-        return IPNetwork((value, split[1]), version=4)
+        return IPNetwork.from_ipv4(value, split[1])
     if ":" not in split[0]:
         return None
     try:
