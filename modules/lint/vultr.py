@@ -36,9 +36,9 @@ def _peers(ctx: Context) -> dict[str, list[str]]:
 
 
 def _remote_prefixes(ctx: Context, vpc: str, vcpes: list[str],
-                     peers: dict[str, list[str]]) -> dict[netaddr.IPNetwork, str]:
-    """Remote prefix -> the vCPE of this VPC that carries it. Keyed by span while
-    collecting (plain ints: netaddr's own hashing and ``in`` cost ~1 us each)."""
+                     peers: dict[str, list[str]]) -> list[tuple[netaddr.IPNetwork, str]]:
+    """Remote prefixes (each once, as first seen) and the vCPE of this VPC that carries
+    each. Keyed by span while collecting: netaddr's own hashing and ``in`` cost ~1 us."""
     topo = ctx.topology
     cidr = topo.vpcs[vpc].cidr
     version, low, high = cidr.version, cidr.first, cidr.last
@@ -54,9 +54,9 @@ def _remote_prefixes(ctx: Context, vpc: str, vcpes: list[str],
                 found.setdefault((net.version, net.first, net.last), (net, name))
     # neither inside the VPC's CIDR nor covering it (networks of the same IP version nest
     # exactly when their address ranges do)
-    return {prefix: vcpe for (v, first, last), (prefix, vcpe) in found.items()
+    return [(prefix, vcpe) for (v, first, last), (prefix, vcpe) in found.items()
             if v != version or not ((low <= first and last <= high)
-                                    or (first <= low and high <= last))}
+                                    or (first <= low and high <= last))]
 
 
 def _uncovered(prefixes: Iterable[netaddr.IPNetwork],
@@ -90,8 +90,9 @@ def check(ctx: Context) -> Iterable[Finding]:
         # point at route_push when there is one, else at the VPC's name
         path = ("vpcs", vpc_name, "route_push") if vpc.route_push else ("vpcs", vpc_name)
         remote = _remote_prefixes(ctx, vpc_name, by_vpc[vpc_name], peers)
-        for prefix in _uncovered(remote, (p.destination for p in vpc.route_push)):
-            vcpe = remote[prefix]
+        carrier = {id(prefix): vcpe for prefix, vcpe in remote}  # the prefixes are distinct
+        for prefix in _uncovered([p for p, _ in remote], (p.destination for p in vpc.route_push)):
+            vcpe = carrier[id(prefix)]
             nic = next(n for n in topo.vcpes[vcpe].nics if index.vpc_of(n.vxnet) == vpc_name)
             yield finding(
                 "R314",
