@@ -3,8 +3,8 @@
 The stacks are S2 plus an on-premises router behind vcpe02 that holds 10,000 /24s:
 vcpe02 has a static route to each (advertised over BGP, so vcpe01 learns all 10,000)
 and vpc01 pushes the aggregate (also announced, so the push is covered). HEAD withdraws
-50 of them, adds 50 others and re-points one route push.
-Prints the time of each stage and of the whole command.
+50 of them, adds 50 others and re-points one route push. Prints the time of each stage
+and of the whole command.
 
     venv/bin/python bench/diff_bench.py [--prefixes N]
 """

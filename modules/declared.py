@@ -18,10 +18,11 @@ def declared_spans(topology: Topology, vcpe: str) -> list[tuple[Span, netaddr.IP
     longest first. Lint runs this for every vCPE: the span of each network is computed
     once (netaddr's own hashing and sorting recompute it on every comparison)."""
     node = topology.vcpes[vcpe]
+    if node.bgp is None:  # no BGP speaker, no announcement: the flag alone does nothing
+        return []
     found: dict[Span, netaddr.IPNetwork] = {}
-    if node.bgp:
-        for net in node.bgp.advertise:
-            found.setdefault((net.version, net.first, net.last), net)
+    for net in node.bgp.advertise:
+        found.setdefault((net.version, net.first, net.last), net)
     for route in node.static_routes:
         if route.advertise:
             net = route.destination

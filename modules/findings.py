@@ -93,6 +93,8 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("V503", "client-pool-overlap", _E, "a VPN client pool overlaps a network"),
     Rule("V504", "literal-secret", _E, "a key, PSK or password written into the YAML"),
     Rule("V505", "full-tunnel", _W, "a full-tunnel VPN sends all client traffic through the VPC"),
+    Rule("V506", "vpn-type-not-rendered", _E,
+         "a VPN server type netweave cannot render a boot configuration for"),
 ]}
 
 

@@ -28,9 +28,20 @@ SECRET_KEYS = frozenset({
     "pre_shared_key", "psk_value", "password", "passwd", "secret", "secret_key",
     "access_key_id", "secret_access_key", "api_key", "apikey", "token", "shared_secret",
     "key_material",
+    # OpenVPN and other key files pasted inline
+    "key", "static_key", "tls_auth", "tls_crypt", "tls_auth_key", "tls_crypt_key", "ta_key",
+    "ca_key", "client_key", "server_key", "passphrase", "credentials", "api_token",
+    "access_key", "secret_access_key_id",
 })
+# Keys whose schema value is a switch (``psk: true``): a string there is the secret itself.
+SECRET_SWITCHES = frozenset({"psk"})
 _WG_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$")
-_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|-----BEGIN OpenVPN Static key")
+_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN OpenVPN |PuTTY-User-Key-File-")
+# A Vultr API key: 36 upper-case letters and digits (both present), nothing else.
+_VULTR_KEY = re.compile(r"^(?=[A-Z0-9]*[0-9])(?=[A-Z0-9]*[A-Z])[A-Z0-9]{36}$")
+# What every pattern above needs (see _suspect): keep in step when adding one.
+_SHORTEST_KEY = 36  # the Vultr key; a WireGuard key is 44
+_PUTTY = "PuTTY-User-Key-File-"
 
 
 def dotted(path: PathKey) -> str:
@@ -53,18 +64,37 @@ def _secret_hint(key: str) -> str:
             f"netweave:<name>` (got a literal '{key}')")
 
 
+# Mappings whose keys are object names, not settings: a vxnet may be called 'token'.
+_NAME_MAPS = frozenset({"clouds", "vpcs", "vxnets", "hosts", "vcpes", "vpn_servers",
+                        "security_groups"})
+
+
+def _key_material(text: str) -> str | None:
+    text = text.strip()
+    if _WG_KEY.match(text):
+        return "a WireGuard key"
+    if _PEM.search(text):
+        return "a private key (PEM / OpenVPN / PuTTY key file)"
+    if _VULTR_KEY.match(text):
+        return "a Vultr API key"
+    return None
+
+
 def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     """Report and remove literal secrets, so the rest of the file can still be checked.
 
     Runs over every node of the file: scalars are screened inline (a child's path is
-    built only for containers and suspects) and the regexes run only on text that can
-    match (a WireGuard key is 44 characters, PEM blocks start with '-----BEGIN')."""
+    built only for containers and suspects) and the patterns run only on text that
+    :func:`_suspect` lets through."""
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
+        names = bool(path) and path[-1] in _NAME_MAPS
         for raw_key, value in data.items():
             # YAML 1.2 reads a key like 10 as a number; names are text, and so is the path.
             key = raw_key if isinstance(raw_key, str) else str(raw_key)
-            if key.lower() in SECRET_KEYS:
+            lowered = key.lower()
+            if not names and (lowered in SECRET_KEYS or (lowered in SECRET_SWITCHES
+                                                         and isinstance(value, str))):
                 out.append(finding("V504", f"'{key}' at {dotted((*path, key))} would put a secret "
                                    "into the topology file, which lives in git",
                                    (*path, key), _secret_hint(key), at_key=True))
@@ -78,9 +108,9 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
         return [_strip_secrets(v, (*path, i), out)
                 if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v)) else v
                 for i, v in enumerate(data)]
-    if isinstance(data, str) and _suspect(data) and (
-            _WG_KEY.match(data.strip()) or _PEM.search(data)):
-        out.append(finding("V504", f"the value at {dotted(path)} looks like key material",
+    material = _key_material(data) if isinstance(data, str) and _suspect(data) else None
+    if material:
+        out.append(finding("V504", f"the value at {dotted(path)} looks like {material}",
                            path, _secret_hint(str(path[-1]) if path else "value")))
         return "<redacted>"
     return data
@@ -95,17 +125,18 @@ def _plainly_clean(data: Any) -> bool:
     nothing. One loop over a stack, no copies and no paths, so a clean 100k-prefix file
     costs a fraction of the full walk; anything unusual falls back to that walk."""
     stack = [data]
-    pop, push, secret = stack.pop, stack.append, SECRET_KEYS
+    pop, push, secret = stack.pop, stack.append, SECRET_KEYS | SECRET_SWITCHES
     while stack:
         node = pop()
         kind = type(node)
         if kind is dict:
             for key, value in node.items():
+                # conservative: a switch, or a secret-named object in a name map, takes the walk
                 if type(key) is not str or key.lower() in secret:
                     return False
                 vkind = type(value)
                 if vkind is str:
-                    if len(value) >= 44 or "-----BEGIN" in value:
+                    if _suspect(value):
                         return False
                 elif vkind is dict or vkind is list:
                     push(value)
@@ -115,14 +146,14 @@ def _plainly_clean(data: Any) -> bool:
             for value in node:
                 vkind = type(value)
                 if vkind is str:
-                    if len(value) >= 44 or "-----BEGIN" in value:
+                    if _suspect(value):
                         return False
                 elif vkind is dict or vkind is list:
                     push(value)
                 elif vkind not in _SCALARS:
                     return False
         elif kind is str:
-            if len(node) >= 44 or "-----BEGIN" in node:
+            if _suspect(node):
                 return False
         elif kind not in _SCALARS:
             return False
@@ -130,8 +161,10 @@ def _plainly_clean(data: Any) -> bool:
 
 
 def _suspect(text: str) -> bool:
-    """Whether the key-material patterns could match at all (cheap, exact pre-checks)."""
-    return len(text) >= 44 or "-----BEGIN" in text
+    """Whether :func:`_key_material` could match at all: exact, cheap pre-checks. The
+    WireGuard (44) and Vultr (36) keys are whole stripped values of that length; the
+    other patterns need '-----BEGIN' or 'PuTTY-User-Key-File-' in the text."""
+    return len(text) >= _SHORTEST_KEY or "-----BEGIN" in text or _PUTTY in text
 
 
 # --- walking the schema along an error location --------------------------------------
@@ -274,10 +307,81 @@ def _schema_findings(exc: ValidationError) -> Iterator[Finding]:
                           path, f"did you mean '{guess}'?" if guess else f"expected {expected}")
         elif kind in _TYPE_WORDS:
             yield finding("S102", f"{where} should be {_TYPE_WORDS[kind]}, "
-                          f"not {_describe(err.get('input'))}", path)
+                          f"not {_describe(err.get('input'))}", path, _TYPE_HINTS.get(_field(path)))
+        elif kind in _BOUNDS:
+            yield _out_of_range(path, where, err.get("input"), kind, ctx)
+        elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+            yield _bad_length(path, where, err.get("input"), kind, ctx)
+        elif kind == "string_pattern_mismatch" and _field(path) == "ports":
+            yield finding("S106", f"{where}: '{err.get('input')}' is not a port or port range",
+                          path, "write one port (443) or a range (8000-8100)")
         else:
             yield finding("S106", f"{where}: {err['msg']}", path)
     return
+
+
+# --- messages in network terms for range and length errors ----------------------------
+
+_BOUNDS = {"greater_than_equal": "ge", "less_than_equal": "le", "greater_than": "gt",
+           "less_than": "lt"}
+_PRIVATE_ASN_HINT = "use a private AS: 64512-65534 or 4200000000-4294967294"
+# field -> (what it is, the allowed range in words, hint)
+_RANGES: dict[str, tuple[str, str, str]] = {
+    "asn": ("the AS number", "BGP AS numbers are 1 to 4294967295", _PRIVATE_ASN_HINT),
+    "mtu": ("the MTU", "an MTU is 576 (the IPv4 minimum) to 9000 (jumbo frames)",
+            "1500 for a normal underlay; leave tunnel MTUs out to get underlay minus overhead"),
+    "port": ("the port", "UDP/TCP ports are 1 to 65535",
+             "WireGuard listens on 51820 by default, OpenVPN on 1194"),
+    "keepalive": ("the keepalive", "a keepalive is 0 (off) to 3600 seconds",
+                  "25 seconds keeps NAT mappings open"),
+}
+_TYPE_HINTS = {
+    "asn": "write the number alone, e.g. 65001 (not 'AS65001')",
+    "psk": "psk: true adds a pre-shared key generated and kept in Pulumi state",
+    "public_ip": "true gives the machine an EIP (QingCloud) / reserved IP (Vultr)",
+    "advertise": "true announces the destination over BGP",
+    "full_tunnel": "false keeps clients on a split tunnel (recommended)",
+    "mtu": "a number of bytes, e.g. 1400", "port": "a number, e.g. 51820",
+}
+_LENGTH_WORDS: dict[str, tuple[str, str]] = {
+    "nics": ("{owner} has no NICs: a vCPE needs at least its primary NIC",
+             "add nics: [{vxnet: <vxnet>, address: <address>}]; the first NIC is the primary"),
+    "zone": ("'{value}' is not a QingCloud zone", "zones look like pek3a, sh1a, gd2a"),
+    "region": ("'{value}' is not a Vultr region", "regions look like ams, fra, sgp, ewr"),
+}
+
+
+def _field(path: PathKey) -> str:
+    return next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+
+
+def _owner(path: PathKey) -> str:
+    """The named object a path belongs to: ``("vcpes", "vcpe01", "nics")`` -> vcpe01."""
+    return str(path[1]) if len(path) > 1 else dotted(path)
+
+
+def _out_of_range(path: PathKey, where: str, value: Any, kind: str, ctx: dict[str, Any]) -> Finding:
+    name = _field(path)
+    limit = next((ctx[k] for k in ("ge", "le", "gt", "lt") if k in ctx), "?")
+    side = "below" if kind in ("greater_than_equal", "greater_than") else "above"
+    what, allowed, hint = _RANGES.get(name, (name or "the value", f"the limit is {limit}", ""))
+    return finding("S106", f"{where}: {what} {value!r} is {side} {limit}: {allowed}", path,
+                   hint or None)
+
+
+def _bad_length(path: PathKey, where: str, value: Any, kind: str, ctx: dict[str, Any]) -> Finding:
+    name = _field(path)
+    if name in _LENGTH_WORDS:
+        text, hint = _LENGTH_WORDS[name]
+        return finding("S106", f"{where}: " + text.format(owner=_owner(path), value=value), path, hint)
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        need = "at least" if kind == "too_short" else "at most"
+        return finding("S106", f"{where} needs {need} {bound} item{'s' if bound != 1 else ''}", path)
+    bound = ctx.get("min_length") if kind == "string_too_short" else ctx.get("max_length")
+    need = "at least" if kind == "string_too_short" else "at most"
+    return finding("S106", f"{where}: '{value}' is too {'short' if need == 'at least' else 'long'} "
+                   f"({need} {bound} characters)", path)
 
 
 def validate(source: Source) -> SchemaResult:

@@ -161,13 +161,22 @@ def test_openvpn_tunnel_pins_the_peer_certificate() -> None:
     assert "tls-client" in other
 
 
-def test_tunnel_interface_names_fit_ifnamsiz_and_are_unique_everywhere() -> None:
+def test_tunnel_interface_names_fit_ifnamsiz_and_are_unique_on_each_host() -> None:
     ends = [("t1", "a", "a-very-long-vcpe-name", "wireguard"), ("t1", "a-very-long-vcpe-name", "a",
-            "wireguard"), ("t2", "b", "c", "wireguard"), ("t3", "d", "c", "wireguard")]
+            "wireguard"), ("t2", "b", "c", "wireguard"), ("t3", "b", "c", "wireguard"),
+            ("t4", "d", "c", "wireguard")]
     names = tunnel_names(ends)
     assert all(len(n) <= IFNAMSIZ for n in names.values())
-    assert len(set(names.values())) == len(names)
+    assert names[("t2", "b")] != names[("t3", "b")]  # two tunnels of b to c
     assert names[("t1", "a-very-long-vcpe-name")] == "wg-a"
+    assert names[("t4", "d")] == "wg-c"  # another host may use the same name
+
+
+def test_a_tunnel_added_elsewhere_renames_no_interface() -> None:
+    before = tunnel_names([("t1", "vcpe02", "vcpe01", "wireguard")])
+    after = tunnel_names([("t1", "vcpe02", "vcpe01", "wireguard"),
+                          ("t2", "vcpe03", "vcpe01", "wireguard")])
+    assert after[("t1", "vcpe02")] == before[("t1", "vcpe02")] == "wg-vcpe01"
 
 
 def test_vultr_vcpe_gets_a_cloud_config_with_its_files_and_boot_command() -> None:

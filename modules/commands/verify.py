@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
-HELP = "run the whole pipeline on a stack: lint, reach, render, plan, graph (and emulate)"
+HELP = "run the whole pipeline on a stack: lint, reach, render, plan, graph, emulate"
 ORDER = 5
 
 
@@ -23,6 +23,7 @@ def stages(file: str, out: str) -> list[tuple[str, list[str]]]:
         ("render", ["render", file, "--out", out]),
         ("plan", ["plan", file]),
         ("graph", ["graph", file, "--format", "svg", "--out", str(Path(out) / "topology.svg")]),
+        ("emulate", ["emulate", file]),
     ]
 
 

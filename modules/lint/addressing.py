@@ -17,6 +17,7 @@ from modules.findings import Finding, finding
 from modules.index import AddressOwner, VxnetInfo
 from modules.lint import Context
 from modules.lint.cloud import cloud_range_findings
+from modules.lint.forwarding import shared
 from modules.lint.overlaps import overlap_findings
 from modules.lint.prefixes import point, span
 
@@ -65,16 +66,20 @@ def _first_block(outer: netaddr.IPNetwork, prefixlen: int) -> netaddr.IPNetwork:
 
 def _vxnets_disjoint(ctx: Context) -> Iterator[Finding]:
     for vpc_name, vpc in ctx.topology.vpcs.items():
+        order = {name: i for i, name in enumerate(vpc.vxnets)}  # file order
         ordered = sorted(vpc.vxnets.items(), key=lambda kv: (span(kv[1].cidr), kv[0]))
         widest: tuple[str, netaddr.IPNetwork] | None = None  # the block reaching furthest
         end = -1
         for vx_name, vx in ordered:
             first, last = span(vx.cidr)
             if widest is not None and first <= end:
-                free = _free_block_after(vpc.cidr, vx.cidr.prefixlen, max(end, last))
-                yield finding("A202", f"vxnets {widest[0]} ({widest[1]}) and {vx_name} ({vx.cidr}) "
+                # blame the one written later: the earlier one was there first
+                (old, old_cidr), (new, new_cidr) = sorted(
+                    [widest, (vx_name, vx.cidr)], key=lambda pair: order[pair[0]])
+                free = _free_block_after(vpc.cidr, new_cidr.prefixlen, max(end, last))
+                yield finding("A202", f"vxnets {old} ({old_cidr}) and {new} ({new_cidr}) "
                               f"of VPC {vpc_name} overlap: a VM address would be in two subnets",
-                              ("vpcs", vpc_name, "vxnets", vx_name, "cidr"),
+                              ("vpcs", vpc_name, "vxnets", new, "cidr"),
                               f"use a free block such as {free}" if free else
                               f"vxnets of one VPC must be disjoint blocks of {vpc.cidr}")
             if last > end:
@@ -112,7 +117,7 @@ def reserved(cidr: netaddr.IPNetwork, address: netaddr.IPAddress) -> str | None:
 
 
 def usable(cidr: netaddr.IPNetwork) -> str:
-    if cidr.size <= 4:
+    if cidr.size < 4:
         return f"{cidr} has no address left for machines"
     low = cidr.network + 2
     high = cidr.network + (cidr.size - 2)
@@ -132,8 +137,6 @@ def _vxnet_at(ctx: Context, vpc: str, address: netaddr.IPAddress) -> VxnetInfo |
 
 
 def _vxnet_starts(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
-    from modules.lint.forwarding import shared
-
     def build(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
         out: dict[str, tuple[list[int], list[VxnetInfo]]] = {}
         for info in sorted(ctx.index.vxnets.values(), key=lambda i: span(i.cidr)):

@@ -1,12 +1,12 @@
 """What lint needs from the forwarding model: routing domains and what each vCPE routes.
 
-Two questions, each answered in exactly one function so that the reach helper's
-model can take over without touching the rules:
+Two questions, each answered in one place so that the rules never depend on how:
 
 - :func:`domain_of` — which VPCs are interconnected (``modules.reach.routing_domains``).
 - :func:`route_index` — does a vCPE (or VPN server) forward to a prefix: connected,
   static, and what its BGP peers declare — the forwarding model's import policy —
-  without the default route (see :class:`RouteIndex` for why not ``Network.rib``).
+  without the default route. Same policy as ``modules.reach`` (its ``Network.rib``),
+  asked without materialising every table: see :class:`RouteIndex`.
 
 Results are computed once per lint run and kept on the context.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import netaddr
 
+from modules.declared import declared_prefixes
 from modules.lint.prefixes import V6_BASE, PrefixSet, span
 from modules.reach import routing_domains
 
@@ -69,11 +70,8 @@ def _key(net: netaddr.IPNetwork, plen: int) -> PrefixKey:
 
 
 def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
-    """What a vCPE announces over BGP: ``bgp.advertise`` plus statics marked advertise."""
-    v = ctx.topology.vcpes[vcpe]
-    if v.bgp is None:
-        return []
-    return [*v.bgp.advertise, *(r.destination for r in v.static_routes if r.advertise)]
+    """What a vCPE announces over BGP (one definition: :mod:`modules.declared`)."""
+    return declared_prefixes(ctx.topology, vcpe)
 
 
 @dataclass
@@ -92,7 +90,7 @@ class RouteIndex:
     peers: dict[str, set[str]] = field(default_factory=dict)
     declarers: dict[PrefixKey, set[str]] = field(default_factory=dict)
     lengths: dict[int, list[int]] = field(default_factory=dict)  # version -> prefix lengths, longest first
-    _hints: dict[str, list[PrefixSet]] = field(default_factory=dict)
+    hints: dict[str, list[PrefixSet]] = field(default_factory=dict)
 
     def covers(self, node: str, net: netaddr.IPNetwork, where: tuple[int, int] | None = None) -> bool:
         """Does ``node`` route ``net``? (``where``: its :func:`span`, when already known.)"""
@@ -125,8 +123,9 @@ def _route_index(ctx: Context) -> RouteIndex:
     out = RouteIndex()
     for name, vcpe in topo.vcpes.items():
         nets = [index.vxnets[n.vxnet].cidr for n in vcpe.nics if n.vxnet in index.vxnets]
-        nets += [r.destination for r in vcpe.static_routes
-                 if r.next_hop is not None and r.destination.prefixlen > 0]
+        # a static default route with a next hop is a deliberate choice (egress through a
+        # firewall), unlike the implicit default via the VPC router: it counts
+        nets += [r.destination for r in vcpe.static_routes if r.next_hop is not None]
         out.own[name] = PrefixSet.build(nets)
         for prefix in declared(ctx, name):
             out.declarers.setdefault(_key(prefix, prefix.prefixlen), set()).add(name)
@@ -154,10 +153,10 @@ def route_sets(ctx: Context, node: str) -> list[PrefixSet]:
     """A node's routes as prefix sets, for "did you mean" hints (built on demand,
     once per node: only nodes with a finding pay for it)."""
     routes = route_index(ctx)
-    if node not in routes._hints:
+    if node not in routes.hints:
         learned = [p for peer in routes.learned(node) for p in declared(ctx, peer)]
-        routes._hints[node] = [routes.own.get(node, PrefixSet()), PrefixSet.build(learned)]
-    return routes._hints[node]
+        routes.hints[node] = [routes.own.get(node, PrefixSet()), PrefixSet.build(learned)]
+    return routes.hints[node]
 
 
 def bgp_peers(ctx: Context) -> dict[str, list[str]]:

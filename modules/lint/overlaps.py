@@ -15,6 +15,7 @@ and vpn families.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ import netaddr
 
 from modules.findings import Finding, finding
 from modules.lint.forwarding import domain_of, shared
-from modules.lint.prefixes import span
+from modules.lint.prefixes import V6_BASE, span
 from modules.source import PathKey
 
 if TYPE_CHECKING:
@@ -99,7 +100,39 @@ def _sweep(nets: list[Net], other: Callable[[Net, Net], bool]) -> Iterator[tuple
         stack.append((cur, hit))
 
 
-def _pair_finding(cur: Net, hit: Net, same_domain: bool) -> Finding:
+FREE_TRIES = 64
+
+
+def _free_block(cur: Net, within: netaddr.IPNetwork, starts: list[int], ends: list[int]) -> str | None:
+    """A block of ``cur``'s size inside ``within`` that no network of the domain uses."""
+    size = cur.last - cur.first + 1
+    low, high = span(within)
+    candidate = low + max(0, (cur.first - low) // size) * size
+    for _ in range(FREE_TRIES):
+        if candidate + size - 1 > high:
+            return None
+        i = bisect_right(starts, candidate + size - 1) - 1
+        if i < 0 or ends[i] < candidate:
+            base = V6_BASE if cur.cidr.version == 6 else 0
+            return str(netaddr.IPNetwork((candidate - base, cur.cidr.prefixlen),
+                                         version=cur.cidr.version))
+        candidate = ((ends[i] + 1 - low + size - 1) // size) * size + low
+    return None
+
+
+def _merged(nets: list[Net]) -> tuple[list[int], list[int]]:
+    starts: list[int] = []
+    ends: list[int] = []
+    for n in sorted(nets, key=lambda n: n.first):
+        if ends and n.first <= ends[-1] + 1:
+            ends[-1] = max(ends[-1], n.last)
+        else:
+            starts.append(n.first)
+            ends.append(n.last)
+    return starts, ends
+
+
+def _pair_finding(cur: Net, hit: Net, same_domain: bool, free: str | None = None) -> Finding:
     pool = cur if cur.kind == "client pool" else (hit if hit.kind == "client pool" else None)
     if same_domain and pool is not None:
         other = hit if pool is cur else cur
@@ -112,6 +145,7 @@ def _pair_finding(cur: Net, hit: Net, same_domain: bool) -> Finding:
         return finding("A203", f"{cur.describe()} overlaps {hit.describe()}, and the two are "
                        f"interconnected: a packet for an address in {cur.cidr} cannot tell "
                        "which network it is meant for", cur.path,
+                       f"renumber {cur.owner}: {free} is free in {cur.vpc}" if free else
                        f"renumber one of them; networks that route to each other need "
                        f"disjoint ranges ({hit.cidr} is taken)")
     return finding("A204", f"{cur.describe()} overlaps {hit.describe()}; they never route "
@@ -126,9 +160,15 @@ def _findings(ctx: Context) -> list[Finding]:
     by_domain: dict[int, list[Net]] = {}
     for n in nets:
         by_domain.setdefault(n.domain, []).append(n)
+    vpcs = ctx.topology.vpcs
     for members in by_domain.values():
+        merged: tuple[list[int], list[int]] | None = None
         for cur, hit in _sweep(members, lambda a, b: a.group != b.group):
-            found.append(_pair_finding(cur, hit, True))
+            free = None
+            if cur.kind == "vxnet" and hit.kind != "client pool":
+                merged = merged or _merged(members)
+                free = _free_block(cur, vpcs[cur.vpc].cidr, *merged)
+            found.append(_pair_finding(cur, hit, True, free))
     for cur, hit in _sweep(nets, lambda a, b: a.domain != b.domain):
         found.append(_pair_finding(cur, hit, False))
     return found

@@ -16,7 +16,7 @@ from modules.findings import Finding, finding
 from modules.index import AddressOwner
 from modules.lint import Context
 from modules.lint.forwarding import route_index, route_sets, shared
-from modules.lint.prefixes import Candidates, PrefixSet, listing, point, span, typo_of
+from modules.lint.prefixes import TYPO, Candidates, PrefixSet, distance, listing, point, span, typo_of
 from modules.lint.tunnels import tunnel_findings
 from modules.model import RoutePush, Vpc
 from modules.source import PathKey
@@ -42,6 +42,26 @@ def _routers_by_vpc(ctx: Context) -> dict[str, Candidates[AddressOwner]]:
                     (point(owner.address), str(owner.address), owner))
         return {vpc: Candidates.build(e) for vpc, e in entries.items()}
     return shared(ctx, "routers_by_vpc", build)
+
+
+def _elsewhere(ctx: Context, vpc: str, hop: netaddr.IPAddress) -> str:
+    """Why nothing in ``vpc`` answers: maybe the address belongs to another VPC."""
+    for other in _routers_elsewhere(ctx).get(point(hop), []):
+        other_vpc = ctx.index.vpc_of(other.vxnet)
+        if other_vpc != vpc:
+            return (f"{hop} is {other.describe().split(' (')[0]} in VPC {other_vpc}, and a route "
+                    f"push's next hop must be in the pushing VPC ({vpc})")
+    return f"nothing in {vpc} has the address {hop}"
+
+
+def _routers_elsewhere(ctx: Context) -> dict[int, list[AddressOwner]]:
+    def build(ctx: Context) -> dict[int, list[AddressOwner]]:
+        out: dict[int, list[AddressOwner]] = {}
+        for owner in ctx.index.owners:
+            if owner.kind != "host" and owner.vxnet in ctx.index.vxnets:
+                out.setdefault(point(owner.address), []).append(owner)
+        return out
+    return shared(ctx, "routers_by_address", build)
 
 
 def _router_hint(ctx: Context, vpc: str, hop: netaddr.IPAddress) -> str:
@@ -76,7 +96,7 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
             owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
             if owner is None or owner.kind == "host":
                 what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
-                        else f"nothing in {vpc_name} has the address {hop}")
+                        else _elsewhere(ctx, vpc_name, hop))
                 yield finding("R301", f"route push {dest} in {vpc_name} points at next hop {hop}, "
                               f"but {what}: VMs would send {dest} traffic into a black hole",
                               (*path, "next_hop"), _router_hint(ctx, vpc_name, hop))
@@ -122,7 +142,7 @@ def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwo
     else:
         hint = f"{owner.name} has no route to any network but its default route"
     return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
-                   f"route for {dest} (connected, static or BGP): the traffic would come back "
+                   f"route into {dest} (connected, static or BGP): the traffic would come back "
                    "by its default route or die there", (*path, "destination"), hint)
 
 
@@ -149,9 +169,28 @@ def _static_routes(ctx: Context) -> Iterator[Finding]:
                               f"network {name} is connected to, and it is not", (*path, "destination"),
                               _nearest_connected(dest, links, described, name))
             elif not any(hop.version == c.version and hop in c for c in links):
+                guess = _onlink_guess(hop, links)
                 yield finding("R309", f"{name} static route {dest} via {hop}: the next hop is not "
                               f"on-link (not in a vxnet or tunnel of {name})", (*path, "next_hop"),
-                              f"{name} is connected to {described or 'no vxnet'}")
+                              (f"did you mean {guess}? " if guess else "")
+                              + f"({name} is connected to {described or 'no vxnet'})")
+
+
+def _onlink_guess(hop: netaddr.IPAddress, links: list[netaddr.IPNetwork]) -> netaddr.IPAddress | None:
+    """``hop`` with its network bits taken from a link it was probably meant to be on."""
+    best: tuple[int, netaddr.IPAddress] | None = None
+    for link in links:
+        if link.version != hop.version or link.size <= 2:
+            continue
+        bits = 32 if hop.version == 4 else 128
+        guess = netaddr.IPAddress(link.first | (int(hop) & ((1 << (bits - link.prefixlen)) - 1)),
+                                  hop.version)
+        if guess in (link.network, link.network + 1) or (hop.version == 4 and guess == link.broadcast):
+            continue
+        d = distance(str(hop), str(guess))
+        if d <= TYPO and (best is None or d < best[0]):
+            best = (d, guess)
+    return best[1] if best else None
 
 
 def _nearest_connected(dest: netaddr.IPNetwork, links: list[netaddr.IPNetwork], described: str,

@@ -14,12 +14,24 @@ from modules.lint.prefixes import span
 
 def tunnel_findings(ctx: Context) -> Iterator[Finding]:
     subnets: dict[tuple[int, int], str] = {}
+    pairs: dict[tuple[frozenset[str], str], str] = {}
     for i, tunnel in enumerate(ctx.topology.tunnels):
         label = tunnel.label(i)
         bad_ends = list(_ends(ctx, i))
         yield from bad_ends
         if bad_ends:
             continue
+        pair = (frozenset(e.vcpe for e in tunnel.ends), tunnel.transport)
+        if pair in pairs:
+            a, b = (e.vcpe for e in tunnel.ends)
+            yield finding("R307", f"tunnel {label} joins {a} and {b} over the {tunnel.transport} "
+                          f"a second time (tunnel {pairs[pair]} already does): it rides the same "
+                          "underlay path, so it adds no redundancy, only a second BGP session "
+                          "and a second copy of every route",
+                          ("tunnels", i, "ends"),
+                          "remove one of them; for a redundant path use the other transport")
+            continue
+        pairs[pair] = label
         yield from _transport(ctx, i)
         yield from _addressing(i, label, subnets, ctx)
 

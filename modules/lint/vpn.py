@@ -76,6 +76,13 @@ def _vpn_servers(ctx: Context) -> Iterator[Finding]:
                           f"and unreliable: {'; '.join(PPTP_REASONS)}", (*path, "type"),
                           "use type: openvpn (or wireguard); both work through NAT, from "
                           "several places per user, and on iOS/macOS")
+        if vpn.type == "l2tp":
+            yield finding("V506", f"VPN server {name} is L2TP/IPsec, which netweave does not render "
+                          "(no strongSwan/xl2tpd configuration): the host would boot without a "
+                          "VPN service, and lint would be the last thing to pass",
+                          (*path, "type"),
+                          "use type: openvpn or wireguard; for L2TP/IPsec use the QingCloud VPC "
+                          "router's own VPN service (at the VPC's EIP), outside netweave")
         if vpn.full_tunnel:
             yield finding("V505", f"VPN server {name} is full-tunnel: every client's internet "
                           "traffic goes through the VPC (bandwidth, EIP costs, and clients lose "

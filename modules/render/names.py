@@ -1,8 +1,11 @@
 """Interface names on the hosts: stable, readable, and at most 15 characters (IFNAMSIZ).
 
-Tunnel interfaces are named after the peer (``wg-vcpe02``). wireguard-go keeps its
-control sockets in one shared directory, so in emulation the names must also be unique
-across all hosts: colliding or overlong names fall back to a short hash of the tunnel end.
+Tunnel interfaces are named after the peer (``wg-vcpe02``); only a name that is too long,
+or that two tunnels of the same host would share, falls back to a short hash of the tunnel
+end. Names depend on the host's own tunnels alone: a tunnel added elsewhere never renames
+an interface here — that would change the host's boot configuration and replace its VM.
+(The emulator, whose wireguard-go sockets share one directory, starts each under a
+run-unique name and renames it inside its namespace.)
 """
 
 from __future__ import annotations
@@ -35,11 +38,11 @@ def tunnel_names(ends: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, s
     """(tunnel label, local vCPE, peer vCPE, type) -> {(label, local): interface name}."""
     ends = list(ends)
     wanted = {(label, local): f"{TUNNEL_PREFIX[kind]}{peer}" for label, local, peer, kind in ends}
-    counts = Counter(wanted.values())
+    counts = Counter((local, name) for (_, local), name in wanted.items())
     names: dict[tuple[str, str], str] = {}
     for (label, local), name in wanted.items():
         kind = next(k for lb, lo, _, k in ends if (lb, lo) == (label, local))
-        if len(name) > IFNAMSIZ or counts[name] > 1:
+        if len(name) > IFNAMSIZ or counts[(local, name)] > 1:
             name = short_name(TUNNEL_PREFIX[kind], f"{label}/{local}")
         names[(label, local)] = name
     return names

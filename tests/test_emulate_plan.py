@@ -1,0 +1,251 @@
+"""The emulator's pure layers: naming, the lab plan, DHCP option 121, reading the render
+output, security groups, expected BGP state and the matrix display (no root needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import netaddr
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modules.emulate import checks, dhcp, firewall
+from modules.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
+from modules.emulate.plan import UNDERLAY, build_plan, pushes_for_vxnet
+from modules.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
+from modules.emulate.vcpe import daemon_config, lab_timers
+from modules.emulate.workloads import _routes
+from modules.index import Index
+from modules.lint import lint_file, lint_text
+from modules.model import Topology
+
+STACKS = Path(__file__).resolve().parent.parent / "stacks"
+
+
+def load(name: str) -> tuple[Topology, Index]:
+    topology = lint_file(str(STACKS / name)).topology
+    assert topology is not None
+    return topology, Index.build(topology)
+
+
+def test_prefix_is_short_and_recognisable() -> None:
+    prefix = new_prefix()
+    assert PREFIX_RE.match(prefix)
+    assert len(prefix) == 6
+
+
+def test_every_namespace_and_port_name_fits_ifnamsiz() -> None:
+    topology, index = load("s2-many-to-many.yaml")
+    plan = build_plan(topology, index, Names(new_prefix()))
+    names = plan.namespaces + [h.port for h in plan.hosts.values()]
+    names += [n.port for v in plan.vcpes.values() for n in v.nics]
+    assert all(len(n) <= IFNAMSIZ for n in names)
+    assert len(set(plan.namespaces)) == len(plan.namespaces)
+
+
+def test_names_are_stable_per_node() -> None:
+    names = Names("nw0001")
+    assert names.host("vm01") == names.host("vm01") == "nw0001h0"
+    assert names.host("vm02") == "nw0001h1"
+    assert names.vcpe("vm01") == "nw0001v0"
+
+
+def test_plan_puts_the_vpc_router_at_the_first_address_of_each_vxnet() -> None:
+    topology, index = load("s2-many-to-many.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    bridges = plan.routers["vpc01"].bridges
+    assert str(bridges["vxnet01"].gateway) == "192.168.128.1/24"
+    assert str(bridges["vxnet03"].gateway) == "192.168.129.1/24"
+
+
+def test_public_addresses_come_from_the_benchmark_range() -> None:
+    topology, index = load("s1-one-to-one.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    addresses = plan.public_addresses()
+    assert set(addresses) == {"vcpe01", "vcpe02"}
+    assert all(netaddr.IPAddress(a) in UNDERLAY for a in addresses.values())
+    assert len(set(addresses.values())) == 2
+
+
+def test_qingcloud_hosts_use_dhcp_and_vultr_hosts_do_not() -> None:
+    topology, index = load("s3-hybrid-vultr.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    assert plan.hosts["qc-app"].dhcp
+    assert not plan.hosts["vultr-app"].dhcp
+
+
+def test_a_push_goes_to_the_vxnet_holding_its_next_hop() -> None:
+    topology, index = load("s2-many-to-many.yaml")
+    assert pushes_for_vxnet(topology, index, "vxnet01") == [("172.17.0.0/24", "192.168.128.2")]
+    assert pushes_for_vxnet(topology, index, "vxnet03") == [("172.17.0.0/24", "192.168.129.5")]
+
+
+def test_option_121_ends_with_the_default_route() -> None:
+    """RFC 3442: with option 121 present the client ignores the router option."""
+    topology, index = load("s2-many-to-many.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    items = dhcp.option_121(topology, index, plan.routers["vpc02"], "vxnet02")
+    assert items == ["192.168.128.0/24", "172.17.0.2", "192.168.129.0/24", "172.17.0.2",
+                     "0.0.0.0/0", "172.17.0.1"]
+
+
+def test_dnsmasq_serves_dhcp_only_and_pins_each_vm_address(tmp_path: Path) -> None:
+    topology, index = load("s1-one-to-one.yaml")
+    plan = build_plan(topology, index, Names("nw0001"))
+    argv = dhcp.dnsmasq_argv(topology, index, plan, plan.routers["vpc01"], tmp_path)
+    assert "--port=0" in argv and "--no-ping" in argv
+    assert f"--dhcp-host={plan.hosts['vm01'].mac},192.168.128.3" in argv
+    assert any(a.startswith("--dhcp-option=tag:b0,121,172.17.0.0/24,192.168.128.2,") for a in argv)
+
+
+def test_netplan_routes_rules_and_tables_are_read() -> None:
+    ifaces = parse_netplan("""
+network:
+  version: 2
+  ethernets:
+    eth1:
+      addresses: [192.168.129.5/24]
+      mtu: 1450
+      routes:
+        - {to: 192.168.129.0/24, scope: link, table: 101}
+        - {to: default, via: 192.168.129.1, table: 101}
+      routing-policy:
+        - {from: 192.168.129.5, table: 101, priority: 101}
+""")
+    eth1 = ifaces["eth1"]
+    assert eth1.addresses == ("192.168.129.5/24",) and eth1.mtu == 1450
+    assert [r.ip_args() for r in eth1.routes] == ["192.168.129.0/24 scope link table 101",
+                                                  "0.0.0.0/0 via 192.168.129.1 table 101"]
+    assert eth1.rules[0].ip_args() == "from 192.168.129.5 table 101 priority 101"
+
+
+def test_sysctl_file_is_parsed_without_comments() -> None:
+    assert parse_sysctl("# x\nnet.ipv4.ip_forward = 1\n-kernel.foo=2 # y\n") == [
+        ("net.ipv4.ip_forward", "1"), ("kernel.foo", "2")]
+
+
+def test_wg_quick_file_is_split_for_wg_setconf() -> None:
+    conf = parse_wg_quick("[Interface]\nPrivateKey = AAA=\nListenPort = 51820\n"
+                          "Address = 169.254.100.1/30\nMTU = 1440\nTable = off\nPostUp = true\n"
+                          "[Peer]\nPublicKey = BBB=\nEndpoint = 198.18.0.3:51820\n"
+                          "AllowedIPs = 169.254.100.2/32\n")
+    assert "Address" not in conf.setconf and "MTU" not in conf.setconf
+    assert "Endpoint = 198.18.0.3:51820" in conf.setconf
+    assert conf.addresses == ("169.254.100.1/30",) and conf.mtu == 1440
+    assert conf.table == "off" and conf.ignored == ("PostUp",)
+
+
+@given(st.lists(st.tuples(st.from_regex(r"[a-z][a-z0-9_.]{0,20}", fullmatch=True),
+                          st.from_regex(r"[0-9]{1,4}", fullmatch=True)), max_size=8))
+def test_sysctl_roundtrip(settings: list[tuple[str, str]]) -> None:
+    text = "\n".join(f"{k} = {v}" for k, v in settings)
+    assert parse_sysctl(text) == settings
+
+
+def test_lab_timers_fallback_names_every_neighbor() -> None:
+    text = lab_timers("router bgp 65001\n neighbor 169.254.0.2 remote-as 65002\n")
+    assert text.startswith("router bgp 65001\n timers bgp 1 3")
+    assert " neighbor 169.254.0.2 timers connect 1" in text
+
+
+def test_vultr_workload_routes_are_read_from_cloud_init_bootcmd() -> None:
+    data = {"bootcmd": [["ip", "route", "replace", "192.168.10.0/24", "via", "10.8.0.2"]]}
+    assert _routes(data) == [("192.168.10.0/24", "10.8.0.2")]
+
+
+def test_security_group_drops_inbound_unless_accepted() -> None:
+    result = lint_text("""
+version: 1
+clouds: {qc: {provider: qingcloud, zone: pek3a}}
+vpcs: {vpc01: {cloud: qc, cidr: 192.168.0.0/16, vxnets: {vx: {cidr: 192.168.1.0/24}}}}
+hosts: {vm01: {vxnet: vx, address: 192.168.1.3, security_groups: [web]}}
+security_groups:
+  web: {rules: [{protocol: tcp, ports: "80-81", source: 10.0.0.0/8}, {protocol: icmp}]}
+""")
+    assert result.topology is not None
+    rules = firewall.rules_for(result.topology, ["web"])
+    assert ":INPUT DROP" in rules
+    assert "-A INPUT -p tcp --dport 80:81 -s 10.0.0.0/8" in rules
+    assert "-A INPUT -p icmp -m comment --comment sg:web -j ACCEPT" in rules
+    assert firewall.rules_for(result.topology, []) == ""
+
+
+def test_expected_bgp_is_what_each_peer_declares() -> None:
+    topology, _ = load("s2-many-to-many.yaml")
+    expected = checks.expected_bgp(topology)
+    assert expected["vcpe02"] == {"169.254.100.1": {"192.168.128.0/24", "192.168.129.0/24"}}
+    assert expected["vcpe01"] == {"169.254.100.2": {"172.17.0.0/24"}}
+    assert checks.expected_bgp(topology, skip_tunnels=["vcpe01-vcpe02"]) == {}
+
+
+def test_bgp_state_reports_missing_prefixes_and_down_sessions() -> None:
+    state = checks.BgpState("vcpe01", {"169.254.100.2": "Established"},
+                            {"169.254.100.2": {"172.17.0.0/24"}})
+    assert state.missing({"169.254.100.2": {"172.17.0.0/24"}}) == []
+    assert state.missing({"169.254.100.2": {"10.0.0.0/8"}}) == [
+        "vcpe01: not learned from 169.254.100.2: 10.0.0.0/8"]
+    assert state.missing({"169.254.100.9": set()}) == ["vcpe01: session to 169.254.100.9 is absent"]
+
+
+@pytest.mark.parametrize(("seen", "want", "cell"), [(True, True, "ok"), (False, False, "--"),
+                                                     (True, False, "OK!"), (False, True, "X!")])
+def test_matrix_marks_disagreements(seen: bool, want: bool, cell: str) -> None:
+    verdict = checks.Verdict({("a", "b"): seen}, {("a", "b"): want}, [])
+    row = checks.format_matrix(["a", "b"], verdict).splitlines()[2]
+    assert row.split()[-1] == cell
+    assert verdict.ok == (seen == want)
+
+
+def test_intent_must_reach_needs_both_directions() -> None:
+    topology, index = load("s1-one-to-one.yaml")
+    problems = checks.intent_problems(topology, index, {("vm01", "vm02"): True,
+                                                        ("vm02", "vm01"): False})
+    assert problems == ["must_reach vm01 <-> vm02: vm02 cannot ping vm01"]
+
+
+FRR_CONF = """frr defaults traditional
+hostname vcpe01
+!
+ip route 192.168.129.0/24 eth1
+ip prefix-list PL-OUT seq 5 permit 192.168.128.0/24
+!
+route-map RM-OUT permit 10
+ match ip address prefix-list PL-OUT
+exit
+!
+router bgp 65001
+ neighbor 169.254.100.2 remote-as 65002
+exit
+!
+line vty
+"""
+
+
+def test_each_frr_daemon_gets_its_part_of_the_integrated_config() -> None:
+    zebra = daemon_config(FRR_CONF, "zebra")
+    staticd = daemon_config(FRR_CONF, "staticd")
+    assert daemon_config(FRR_CONF, "bgpd") == FRR_CONF
+    assert "hostname vcpe01" in zebra and "line vty" in zebra
+    assert "prefix-list" not in zebra and "route-map" not in zebra and "router bgp" not in zebra
+    assert "ip route" not in zebra and " match" not in zebra and "neighbor" not in zebra
+    assert "ip route 192.168.129.0/24 eth1" in staticd and "prefix-list" not in staticd
+
+
+def test_unknown_fail_link_is_refused_before_anything_is_built(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    code = main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--fail", "vcpe01-vcpe03"])
+    assert code == 2
+    assert "no such tunnel (tunnels: vcpe01-vcpe02)" in capsys.readouterr().err
+
+
+def test_malformed_prefix_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    assert main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--prefix", "lab1"]) == 2
+    assert "expected nw + 4 hex digits" in capsys.readouterr().err
+
+
+def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+    assert main(["emulate", "--down", "nwffff"]) == 1
+    assert "no run 'nwffff'" in capsys.readouterr().err
