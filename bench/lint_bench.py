@@ -1,11 +1,12 @@
 """Lint speed and memory on synthetic topologies (bench/generate.py).
 
 Prints, for a 100,000-prefix stack: time per stage (parse, schema, references, each rule
-family), total, and peak memory; then, at a size a naive pairwise check still finishes,
-the speed-up of our sort-and-sweep overlap detection over comparing every pair of
-networks with netaddr. Target: 100,000 prefixes linted in under 2 s on 2 cores.
+family), total, and the fresh-process figure that counts (best of --runs, with its peak
+memory); then, on a smaller stack a naive pairwise check still finishes, the speed-up
+of our sort-and-sweep over comparing every pair of its prefixes with netaddr, and of
+our whole lint of that stack. Target: 100,000 prefixes linted in under 2 s on 2 cores.
 
-    venv/bin/python bench/lint_bench.py [--prefixes 100000] [--naive-prefixes 2000]
+    venv/bin/python bench/lint_bench.py [--prefixes 100000] [--naive-prefixes 2000] [--runs 3]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,6 +65,10 @@ def _stages(text: str) -> dict[str, float]:
     ctx = Context(schema.topology, Index.build(schema.topology))
     times["index"] = time.perf_counter() - t
     for name in FAMILIES:
+        if name == "paths":  # the forwarding model paths is built on, timed on its own
+            t = time.perf_counter()
+            _ = ctx.network
+            times["network (reach)"] = time.perf_counter() - t
         t = time.perf_counter()
         found = list(_family(name)(ctx))
         times[name] = time.perf_counter() - t
@@ -73,21 +79,33 @@ def _stages(text: str) -> dict[str, float]:
     return times
 
 
-def measure_in_child(prefixes: int) -> dict[str, float]:
-    """Run one full lint in a fresh process so peak RSS is the lint's own."""
+def measure_in_child(text: str) -> dict[str, float]:
+    """Run one full lint in a fresh process so peak RSS is the lint's own: the child reads
+    the stack from a file (as `netweave lint` does) instead of generating it, whose
+    transient strings would otherwise set the peak."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write(text)
+    # Peak RSS from VmHWM: ru_maxrss survives fork+exec on Linux and would report the
+    # benchmark parent's peak instead of the child's.
     code = (
-        "import json,resource,sys,time\n"
+        "import json,sys,time\n"
         f"sys.path.insert(0,{str(ROOT)!r})\n"
-        "from bench.generate import generate\n"
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'): return int(line.split()[1])/1024\n"
+        "    return 0.0\n"
         "from modules.lint import lint_text\n"
-        f"text=generate({prefixes})\n"
-        "base=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"text=open({handle.name!r}).read()\n"
+        "base=hwm()\n"
         "t=time.perf_counter(); r=lint_text(text,'synthetic.yaml'); dt=time.perf_counter()-t\n"
         "print(json.dumps({'seconds':dt,'exit_code':r.exit_code,'findings':len(r.findings),"
-        "'peak_rss_mib':resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024,"
-        "'text_rss_mib':base/1024,'bytes':len(text)}))\n"
+        "'peak_rss_mib':hwm(),'text_rss_mib':base,'bytes':len(text)}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+    finally:
+        Path(handle.name).unlink()
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
@@ -132,6 +150,8 @@ def main() -> None:
     parser.add_argument("--prefixes", type=int, default=100_000)
     parser.add_argument("--naive-prefixes", type=int, default=2_000,
                         help="size of the stack the naive pairwise check runs on")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="fresh-process lint runs; the best one is reported")
     args = parser.parse_args()
 
     text = generate(args.prefixes)
@@ -156,11 +176,15 @@ def main() -> None:
         print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
     print(f"  {'total':<{width}}  {sum(times.values()) * 1000:8.1f} ms")
 
-    child = measure_in_child(args.prefixes)
+    # The machine may be shared: the best of a few fresh runs is the lint's own cost.
+    runs = [measure_in_child(text) for _ in range(max(1, args.runs))]
+    child = min(runs, key=lambda r: r["seconds"])
     verdict = "OK" if child["seconds"] < 2.0 else "OVER TARGET"
+    each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
     print(f"netweave lint (fresh process): {child['seconds']:.2f} s for {total_prefixes} prefixes "
-          f"(target < 2 s: {verdict}); peak RSS {child['peak_rss_mib']:.0f} MiB "
-          f"({child['text_rss_mib']:.0f} MiB before linting); exit code {int(child['exit_code'])}")
+          f"(target < 2 s: {verdict}; best of {len(runs)}: {each} s); peak RSS "
+          f"{child['peak_rss_mib']:.0f} MiB ({child['text_rss_mib']:.0f} MiB before linting); "
+          f"exit code {int(child['exit_code'])}")
 
     # Pairwise vs sweep on every prefix of a smaller stack, at a size the naive check
     # finishes; then our whole lint of that same stack.
