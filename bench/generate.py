@@ -20,16 +20,17 @@ import sys
 def generate(prefixes: int = 100_000, branches: int = 24) -> str:
     """YAML text of a synthetic stack with about ``prefixes`` prefixes in total.
 
-    Per VPC: its subnet, ``branches`` static routes (each also advertised) and
-    ``2 * branches + 1`` route pushes (the peer's networks and its own branches).
+    Per VPC: its subnet, ``branches`` static routes (each also advertised through the
+    route's ``advertise`` flag, not a separate prefix), ``2 * branches + 1`` route pushes
+    (the peer's networks and its own branches) and one ``bgp.advertise`` entry.
     """
-    per_vpc = 1 + 2 * branches + 2 * branches + 1
+    per_vpc = 1 + branches + (2 * branches + 1) + 1
     pairs = max(1, prefixes // (2 * per_vpc))
     if 2 * pairs > 32768:
         raise SystemExit("at most 32768 VPCs fit this generator's address plan")
     # VPC subnets: 10.0.0.0/9 in /24s; branch networks: 10.128.0.0/9 in /28s
-    vpc_nets = ipaddress.ip_network("10.0.0.0/9").subnets(new_prefix=24)
-    branch_nets = ipaddress.ip_network("10.128.0.0/9").subnets(new_prefix=28)
+    vpc_nets = ipaddress.IPv4Network("10.0.0.0/9").subnets(new_prefix=24)
+    branch_nets = ipaddress.IPv4Network("10.128.0.0/9").subnets(new_prefix=28)
 
     out: list[str] = [
         "# synthetic benchmark stack (bench/generate.py)",
@@ -44,7 +45,7 @@ def generate(prefixes: int = 100_000, branches: int = 24) -> str:
     tunnels: list[str] = []
     intents: list[str] = []
     for p in range(pairs):
-        sides = []
+        sides: list[tuple[str, ipaddress.IPv4Network, list[ipaddress.IPv4Network]]] = []
         for side in ("a", "b"):
             net = next(vpc_nets)
             sides.append((f"p{p}{side}", net, [next(branch_nets) for _ in range(branches)]))

@@ -130,7 +130,22 @@ class Index:
         if endpoint in topo.hosts:
             return [endpoint]
         if endpoint in self.vxnets:
-            return [h for h, host in topo.hosts.items() if host.vxnet == endpoint]
+            return list(self._hosts_by_vxnet.get(endpoint, ()))
         if endpoint in topo.vpcs:
-            return [h for h, host in topo.hosts.items() if self.vpc_of(host.vxnet) == endpoint]
+            return list(self._hosts_by_vpc.get(endpoint, ()))
         return []
+
+    @cached_property
+    def _hosts_by_vxnet(self) -> dict[str, list[str]]:
+        """vxnet -> its hosts in file order: one pass, not one per intent endpoint."""
+        out: dict[str, list[str]] = {}
+        for name, host in self.topology.hosts.items():
+            out.setdefault(host.vxnet, []).append(name)
+        return out
+
+    @cached_property
+    def _hosts_by_vpc(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for name, host in self.topology.hosts.items():
+            out.setdefault(self.vpc_of(host.vxnet), []).append(name)
+        return out

@@ -8,9 +8,11 @@ lint's job (``modules.lint``), which works on the objects defined here.
 from __future__ import annotations
 
 import functools
+import socket
 from typing import Annotated, Any, Literal
 
 import netaddr
+from netaddr.strategy import ipv4 as _IPV4
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -45,8 +47,15 @@ def _text(value: Any, what: str) -> str:
 def _ipv4(text: str) -> int | None:
     """Dotted-quad IPv4 -> int, strictly (no leading zeros, no short forms); else None.
 
-    netaddr's own parser costs ~12 us an address; stacks carry 100,000 of them.
+    netaddr's own parser costs ~12 us an address; stacks carry 100,000 of them. For
+    ASCII text the C parser inet_pton has exactly this grammar (4x faster again).
     """
+    if text.isascii():
+        try:
+            return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+        except (OSError, ValueError):  # not dotted-quad; ValueError: a NUL in the text
+            return None
+    # other Unicode digits ('١') are digits to str.isdigit/int: keep the old reading
     parts = text.split(".")
     if len(parts) != 4:
         return None
@@ -68,6 +77,67 @@ def _split_prefix(text: str) -> tuple[str, int] | None:
     return address, int(length)
 
 
+class IPNetwork(netaddr.IPNetwork):  # type: ignore[misc]  # netaddr has no type hints
+    """A ``netaddr.IPNetwork`` whose ``first`` and ``last`` addresses are computed once.
+
+    netaddr recomputes them (masks and all) on every access, and ``hash``, ``==`` and
+    sorting go through them too; lint reads them hundreds of thousands of times on a big
+    stack. Same class name, so ``repr`` is unchanged; every way netaddr changes a network
+    in place (setters, ``+=``, unpickling) recomputes the span.
+    """
+
+    __slots__ = ("first", "last")
+    first: int
+    last: int
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._span()
+
+    @classmethod
+    def from_ipv4(cls, value: int, prefixlen: int) -> IPNetwork:
+        """``IPNetwork((value, prefixlen), version=4)`` for a value and length already
+        checked (0 <= value < 2**32, 0 <= prefixlen <= 32), without netaddr's argument
+        sniffing: 4x cheaper, and stacks carry tens of thousands of networks."""
+        net = cls.__new__(cls)
+        net._value = value
+        net._prefixlen = prefixlen
+        net._module = _IPV4
+        net._span()
+        return net
+
+    def _span(self) -> None:
+        module = self._module
+        hostmask = (1 << (module.width - self._prefixlen)) - 1
+        self.first = self._value & (module.max_int ^ hostmask)
+        self.last = self._value | hostmask
+
+    def __setstate__(self, state: Any) -> None:
+        super().__setstate__(state)
+        self._span()
+
+    def __iadd__(self, num: int) -> IPNetwork:
+        super().__iadd__(num)
+        self._span()
+        return self
+
+    def __isub__(self, num: int) -> IPNetwork:
+        super().__isub__(num)
+        self._span()
+        return self
+
+    def _set_value(self, value: int) -> None:
+        super()._set_value(value)
+        self._span()
+
+    def _set_prefixlen(self, value: int) -> None:
+        super()._set_prefixlen(value)
+        self._span()
+
+    value = property(lambda self: self._value, _set_value)
+    prefixlen = property(lambda self: self._prefixlen, _set_prefixlen)
+
+
 # Parsed values are shared between equal strings (a vxnet CIDR reappears as a route push
 # destination and an advertisement): treat netaddr objects from the model as immutable.
 @functools.lru_cache(maxsize=1 << 18)
@@ -79,11 +149,11 @@ def _network(text: str) -> netaddr.IPNetwork | None:
     if value is not None:
         if split[1] > 32:
             return None
-        return netaddr.IPNetwork((value, split[1]), version=4)
+        return IPNetwork.from_ipv4(value, split[1])
     if ":" not in split[0]:
         return None
     try:
-        return netaddr.IPNetwork(text, version=6)
+        return IPNetwork(text, version=6)
     except (netaddr.AddrFormatError, ValueError, TypeError):
         return None
 
@@ -107,9 +177,27 @@ def _network_has_host_bits(text: str) -> bool:
     return net is not None and net.ip != net.network
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _valid_cidr(value: str) -> netaddr.IPNetwork | None:
+    """The network a text names when it is a valid CIDR without host bits, else None
+    (parse_cidr then works out what is wrong). One cache hit per value on big stacks."""
+    net = _network(value.strip())
+    return net if net is not None and net.value == net.first else None
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _valid_address(value: str) -> netaddr.IPAddress | None:
+    text = value.strip()
+    return None if "/" in text else _address(text)
+
+
 def parse_cidr(value: Any) -> netaddr.IPNetwork:
     """A network in CIDR notation whose host bits are zero (``192.168.128.0/24``)."""
-    if isinstance(value, netaddr.IPNetwork):
+    if type(value) is str:
+        found = _valid_cidr(value)
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPNetwork):
         return value
     text = _text(value, "a network like 192.168.128.0/24")
     net = _network(text)
@@ -134,7 +222,11 @@ def parse_cidr(value: Any) -> netaddr.IPNetwork:
 
 def parse_interface(value: Any) -> netaddr.IPNetwork:
     """An interface address with its prefix length (``169.254.10.1/30``)."""
-    if isinstance(value, netaddr.IPNetwork):
+    if type(value) is str:
+        found = _network(value.strip())
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPNetwork):
         return value
     text = _text(value, "an interface address like 169.254.10.1/30")
     net = _network(text)
@@ -149,7 +241,11 @@ def parse_interface(value: Any) -> netaddr.IPNetwork:
 
 def parse_address(value: Any) -> netaddr.IPAddress:
     """A single address (``192.168.128.2``)."""
-    if isinstance(value, netaddr.IPAddress):
+    if type(value) is str:
+        found = _valid_address(value)
+        if found is not None:
+            return found
+    elif isinstance(value, netaddr.IPAddress):
         return value
     text = _text(value, "an address like 192.168.128.2")
     if "/" in text:

@@ -28,7 +28,7 @@ from typing import Literal
 import netaddr
 
 from modules.index import Index
-from modules.model import Topology, Tunnel
+from modules.model import Topology, Tunnel, TunnelEnd
 from modules.source import PathKey
 
 # Admin distance: lower wins, as in FRR/zebra. The default route a VM or vCPE gets from
@@ -130,9 +130,12 @@ def routing_domains(topology: Topology, index: Index) -> list[set[str]]:
 RouteSource = Literal["connected", "static", "bgp", "route_push", "default"]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass builds 4x slower (object.__setattr__ per field) and a
+# big network makes 130,000 routes. Routes are shared between tables: never change one.
+# Equality and hashing are by value, as they were when frozen.
+@dataclass(slots=True, unsafe_hash=True)
 class RouteEntry:
-    """One route in a node's table.
+    """One route in a node's table (treat as immutable).
 
     ``via`` is a next-hop address (text) or, for connected routes, the vxnet / tunnel /
     client pool the prefix is on. ``path`` is the YAML path of the config that made it.
@@ -169,9 +172,14 @@ class Lpm:
 
     def __init__(self, routes: Iterable[RouteEntry]) -> None:
         self.tables: dict[tuple[int, int], dict[int, RouteEntry]] = {}
+        tables = self.tables
         for r in routes:
-            table = self.tables.setdefault((r.prefix.version, r.prefix.prefixlen), {})
-            key = r.prefix.first  # the network as an int, without building an IPAddress
+            prefix = r.prefix
+            shape = (prefix.version, prefix.prefixlen)
+            table = tables.get(shape)
+            if table is None:
+                table = tables[shape] = {}
+            key = prefix.first  # the network as an int, without building an IPAddress
             best = table.get(key)
             if best is None or _better(r, best):
                 table[key] = r
@@ -322,7 +330,9 @@ _PrefixKey = tuple[int, int, int]  # (version, network as int, prefix length)
 
 
 def _key(net: netaddr.IPNetwork) -> _PrefixKey:
-    return (net.version, int(net.network), net.prefixlen)
+    # ``first`` is the network address as an int: 3x cheaper than int(net.network),
+    # which builds an IPAddress (this runs once per route and declared prefix).
+    return (net.version, net.first, net.prefixlen)
 
 
 def _default(version: int) -> netaddr.IPNetwork:
@@ -340,12 +350,13 @@ class Network:
         self.sessions: dict[str, list[Session]] = {}
         self.declared: dict[str, list[Declared]] = {}
         self.bgp_rejected: dict[tuple[str, str, _PrefixKey], tuple[int, ...]] = {}
-        self._vxnet_tables: dict[str, Lpm] = {}
+        self._vxnet_tables: dict[str, tuple[list[RouteEntry], Lpm, Lpm]] = {}
         self._walks: dict[tuple[str, int, int], _Walk] = {}
         self._traces: dict[tuple[str, str, bool], Trace] = {}
         self._next_hops: dict[tuple[str, int], tuple[str, Hop | None] | _Fail] = {}
         self._descriptions: dict[int, str] = {}
         self._host_walks: dict[tuple[str, int, int], _Walk] = {}
+        self._hop_outcomes: dict[tuple[str, str], tuple[str, Hop | None] | str] = {}
 
     # --- building -----------------------------------------------------------------------
 
@@ -384,17 +395,24 @@ class Network:
                 continue
             spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
             starts = [first for first, _last, _n in spans]
+            # Pushes share few next hops: resolve each once. Parsed addresses are shared
+            # objects, so id() finds repeats (all alive in the model while this runs; a
+            # distinct but equal object only costs a recomputation).
+            hops: dict[int, tuple[str, list[str]]] = {}
             for i, push in enumerate(vpc.route_push):
                 hop = push.next_hop
-                if push.vxnets is not None:
-                    targets = push.vxnets
-                else:  # the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                resolved = hops.get(id(hop))
+                if resolved is None:
                     at = bisect_right(starts, hop.value) - 1
-                    targets = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
+                    on_link = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
                         and hop.version == vpc.vxnets[spans[at][2]].cidr.version else []
-                via = text.get(hop.value)
-                if via is None:
-                    via = text[hop.value] = str(hop)
+                    via = text.get(hop.value)
+                    if via is None:
+                        via = text[hop.value] = str(hop)
+                    resolved = hops[id(hop)] = (via, on_link)
+                via = resolved[0]
+                # default: the vxnet holding the next hop (vxnets of a VPC are disjoint)
+                targets = push.vxnets if push.vxnets is not None else resolved[1]
                 entry = RouteEntry(push.destination, "route_push", via, None,
                                    ("vpcs", vpc_name, "route_push", i))
                 for vx in targets:
@@ -411,19 +429,24 @@ class Network:
                 RouteEntry(_default(cidr.version), "default", str(_first_host(cidr)), None,
                            ("vpcs", info.vpc, "vxnets", vxnet))]  # DHCP: the vxnet's gateway
 
-    def _vxnet_table(self, vxnet: str) -> Lpm:
-        table = self._vxnet_tables.get(vxnet)
-        if table is None:  # every VM of a vxnet has the same table: build it once
-            table = self._vxnet_tables[vxnet] = Lpm(self._workload_routes(vxnet))
-        return table
+    def _vxnet_table(self, vxnet: str) -> tuple[list[RouteEntry], Lpm, Lpm]:
+        """The routes of a VM in ``vxnet``, their table, and the table of its only
+        connected route (the first): every VM of a vxnet has the same, built once."""
+        found = self._vxnet_tables.get(vxnet)
+        if found is None:
+            routes = self._workload_routes(vxnet)
+            found = self._vxnet_tables[vxnet] = (routes, Lpm(routes), Lpm(routes[:1]))
+        return found
 
     def _build_workloads(self) -> None:
         for name, host in self.topology.hosts.items():
             if host.vxnet not in self.index.vxnets:
                 continue
             node = Node(name, "host", self.index.vpc_of(host.vxnet))
-            node.routes = self._workload_routes(host.vxnet)
-            node.__dict__["lpm"] = self._vxnet_table(host.vxnet)
+            routes, table, connected = self._vxnet_table(host.vxnet)
+            node.routes = list(routes)
+            node.__dict__["lpm"] = table
+            node.__dict__["_connected"] = connected  # what _connected() would build
             self.nodes[name] = node
         for name, vpn in self.topology.vpn_servers.items():
             if vpn.vxnet not in self.index.vxnets:
@@ -435,6 +458,13 @@ class Network:
             self.nodes[name] = node
 
     def _build_vcpes(self) -> None:
+        # vCPE -> its usable tunnel ends, in tunnel order (one pass, not tunnels x vCPEs)
+        tunnel_ends: dict[str, list[tuple[str, int, int, TunnelEnd]]] = {}
+        for label, (ti, tunnel, a, b) in self.tunnels.items():
+            for j, end in enumerate(tunnel.ends):
+                if end.vcpe in (a, b):
+                    tunnel_ends.setdefault(end.vcpe, []).append((label, ti, j, end))
+        texts: dict[int, str] = {}  # id(next hop) -> its text (all alive in the model)
         for name, vcpe in self.topology.vcpes.items():
             nics = [(i, nic) for i, nic in enumerate(vcpe.nics) if nic.vxnet in self.index.vxnets]
             node = Node(name, "vcpe", self.index.vpc_of(nics[0][1].vxnet) if nics else None)
@@ -442,19 +472,21 @@ class Network:
                 cidr = self.index.vxnets[nic.vxnet].cidr
                 node.routes.append(RouteEntry(cidr, "connected", nic.vxnet, None,
                                               ("vcpes", name, "nics", i), kind="vxnet"))
-            for label, (ti, tunnel, a, b) in self.tunnels.items():
-                for j, end in enumerate(tunnel.ends):
-                    if end.vcpe == name and name in (a, b):
-                        node.routes.append(RouteEntry(end.address.cidr, "connected",
-                                                      f"tunnel:{label}", None,
-                                                      ("tunnels", ti, "ends", j), kind="tunnel"))
-            connected = Lpm(node.routes)
+            for label, ti, j, end in tunnel_ends.get(name, ()):
+                node.routes.append(RouteEntry(end.address.cidr, "connected", f"tunnel:{label}",
+                                              None, ("tunnels", ti, "ends", j), kind="tunnel"))
+            n_connected = len(node.routes)
+            connected: Lpm | None = None  # only static routes without a next hop need it
             for i, route in enumerate(vcpe.static_routes):
                 path = ("vcpes", name, "static_routes", i)
                 if route.next_hop is not None:
-                    node.routes.append(RouteEntry(route.destination, "static", str(route.next_hop),
-                                                  None, path))
+                    via = texts.get(id(route.next_hop))  # parsed addresses are shared objects
+                    if via is None:
+                        via = texts[id(route.next_hop)] = str(route.next_hop)
+                    node.routes.append(RouteEntry(route.destination, "static", via, None, path))
                     continue
+                if connected is None:
+                    connected = Lpm(node.routes[:n_connected])
                 on = connected.lookup(route.destination.network)
                 if on is not None and route.destination in on.prefix:
                     node.routes.append(RouteEntry(route.destination, "static", on.via, None, path,
@@ -481,6 +513,7 @@ class Network:
         """
         topo = self.topology
         speakers = sorted(n for n, v in topo.vcpes.items() if v.bgp is not None and n in self.nodes)
+        declared_keys: dict[str, dict[_PrefixKey, Declared]] = {}
         for name in speakers:
             vcpe = topo.vcpes[name]
             assert vcpe.bgp is not None
@@ -492,6 +525,7 @@ class Network:
             for d in decl:
                 unique.setdefault(_key(d.prefix), d)
             self.declared[name] = list(unique.values())
+            declared_keys[name] = unique
             self.sessions[name] = []
         for label, (ti, tunnel, a, b) in self.tunnels.items():
             if a in self.sessions and b in self.sessions:
@@ -509,8 +543,8 @@ class Network:
         best: dict[str, dict[_PrefixKey, RouteEntry]] = {n: {} for n in speakers}
         by_prefix: dict[_PrefixKey, dict[str, Declared]] = {}
         for n in speakers:
-            for d in self.declared[n]:
-                by_prefix.setdefault(_key(d.prefix), {})[n] = d
+            for k, d in declared_keys[n].items():
+                by_prefix.setdefault(k, {})[n] = d
         # Prefixes never interact (each has its own prefix-list entries and best path), so
         # each one runs to its own fixed point, touching only the speakers that declare it
         # and their peers: the work is proportional to the routes that result.
@@ -530,6 +564,9 @@ class Network:
         when it has a route for exactly that prefix: its own (connected/static) or a
         learned best path, which it passes on with its AS prepended.
         """
+        if len(declarers) == 1:  # the usual case: one origin, nothing to pass on
+            self._bgp_single(key, declarers, asn, local, best)
+            return
         adj: dict[str, dict[tuple[str, str], RouteEntry]] = {}
         learned: dict[str, RouteEntry] = {}
         queue = deque(u for u in sorted(declarers) if key in local[u])
@@ -573,6 +610,30 @@ class Network:
                 if v in declarers and key not in local[v] and v not in queued:
                     queue.append(v)
                     queued.add(v)
+        for v, route in learned.items():
+            best[v][key] = route
+
+    def _bgp_single(self, key: _PrefixKey, declarers: dict[str, Declared], asn: dict[str, int],
+                    local: dict[str, set[_PrefixKey]],
+                    best: dict[str, dict[_PrefixKey, RouteEntry]]) -> None:
+        """:meth:`_bgp_prefix` for a prefix only one speaker declares: what the fixed point
+        reaches in one round. Its peers accept it (unless they share its AS) but never send
+        it on: they do not declare it, so their export prefix-lists drop it."""
+        ((u, decl),) = declarers.items()
+        if key not in local[u]:
+            return  # no route for exactly the prefix: not announced
+        as_path = (asn[u],)
+        learned: dict[str, RouteEntry] = {}
+        for s in self.sessions[u]:
+            v = s.peer
+            if asn[v] in as_path:  # AS-path loop prevention at the receiver
+                self.bgp_rejected[(v, u, key)] = as_path
+                continue
+            self.bgp_rejected.pop((v, u, key), None)
+            route = RouteEntry(decl.prefix, "bgp", s.local_ip, u, decl.path, as_path=as_path)
+            current = learned.get(v)
+            if current is None or _better(route, current):  # several tunnels: first best
+                learned[v] = route
         for v, route in learned.items():
             best[v][key] = route
 
@@ -687,24 +748,43 @@ class Network:
 
     def _resolve(self, node: Node, route: RouteEntry) -> tuple[str, Hop | None] | _Fail:
         """The node behind a route's next-hop address (on-link, through a tunnel or not)."""
-        name, desc = node.name, self._describe(route)
-        hop = netaddr.IPAddress(route.via)
-        on = self._connected(node).lookup(hop)
-        if on is None:
+        name = node.name
+        key = (name, route.via)
+        outcome = self._hop_outcomes.get(key)
+        if outcome is None:  # many routes share a next hop: look it up once per node
+            outcome = self._hop_outcomes[key] = self._resolve_hop(node, route.via)
+        if not isinstance(outcome, str):
+            return outcome
+        hop, desc = route.via, self._describe(route)
+        if outcome == "off-link":
             return _Fail(name, f"next hop {hop} of {desc} is not on-link: {name} has no interface "
                                "in a network containing it", route.path)
+        if outcome.startswith("tunnel:"):
+            return _Fail(name, f"next hop {hop} of {desc} is not the other end of "
+                               f"{outcome}: black hole", route.path)
+        if outcome.startswith("nobody:"):
+            return _Fail(name, f"next hop {hop} of {desc} is no router's address in "
+                               f"{outcome.removeprefix('nobody:')}: black hole", route.path)
+        return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
+
+    def _resolve_hop(self, node: Node, via: str) -> tuple[str, Hop | None] | str:
+        """Where next hop ``via`` leads from ``node``, or why not, as a word: "off-link",
+        "tunnel:<label>" (not the tunnel's other end), "nobody:<vxnet>", "own"."""
+        name = node.name
+        hop = netaddr.IPAddress(via)
+        on = self._connected(node).lookup(hop)
+        if on is None:
+            return "off-link"
         if on.kind == "tunnel":
             peer, tunnel_hop = self._tunnel_hop(name, on.via.removeprefix("tunnel:"))
             if (hop.version, int(hop)) not in self._addresses.get(peer, set()):
-                return _Fail(name, f"next hop {hop} of {desc} is not the other end of "
-                                   f"{tunnel_hop.node}: black hole", route.path)
+                return tunnel_hop.node
             return peer, tunnel_hop
         owner = self._owners.get((on.via, hop.version, int(hop)))
         if owner is None:
-            return _Fail(name, f"next hop {hop} of {desc} is no router's address in {on.via}: "
-                               "black hole", route.path)
+            return f"nobody:{on.via}"
         if owner == name:
-            return _Fail(name, f"next hop {hop} of {desc} is {name}'s own address", route.path)
+            return "own"
         return owner, None
 
     def _host_walk(self, host: str, dst: netaddr.IPAddress) -> _Walk:

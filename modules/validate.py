@@ -39,6 +39,9 @@ _WG_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$")
 _PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN OpenVPN |PuTTY-User-Key-File-")
 # A Vultr API key: 36 upper-case letters and digits (both present), nothing else.
 _VULTR_KEY = re.compile(r"^(?=[A-Z0-9]*[0-9])(?=[A-Z0-9]*[A-Z])[A-Z0-9]{36}$")
+# What every pattern above needs (see _suspect): keep in step when adding one.
+_SHORTEST_KEY = 36  # the Vultr key; a WireGuard key is 44
+_PUTTY = "PuTTY-User-Key-File-"
 
 
 def dotted(path: PathKey) -> str:
@@ -78,7 +81,11 @@ def _key_material(text: str) -> str | None:
 
 
 def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
-    """Report and remove literal secrets, so the rest of the file can still be checked."""
+    """Report and remove literal secrets, so the rest of the file can still be checked.
+
+    Runs over every node of the file: scalars are screened inline (a child's path is
+    built only for containers and suspects) and the patterns run only on text that
+    :func:`_suspect` lets through."""
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
         names = bool(path) and path[-1] in _NAME_MAPS
@@ -92,16 +99,72 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
                                    "into the topology file, which lives in git",
                                    (*path, key), _secret_hint(key), at_key=True))
                 continue
-            kept[key] = _strip_secrets(value, (*path, key), out)
+            if isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)):
+                kept[key] = _strip_secrets(value, (*path, key), out)
+            else:
+                kept[key] = value
         return kept
     if isinstance(data, list):
-        return [_strip_secrets(v, (*path, i), out) for i, v in enumerate(data)]
-    material = _key_material(data) if isinstance(data, str) else None
+        return [_strip_secrets(v, (*path, i), out)
+                if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v)) else v
+                for i, v in enumerate(data)]
+    material = _key_material(data) if isinstance(data, str) and _suspect(data) else None
     if material:
         out.append(finding("V504", f"the value at {dotted(path)} looks like {material}",
                            path, _secret_hint(str(path[-1]) if path else "value")))
         return "<redacted>"
     return data
+
+
+_SCALARS = (int, float, bool, type(None))
+
+
+def _plainly_clean(data: Any) -> bool:
+    """True when no key is a secret's name, every key is text and no string could be
+    key material: then :func:`_strip_secrets` would return the data unchanged and report
+    nothing. One loop over a stack, no copies and no paths, so a clean 100k-prefix file
+    costs a fraction of the full walk; anything unusual falls back to that walk."""
+    stack = [data]
+    pop, push, secret = stack.pop, stack.append, SECRET_KEYS | SECRET_SWITCHES
+    while stack:
+        node = pop()
+        kind = type(node)
+        if kind is dict:
+            for key, value in node.items():
+                # conservative: a switch, or a secret-named object in a name map, takes the walk
+                if type(key) is not str or key.lower() in secret:
+                    return False
+                vkind = type(value)
+                if vkind is str:
+                    if _suspect(value):
+                        return False
+                elif vkind is dict or vkind is list:
+                    push(value)
+                elif vkind not in _SCALARS:
+                    return False
+        elif kind is list:
+            for value in node:
+                vkind = type(value)
+                if vkind is str:
+                    if _suspect(value):
+                        return False
+                elif vkind is dict or vkind is list:
+                    push(value)
+                elif vkind not in _SCALARS:
+                    return False
+        elif kind is str:
+            if _suspect(node):
+                return False
+        elif kind not in _SCALARS:
+            return False
+    return True
+
+
+def _suspect(text: str) -> bool:
+    """Whether :func:`_key_material` could match at all: exact, cheap pre-checks. The
+    WireGuard (44) and Vultr (36) keys are whole stripped values of that length; the
+    other patterns need '-----BEGIN' or 'PuTTY-User-Key-File-' in the text."""
+    return len(text) >= _SHORTEST_KEY or "-----BEGIN" in text or _PUTTY in text
 
 
 # --- walking the schema along an error location --------------------------------------
@@ -328,7 +391,8 @@ def validate(source: Source) -> SchemaResult:
         findings.append(finding("S102", "the top level of a topology file must be a mapping "
                                 f"(clouds:, vpcs:, ...), not {_describe(source.data)}", ()))
         return SchemaResult(None, findings)
-    data = _strip_secrets(source.data, (), findings)
+    data = source.data if _plainly_clean(source.data) else _strip_secrets(source.data, (),
+                                                                              findings)
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:

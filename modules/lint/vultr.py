@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import netaddr
 
-from modules.declared import declared_prefixes
+from modules.declared import Span, declared_spans
 from modules.findings import Finding, finding
 from modules.lint import Context
 
@@ -36,19 +36,27 @@ def _peers(ctx: Context) -> dict[str, list[str]]:
 
 
 def _remote_prefixes(ctx: Context, vpc: str, vcpes: list[str],
-                     peers: dict[str, list[str]]) -> dict[netaddr.IPNetwork, str]:
-    """Remote prefix -> the vCPE of this VPC that carries it."""
+                     peers: dict[str, list[str]]) -> list[tuple[netaddr.IPNetwork, str]]:
+    """Remote prefixes (each once, as first seen) and the vCPE of this VPC that carries
+    each. Keyed by span while collecting: netaddr's own hashing and ``in`` cost ~1 us."""
     topo = ctx.topology
     cidr = topo.vpcs[vpc].cidr
-    found: dict[netaddr.IPNetwork, str] = {}
+    version, low, high = cidr.version, cidr.first, cidr.last
+    found: dict[Span, tuple[netaddr.IPNetwork, str]] = {}
     for name in vcpes:
         for peer in peers.get(name, []):
-            for prefix in declared_prefixes(topo, peer):
-                found.setdefault(prefix, name)
+            for span, prefix in declared_spans(topo, peer):
+                if span not in found:
+                    found[span] = (prefix, name)
         for route in topo.vcpes[name].static_routes:
             if route.next_hop is not None:
-                found.setdefault(route.destination, name)
-    return {p: v for p, v in found.items() if p not in cidr and cidr not in p}
+                net = route.destination
+                found.setdefault((net.version, net.first, net.last), (net, name))
+    # neither inside the VPC's CIDR nor covering it (networks of the same IP version nest
+    # exactly when their address ranges do)
+    return [(prefix, vcpe) for (v, first, last), (prefix, vcpe) in found.items()
+            if v != version or not ((low <= first and last <= high)
+                                    or (first <= low and high <= last))]
 
 
 def _uncovered(prefixes: Iterable[netaddr.IPNetwork],
@@ -82,8 +90,9 @@ def check(ctx: Context) -> Iterable[Finding]:
         # point at route_push when there is one, else at the VPC's name
         path = ("vpcs", vpc_name, "route_push") if vpc.route_push else ("vpcs", vpc_name)
         remote = _remote_prefixes(ctx, vpc_name, by_vpc[vpc_name], peers)
-        for prefix in _uncovered(remote, (p.destination for p in vpc.route_push)):
-            vcpe = remote[prefix]
+        carrier = {id(prefix): vcpe for prefix, vcpe in remote}  # the prefixes are distinct
+        for prefix in _uncovered([p for p, _ in remote], (p.destination for p in vpc.route_push)):
+            vcpe = carrier[id(prefix)]
             nic = next(n for n in topo.vcpes[vcpe].nics if index.vpc_of(n.vxnet) == vpc_name)
             yield finding(
                 "R314",
