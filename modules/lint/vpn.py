@@ -121,7 +121,7 @@ def _client_pool_return(ctx: Context) -> Iterator[Finding]:
     replies are lost. One finding per (server, pushed network, vxnet), not per host."""
     topo, index = ctx.topology, ctx.index
     for name, vpn in topo.vpn_servers.items():
-        if vpn.type not in ("openvpn", "wireguard") or vpn.full_tunnel and not vpn.push_networks:
+        if vpn.type not in ("openvpn", "wireguard"):
             continue
         if vpn.vxnet in index.vxnets:
             own = topo.vpcs[index.vpc_of(vpn.vxnet)].cidr
