@@ -226,14 +226,20 @@ def mermaid_text(label: str) -> str:
     return '"' + safe.replace("\n", "<br/>") + '"'
 
 
-def mermaid(g: Graph, direction: str = "LR") -> str:
-    out = [f"flowchart {direction}"]
+def _cluster_tree(g: Graph) -> tuple[dict[str | None, list[Cluster]], dict[str | None, list[Node]]]:
+    """Sub-clusters and nodes of each cluster (None: the top level), in declaration order."""
     children: dict[str | None, list[Cluster]] = {}
     for c in g.clusters.values():
         children.setdefault(c.parent if c.parent in g.clusters else None, []).append(c)
     members: dict[str | None, list[Node]] = {}
     for n in g.nodes.values():
         members.setdefault(n.cluster if n.cluster in g.clusters else None, []).append(n)
+    return children, members
+
+
+def mermaid(g: Graph, direction: str = "LR") -> str:
+    out = [f"flowchart {direction}"]
+    children, members = _cluster_tree(g)
 
     def emit(cluster: str | None, depth: int) -> None:
         pad = "  " * depth
@@ -283,12 +289,7 @@ def dot(g: Graph) -> str:
            "  rankdir=LR; compound=true; fontname=\"Helvetica\";",
            "  node [fontname=\"Helvetica\", fontsize=11, style=filled, fillcolor=\"#ffffff\"];",
            "  edge [fontname=\"Helvetica\", fontsize=9];"]
-    children: dict[str | None, list[Cluster]] = {}
-    for c in g.clusters.values():
-        children.setdefault(c.parent if c.parent in g.clusters else None, []).append(c)
-    members: dict[str | None, list[Node]] = {}
-    for n in g.nodes.values():
-        members.setdefault(n.cluster if n.cluster in g.clusters else None, []).append(n)
+    children, members = _cluster_tree(g)
 
     def emit(cluster: str | None, depth: int) -> None:
         pad = "  " * depth

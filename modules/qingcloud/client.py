@@ -254,20 +254,9 @@ class Client:
     def call(self, action: str, params: Mapping[str, Any] | None = None,
              verb: str = "GET") -> dict[str, Any]:
         """A call with the retry policy: transient failures again, anything else raised."""
-        attempts = max(1, self.settings.retry_attempts)
-        busy_until = time.monotonic() + self.settings.job_timeout
-        attempt = 0
-        while True:
-            try:
-                return self.call_once(action, params, verb)
-            except QingCloudError as exc:
-                if exc.busy and time.monotonic() < busy_until:
-                    self._sleep(self.settings.poll_interval)
-                    continue
-                attempt += 1
-                if not exc.transient or attempt >= attempts:
-                    raise
-                self._sleep(self.backoff(attempt - 1))
+        answer = self._retrying(action, params, verb, adopt=None)
+        assert answer is not None  # without ``adopt`` the loop only ends with an answer
+        return answer
 
     def create(self, action: str, params: Mapping[str, Any],
                adopt: Callable[[], dict[str, Any] | None], verb: str = "GET") -> dict[str, Any] | None:
@@ -277,11 +266,18 @@ class Client:
         returned it) — including one the cloud made from an attempt that answered with an
         error (an HTTP failure after the request was accepted).
         """
+        return self._retrying(action, params, verb, adopt=adopt)
+
+    def _retrying(self, action: str, params: Mapping[str, Any] | None, verb: str,
+                  adopt: Callable[[], dict[str, Any] | None] | None) -> dict[str, Any] | None:
+        """The one retry policy: refusals because of the object's state are waited out
+        (bounded by the job timeout), transient failures retried with backoff, the rest
+        raised. With ``adopt``, an object that already exists ends the loop (None)."""
         attempts = max(1, self.settings.retry_attempts)
         busy_until = time.monotonic() + self.settings.job_timeout
         attempt = 0
         while True:
-            if adopt() is not None:
+            if adopt is not None and adopt() is not None:
                 return None
             try:
                 return self.call_once(action, params, verb)
