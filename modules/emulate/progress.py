@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+# Wide enough for the longest phase name ("VPN servers (12): netplan, sysctl, iptables, VPN
+# daemon"), so that the durations form one column.
+NAME_WIDTH = 54
+
 
 class Progress:
     def __init__(self, out: TextIO | None = None, quiet: bool = False) -> None:
@@ -34,7 +38,7 @@ class Progress:
         finally:
             took = time.monotonic() - started
             self.timings.append((name, took))
-            self._write(("\r\033[K" if self._tty else "") + f"  {name:<34} {took * 1000:7.0f} ms\n")
+            self._write(("\r\033[K" if self._tty else "") + f"  {name:<{NAME_WIDTH}} {took * 1000:7.0f} ms\n")
 
     def tick(self, done: int, total: int, what: str = "") -> None:
         """A live counter inside the current phase (terminals only, no log spam)."""
