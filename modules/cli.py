@@ -14,6 +14,7 @@ from types import ModuleType
 
 import modules.commands as commands_pkg
 
+EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 70
 
 
@@ -54,13 +55,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.filename is None or os.environ.get("NETWEAVE_DEBUG"):
+            return _internal_error(exc)
+        # A path the user gave (an --out folder that is a file, a read-only place): their
+        # machine's answer, not a bug of ours.
+        print(f"netweave {args.command}: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_UNUSABLE
     except Exception as exc:  # a bug of ours must still not greet the user with a traceback
-        if os.environ.get("NETWEAVE_DEBUG"):
-            raise
-        print(f"netweave: internal error: {type(exc).__name__}: {exc}\n"
-              "  this is a bug in netweave; rerun with NETWEAVE_DEBUG=1 for details",
-              file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("NETWEAVE_DEBUG"):
+        raise exc
+    print(f"netweave: internal error: {type(exc).__name__}: {exc}\n"
+          "  this is a bug in netweave; rerun with NETWEAVE_DEBUG=1 for details",
+          file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 def run() -> None:

@@ -320,6 +320,10 @@ class GraphvizMissing(RuntimeError):
     pass
 
 
+class GraphvizFailed(RuntimeError):
+    """``dot`` ran and refused (its own message says why)."""
+
+
 def render_image(dot_source: str, fmt: str, out: Path, *, image_map: Path | None = None) -> None:
     """Draw with Graphviz ``dot`` (installed by .ci/setup); optionally also the image map."""
     exe = shutil.which("dot")
@@ -329,7 +333,10 @@ def render_image(dot_source: str, fmt: str, out: Path, *, image_map: Path | None
     argv = [exe, f"-T{fmt}", "-o", str(out)]
     if image_map is not None:
         argv += ["-Tcmapx", "-o", str(image_map)]
-    subprocess.run(argv, input=dot_source, text=True, check=True, capture_output=True, timeout=120)
+    done = subprocess.run(argv, input=dot_source, text=True, capture_output=True, timeout=120)
+    if done.returncode != 0:
+        raise GraphvizFailed(f"Graphviz 'dot' could not write {out}: "
+                             f"{done.stderr.strip() or f'exit {done.returncode}'}")
 
 
 def draw(g: Graph, fmt: str) -> str:

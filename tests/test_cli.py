@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,27 @@ def test_numeric_name_is_a_located_finding_not_a_crash(tmp_path: Path,
     bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a}\nhosts:\n  010: {}\n")
     assert main(["lint", str(bad)]) == 2
     assert f"{bad}:4:" in capsys.readouterr().out
+
+
+def test_render_into_a_path_that_is_a_file_says_so_and_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    assert main(["render", S2, "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert str(taken) in err and "internal error" not in err
+
+
+def test_graph_creates_the_folder_of_its_output_file(tmp_path: Path) -> None:
+    out = tmp_path / "not-yet" / "s2.mmd"
+    assert main(["graph", S2, "-o", str(out)]) == 0
+    assert out.read_text().startswith("flowchart")
+
+
+def test_graph_image_graphviz_cannot_write_is_a_message_not_an_internal_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if not shutil.which("dot"):
+        pytest.skip("Graphviz 'dot' is not installed (bash .ci/setup installs it)")
+    assert main(["graph", S2, "--format", "svg", "-o", str(tmp_path)]) == 2  # a folder
+    err = capsys.readouterr().err
+    assert "could not write" in err and "internal error" not in err

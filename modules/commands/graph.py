@@ -27,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
         print(report.text([bad.result]))
         return 2
     g = graph.build(topology, index)
+    if args.out:
+        # `-o out/s2.svg` straight after a clone: out/ does not exist yet.
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     if args.format in ("mermaid", "dot"):
         text = graph.draw(g, args.format)
         if args.out:
@@ -39,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         graph.render_image(graph.dot(g), args.format, Path(args.out))
-    except graph.GraphvizMissing as missing:
-        print(f"netweave graph: {missing}", file=sys.stderr)
+    except (graph.GraphvizMissing, graph.GraphvizFailed) as problem:
+        print(f"netweave graph: {problem}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}")
     return 0
