@@ -88,3 +88,16 @@ def test_graph_image_graphviz_cannot_write_is_a_message_not_an_internal_error(
     assert main(["graph", S2, "--format", "svg", "-o", str(tmp_path)]) == 2  # a folder
     err = capsys.readouterr().err
     assert "could not write" in err and "internal error" not in err
+
+
+def test_every_option_and_argument_of_every_command_says_what_it_is() -> None:
+    import argparse
+
+    from modules.cli import parser
+
+    top = parser()
+    sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+    silent = [f"{name} {action.dest}" for name, command in sub.choices.items()
+              for action in command._actions
+              if action.help is None and not isinstance(action, argparse._HelpAction)]
+    assert silent == []

@@ -37,4 +37,27 @@ def test_verify_stops_at_the_first_failing_stage(tmp_path: Path,
 
 def test_verify_refuses_an_unknown_stage_to_skip(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", S2, "--skip", "deploy"]) == 2
-    assert "no stage named deploy" in capsys.readouterr().out
+    assert "no stage named deploy" in capsys.readouterr().err
+
+
+def _verify(fails: str | None, skip: list[str], tmp_path: Path) -> int:
+    from argparse import Namespace
+
+    from modules.commands import verify
+
+    return verify.run(Namespace(file=S2, skip=skip, out=str(tmp_path)),
+                      main=lambda argv: 1 if argv[0] == fails else 0)
+
+
+def test_verify_ends_with_one_line_naming_the_stages_that_passed_and_skipped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _verify(None, ["emulate"], tmp_path) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "verify: 5 stages ok (lint, reach, render, plan, graph); skipped: emulate"
+
+
+def test_verify_says_at_which_stage_it_stopped(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert _verify("render", [], tmp_path) == 1
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == "verify: stopped at render; later stages not run"

@@ -17,9 +17,10 @@ DESCRIPTION = (HELP + ". BASE and HEAD are files or git revisions such as "
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("base", metavar="BASE")
-    p.add_argument("head", metavar="HEAD")
-    p.add_argument("--format", choices=diff_report.FORMATS, default="text")
+    p.add_argument("base", metavar="BASE", help="the topology before: a file or REF:PATH")
+    p.add_argument("head", metavar="HEAD", help="the topology after: a file or REF:PATH")
+    p.add_argument("--format", choices=diff_report.FORMATS, default="text",
+                   help="text (default), json (everything), or markdown (a ready PR comment)")
     p.add_argument("--no-plan", action="store_true", help="skip the offline Pulumi plans")
     p.add_argument("--fail-on-loss", action="store_true",
                    help="exit 1 when a host pair loses reachability or an intent rule breaks")

@@ -19,7 +19,8 @@ TOOLS = ("ip", "dnsmasq", "dhclient", "wireguard-go", "wg", "vtysh", "iptables-r
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", nargs="?")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="topology YAML file (not needed with --down)")
     p.add_argument("--tcp", action="store_true", help="also check a TCP connect per host pair")
     p.add_argument("--fail", metavar="LINK",
                    help="take this tunnel down and report the matrix after BGP reconverges")
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
               f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)
         return 2
     if os.geteuid() != 0:
-        print("netweave emulate: needs root (network namespaces)", file=sys.stderr)
+        print("netweave emulate: needs root (network namespaces): run it as root (sudo), or "
+              "`netweave verify FILE --skip emulate` for every other stage", file=sys.stderr)
         return 3
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:

@@ -10,12 +10,15 @@ from modules import graph, report
 from modules.lint import Unusable, load_topology
 
 HELP = "draw the topology: clouds and VPCs as clusters, vxnets, hosts, vCPEs, tunnels"
+DESCRIPTION = (HELP + ". Exit 0 drawn; 2 when the file is unusable or the image cannot be "
+               "written.")
 ORDER = 40
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="topology YAML file")
-    p.add_argument("--format", choices=graph.FORMATS, default="mermaid")
+    p.add_argument("--format", choices=graph.FORMATS, default="mermaid",
+                   help="mermaid (default) or dot: text; svg or png: an image via Graphviz (needs --out)")
     p.add_argument("--out", "-o", metavar="PATH",
                    help="write here (required for svg/png; default for text formats: stdout)")
 

@@ -14,7 +14,9 @@ ORDER = 10
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="topology YAML file(s)")
-    p.add_argument("--format", choices=report.FORMATS, default="text")
+    p.add_argument("--format", choices=report.FORMATS, default="text",
+                   help="text (default, with the offending line), json (for programs) or github "
+                        "(workflow annotations)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,12 +9,16 @@ from modules import plan, report
 from modules.lint import Unusable, load_topology
 
 HELP = "list every resource the Pulumi program would declare (offline, no credentials)"
+DESCRIPTION = (HELP + ". Runs the Pulumi program under mocks; lint runs first, as in "
+               "`pulumi up`. Exit 0 planned; 1 when the program stops (lint errors: nothing "
+               "declared); 2 when the file is unusable.")
 ORDER = 50
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="topology YAML file")
-    p.add_argument("--format", choices=plan.FORMATS, default="text")
+    p.add_argument("--format", choices=plan.FORMATS, default="text",
+                   help="text (default), json, or markdown (a table for a PR comment)")
     p.add_argument("--stack", help="stack name (default: the topology's name, else the file name)")
     p.add_argument("--program", default=plan.DEFAULT_PROGRAM, help=argparse.SUPPRESS)
 

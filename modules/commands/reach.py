@@ -22,6 +22,9 @@ from modules.reach import Network, PingResult, Trace
 from modules.validate import dotted, nearest
 
 HELP = "reachability matrix of the hosts, both ways; --explain A B walks one ping hop by hop"
+DESCRIPTION = (HELP + ". Exit 0 when every must_reach holds both ways, nothing leaks and the "
+               "file lints clean; 1 otherwise (with --explain: 1 when that ping fails); 2 when "
+               "the file is unusable.")
 ORDER = 20
 
 # Past this many hosts the grid is unreadable: only the broken pairs are listed.
@@ -33,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="topology YAML file")
     p.add_argument("--explain", nargs=2, metavar=("A", "B"),
                    help="hop-by-hop path of a ping from host A to host B and its reply")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text (default) or json: every pair with both traces, intent, findings")
 
 
 @dataclass

@@ -18,7 +18,9 @@ def schema_text() -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_FILE.name} in stacks/")
+    p.add_argument("--write", action="store_true",
+                   help=f"write it to stacks/{SCHEMA_FILE.name} of the netweave source tree "
+                        "(instead of printing it)")
 
 
 def run(args: argparse.Namespace) -> int:

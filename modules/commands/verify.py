@@ -7,11 +7,14 @@ plan of the broken design.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 HELP = "run the whole pipeline on a stack: lint, reach, render, plan, graph, emulate"
+DESCRIPTION = (HELP + ". Stops at the first stage that fails and exits with its code "
+               "(0 when every stage passed).")
 ORDER = 5
 
 
@@ -28,10 +31,10 @@ def stages(file: str, out: str) -> list[tuple[str, list[str]]]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE", help="topology YAML file")
     p.add_argument("--skip", action="append", default=[], metavar="STAGE",
                    help="leave out a stage (repeatable), e.g. --skip emulate without root")
-    p.add_argument("--out", default=None,
+    p.add_argument("--out", default=None, metavar="DIR",
                    help="output directory for rendered files (default: out/<stack file name>)")
 
 
@@ -43,7 +46,8 @@ def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None
     known = [name for name, _ in stages(args.file, out)]
     unknown = sorted(set(args.skip) - set(known))
     if unknown:
-        print(f"netweave verify: no stage named {', '.join(unknown)}; stages: {', '.join(known)}")
+        print(f"netweave verify: no stage named {', '.join(unknown)}; stages: {', '.join(known)}",
+              file=sys.stderr)
         return 2
     for name, argv in stages(args.file, out):
         if name in args.skip:
@@ -55,5 +59,9 @@ def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None
         print(f"== {name}: {'ok' if code == 0 else f'failed (exit {code})'} "
               f"in {time.monotonic() - started:.2f} s", flush=True)
         if code != 0:
+            print(f"verify: stopped at {name}; later stages not run", flush=True)
             return code
+    ran = [name for name in known if name not in args.skip]
+    print(f"verify: {len(ran)} stages ok ({', '.join(ran)})"
+          + (f"; skipped: {', '.join(args.skip)}" if args.skip else ""), flush=True)
     return 0
