@@ -143,9 +143,11 @@ def _headline(d: DiffReport) -> str:
     if violated:
         bits.append(f"**{len(violated)} intent rule{'s' if len(violated) != 1 else ''} violated**")
     if d.lint.introduced:
-        bits.append(f"{len(d.lint.introduced)} new lint finding(s)")
+        n = len(d.lint.introduced)
+        bits.append(f"{n} new lint finding{'s' if n != 1 else ''}")
     if d.vcpe_interruptions:
-        bits.append(f"**{len(d.vcpe_interruptions)} vCPE replacement(s) interrupt traffic**")
+        n = len(d.vcpe_interruptions)
+        bits.append(f"**{n} vCPE replacement{'s interrupt' if n != 1 else ' interrupts'} traffic**")
     return "; ".join(bits) if bits else "no change to reachability"
 
 

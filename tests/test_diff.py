@@ -210,3 +210,8 @@ def test_vultr_user_data_change_replaces_the_vultr_vcpe_by_its_force_new_field()
     assert (vultr.type, vultr.op, vultr.replace_fields) == ("vultr:index/instance:Instance", "replace",
                                                             ("userData",))
     assert [c.detail for c in report.network] == ["mtu (default) → 1380"]
+
+
+def test_markdown_headline_counts_lint_findings_in_plain_english(route_typo: diff.DiffReport) -> None:
+    headline = diff_report.markdown(route_typo).splitlines()[3]
+    assert "2 new lint findings" in headline and "(s)" not in headline

@@ -97,3 +97,9 @@ def test_reach_lists_broken_pairs_instead_of_a_grid_for_many_hosts(
     out = capsys.readouterr().out
     assert "33 hosts" in out and "from vm01" not in out
     assert "  vm02 -> vm03 dies at vm02: no route push for 192.168.129.0/24 in vxnet02" in out
+
+
+def test_a_violated_intent_says_how_many_of_its_directions_fail(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    main(["reach", BROKEN])
+    assert "vm03 must reach vm02: VIOLATED (2 of 2 directions)" in capsys.readouterr().out

@@ -131,7 +131,8 @@ def _text_matrix(file: str, net: Network, checks: list[IntentCheck],
         out += ["", "intent:"]
         for c in checks:
             verb = "reach" if c.group == "must_reach" else "not reach"
-            state = "holds" if c.holds else f"VIOLATED ({len(c.broken)} direction(s))"
+            # every host pair is checked both ways
+            state = "holds" if c.holds else f"VIOLATED ({len(c.broken)} of {2 * c.hosts} directions)"
             empty = " (no host pairs to check)" if not c.hosts else ""
             out.append(f"  {c.src} must {verb} {c.dst}: {state}{empty}")
             out += [f"    {b}" for b in c.broken[:3]]
