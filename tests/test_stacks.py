@@ -41,3 +41,14 @@ def test_json_schema_validates_the_bundled_stacks() -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     for stack in STACKS:
         jsonschema.validate(yaml.safe_load(stack.read_text()), schema)
+
+
+def test_json_schema_rejects_a_misspelled_key_as_an_editor_would() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    data = yaml.safe_load((STACKS[0].parent / "s2-many-to-many.yaml").read_text())
+    data["vpcs"]["vpc01"]["route_push"][0]["nexthop"] = data["vpcs"]["vpc01"]["route_push"][0].pop("next_hop")
+    errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(data)]
+    assert any("'nexthop' was unexpected" in e for e in errors)
