@@ -1,0 +1,58 @@
+"""The output the README shows is the output users get: the tour's typo, reach of S2 and the
+sample PR comment are regenerated here and compared with the README text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from modules import diff, diff_report
+from modules.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+S2 = ROOT / "stacks" / "s2-many-to-many.yaml"
+TYPO = ("next_hop: 192.168.129.5 ", "next_hop: 192.168.129.6 ")
+
+
+def section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    return README[start:README.index("\n## ", start + 1)]
+
+
+def blocks(text: str, fence: str = "```") -> list[str]:
+    return re.findall(rf"^{fence}[a-z]*\n(.*?)^{fence}$", text, re.MULTILINE | re.DOTALL)
+
+
+@pytest.fixture
+def typo_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout whose stacks/s2-many-to-many.yaml has the tour's typo; cwd is its root."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / S2.name).write_text(S2.read_text().replace(*TYPO, 1))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_tour_lint_output_after_the_typo_is_what_lint_prints(
+        typo_clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shown = next(b for b in blocks(section("A five-minute tour")) if "error R301" in b)
+    assert main(["lint", "stacks/s2-many-to-many.yaml"]) == 1
+    assert capsys.readouterr().out == shown
+
+
+def test_reach_sample_of_s2_is_what_reach_prints(monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    shown = next(b for b in blocks(section("Reachability"))
+                 if b.startswith("$ netweave reach stacks/s2-many-to-many.yaml\n"))
+    monkeypatch.chdir(ROOT)
+    assert main(["reach", "stacks/s2-many-to-many.yaml"]) == 0
+    assert capsys.readouterr().out == shown.split("\n", 1)[1]
+
+
+def test_sample_pr_comment_is_what_diff_writes_for_the_tour_typo(typo_clone: Path) -> None:
+    shown = blocks(README[README.index("### A sample comment"):], "````")[0]
+    report = diff.compare(str(S2), "stacks/s2-many-to-many.yaml")
+    written = diff_report.markdown(report).replace(f"`{S2}`", "`main:stacks/s2-many-to-many.yaml`")
+    assert written == shown
