@@ -109,3 +109,14 @@ def test_the_command_refuses_a_non_loopback_host() -> None:
     result = subprocess.run([sys.executable, "-m", "modules", "qingcloud-emulator", "--host", "0.0.0.0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "loopback" in result.stderr
+
+
+def test_the_command_on_a_port_in_use_says_so_and_how_to_pick_another(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from modules.cli import main
+
+    with Emulator() as emu:
+        port = emu.port
+        assert main(["qingcloud-emulator", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err

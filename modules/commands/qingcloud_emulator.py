@@ -4,6 +4,7 @@ Pulumi program (or any qingcloud-sdk client) can run with no QingCloud account."
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from modules.qingcloud.emulator import Emulator, Faults, check_loopback
@@ -65,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
                             state_file=args.state, log=args.log)
         emulator.start()
     except (ValueError, OSError) as exc:
-        print(f"netweave qingcloud-emulator: {exc}", file=sys.stderr)
+        if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+            print(f"netweave qingcloud-emulator: port {args.port} on {args.host} is already in use "
+                  "(another emulator?); choose another --port, or --port 0 for any free one",
+                  file=sys.stderr)
+        else:
+            print(f"netweave qingcloud-emulator: {exc}", file=sys.stderr)
         return 2
     generated = not args.secret_access_key and not os.environ.get("QY_EMULATOR_SECRET")
     print(f"QingCloud API emulator listening on {emulator.endpoint}/iaas/ "
