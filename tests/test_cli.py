@@ -101,3 +101,12 @@ def test_every_option_and_argument_of_every_command_says_what_it_is() -> None:
               for action in command._actions
               if action.help is None and not isinstance(action, argparse._HelpAction)]
     assert silent == []
+
+
+@pytest.mark.parametrize("seconds", ["-1", "0", "soon"])
+def test_emulate_refuses_a_bgp_timeout_that_is_no_positive_number(
+        seconds: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["emulate", S2, "--bgp-timeout", seconds])
+    assert usage.value.code == 2
+    assert "above 0" in capsys.readouterr().err

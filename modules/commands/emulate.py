@@ -18,6 +18,16 @@ DESCRIPTION = (HELP + ". Needs root. Exit 0 only when the observed matrix equals
 TOOLS = ("ip", "dnsmasq", "dhclient", "wireguard-go", "wg", "vtysh", "iptables-restore", "ping")
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", nargs="?",
                    help="topology YAML file (not needed with --down)")
@@ -32,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: the matrices, BGP problems, notes and timings as one document")
     p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
-    p.add_argument("--bgp-timeout", metavar="SECONDS", type=float, default=None,
+    p.add_argument("--bgp-timeout", metavar="SECONDS", type=_seconds, default=None,
                    help="how long to wait for BGP to converge (default 30)")
 
 
