@@ -310,3 +310,11 @@ def test_vpn_server_and_clients_are_planned_on_the_underlay() -> None:
 def test_remote_access_targets_are_the_hosts_inside_push_networks() -> None:
     topology, index = load("s4-remote-access.yaml")
     assert remote_access.targets(topology, index, "vpn01") == ["app01"]
+
+
+def test_a_topology_without_bgp_is_not_told_its_sessions_are_established() -> None:
+    from modules.emulate import bgp_lines
+
+    topology, _ = load("s4-remote-access.yaml")
+    assert bgp_lines([], bool(checks.expected_bgp(topology))) == [
+        "BGP: no BGP sessions in this topology (no tunnel between two vCPEs with bgp)"]

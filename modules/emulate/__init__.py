@@ -23,6 +23,7 @@ from modules.emulate.checks import (
     TCP_PORT,
     Pair,
     Verdict,
+    expected_bgp,
     format_matrix,
     intent_problems,
     request_arrives,
@@ -184,6 +185,16 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
     return verdict, out
 
 
+def bgp_lines(problems: list[str], sessions: bool) -> list[str]:
+    """The BGP verdict above the matrix; a topology without BGP says so instead of claiming
+    that its (zero) sessions are Established."""
+    if problems:
+        return [f"BGP: {p}" for p in problems]
+    if not sessions:
+        return ["BGP: no BGP sessions in this topology (no tunnel between two vCPEs with bgp)"]
+    return ["BGP: every session Established, every expected prefix learned"]
+
+
 def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = False,
             fail: str | None = None, keep: bool = False, progress: Progress | None = None,
             fail_after: str | None = None, prefix: str | None = None,
@@ -216,8 +227,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 tcp_verdict, more = _verdict(lab, topology, index, lab.matrix(tcp=True), prediction,
                                              f"== TCP connect matrix (port {TCP_PORT}, 2 s timeout)")
                 report += more
-            report = [*("BGP: " + p for p in bgp), *report] if bgp else \
-                ["BGP: every session Established, every expected prefix learned", *report]
+            report = [*bgp_lines(bgp, bool(expected_bgp(topology))), *report]
             failed = None
             if fail:
                 downed = lab.fail_tunnel(fail)
