@@ -259,6 +259,15 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
+def _without_missing_keys_explained_by_typos(findings: list[Finding]) -> list[Finding]:
+    """`cdir:` for `cidr:` is one mistake: the unknown key whose hint names the missing key
+    says it all, so the "missing 'cidr'" finding next to it is left out."""
+    guessed = {(f.path[:-1], f.hint) for f in findings if f.code == "S101" and f.path}
+    return [f for f in findings
+            if not (f.code == "S103" and f.hint and f.hint.startswith("add '")
+                    and (f.path, f"did you mean '{f.hint[5:-2]}'?") in guessed)]
+
+
 def _schema_findings(exc: ValidationError) -> Iterator[Finding]:
     for err in exc.errors(include_url=False):
         kind = err["type"]
@@ -396,7 +405,7 @@ def validate(source: Source) -> SchemaResult:
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:
-        findings.extend(_schema_findings(exc))
+        findings.extend(_without_missing_keys_explained_by_typos(list(_schema_findings(exc))))
         return SchemaResult(None, findings)
     except RecursionError:
         findings.append(finding("S102", "the document is nested too deeply to be a topology", ()))

@@ -54,3 +54,13 @@ def test_psk_with_a_literal_key_is_refused_as_a_secret() -> None:
 def test_an_object_named_like_a_secret_key_is_just_a_name() -> None:
     result = lint_text(S1.replace("vxnet01", "token"))
     assert not [f for f in result.findings if f.code == "V504"]
+
+
+def test_a_misspelled_required_key_is_one_finding_not_also_a_missing_key() -> None:
+    f = only("    cidr: 192.168.0.0/16", "    cdir: 192.168.0.0/16")
+    assert (f.code, f.hint) == ("S101", "did you mean 'cidr'?")
+
+
+def test_a_required_key_that_is_simply_absent_is_still_reported_missing() -> None:
+    f = only("    cidr: 192.168.0.0/16\n", "")
+    assert (f.code, f.hint) == ("S103", "add 'cidr:'")
