@@ -28,9 +28,11 @@ _DIGITS = "0123456789abcdef:./"
 
 def span(net: netaddr.IPNetwork) -> tuple[int, int]:
     """Integer first and last address of a network, IPv6 kept apart from IPv4."""
-    first = net.first
-    last = first | net._hostmask_int  # netaddr's .last recomputes the mask: half the cost
-    return (first, last) if net.version == 4 else (V6_BASE + first, V6_BASE + last)
+    # The model's networks (modules.model.IPNetwork) store first/last; a plain netaddr
+    # network computes them, with the same values.
+    if net.version == 4:
+        return net.first, net.last
+    return V6_BASE + net.first, V6_BASE + net.last
 
 
 def point(address: netaddr.IPAddress) -> int:
