@@ -112,22 +112,32 @@ class PrefixSet:
 
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
-    prefixes: Candidates[netaddr.IPNetwork] = field(default_factory=Candidates)
+    networks: list[netaddr.IPNetwork] = field(default_factory=list)
+    _prefixes: Candidates[netaddr.IPNetwork] | None = None
 
     @classmethod
     def build(cls, networks: Iterable[netaddr.IPNetwork]) -> PrefixSet:
-        nets = list(networks)
-        out = cls(prefixes=Candidates.build((span(n)[0], str(n), n) for n in nets))
-        for first, last in sorted(span(n) for n in nets):
-            if out.ends and first <= out.ends[-1] + 1:
-                out.ends[-1] = max(out.ends[-1], last)
+        out = cls(networks=list(networks))
+        starts, ends = out.starts, out.ends
+        for first, last in sorted(map(span, out.networks)):
+            if ends and first <= ends[-1] + 1:
+                if last > ends[-1]:
+                    ends[-1] = last
             else:
-                out.starts.append(first)
-                out.ends.append(last)
+                starts.append(first)
+                ends.append(last)
         return out
 
+    @property
+    def prefixes(self) -> Candidates[netaddr.IPNetwork]:
+        """The networks searchable for hints: built on first use, since only a set
+        behind a finding is ever asked (a text per network is most of the cost)."""
+        if self._prefixes is None:
+            self._prefixes = Candidates.build((span(n)[0], str(n), n) for n in self.networks)
+        return self._prefixes
+
     def __len__(self) -> int:
-        return len(self.prefixes)
+        return len(self.networks)
 
     def covers(self, net: netaddr.IPNetwork) -> bool:
         return self.covers_span(*span(net))
