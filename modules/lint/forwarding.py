@@ -109,8 +109,7 @@ class RouteIndex:
             if plen > plen_net:
                 continue
             found = self.declarers.get((version, first & masks[plen], plen))
-            if found and (any(d in peers for d in found) if len(found) <= len(peers)
-                          else any(p in found for p in peers)):
+            if found and not found.isdisjoint(peers):  # iterates over the smaller set
                 return True
         return False
 

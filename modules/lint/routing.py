@@ -80,6 +80,8 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
     for vpc_name, vpc in ctx.topology.vpcs.items():
         vpc_first, vpc_last = span(vpc.cidr)
         subnets = [(n, vx.cidr, *span(vx.cidr)) for n, vx in vpc.vxnets.items()]
+        # the pushes of a VPC usually share one next hop: look its owner up once
+        owner_of: dict[netaddr.IPAddress, AddressOwner | None] = {}
         for i, push in enumerate(vpc.route_push):
             path = ("vpcs", vpc_name, "route_push", i)
             dest, hop = push.destination, push.next_hop
@@ -92,8 +94,12 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                               "a range of its own")
             if push.vxnets:
                 yield from _push_scope(vpc, path, push, subnets)
-            owners = owners_at.get((vpc_name, int(hop)), [])
-            owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+            if hop in owner_of:
+                owner = owner_of[hop]
+            else:
+                owners = owners_at.get((vpc_name, int(hop)), [])
+                owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+                owner_of[hop] = owner
             if owner is None or owner.kind == "host":
                 what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
                         else _elsewhere(ctx, vpc_name, hop))
