@@ -13,6 +13,7 @@ Results are computed once per lint run and kept on the context.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -96,14 +97,19 @@ class RouteIndex:
         """Does ``node`` route ``net``? (``where``: its :func:`span`, when already known.)"""
         first, last = where or span(net)
         own = self.own.get(node)
-        if own is not None and own.covers_span(first, last):
-            return True
+        if own is not None:
+            i = bisect_right(own.starts, first) - 1  # PrefixSet.covers_span, inlined: hot
+            if i >= 0 and own.ends[i] >= last:
+                return True
         peers = self.peers.get(node)
         if not peers:
             return False
-        version, plen_net = net.version, net.prefixlen
-        if version == 6:
+        plen_net = net.prefixlen
+        if first >= V6_BASE:  # span() keeps IPv6 above V6_BASE
+            version = 6
             first -= V6_BASE
+        else:
+            version = 4
         masks = _MASKS[version]
         for plen in self.lengths.get(version, ()):
             if plen > plen_net:
