@@ -73,19 +73,19 @@ def _networks(ctx: Context) -> list[Net]:
         nets = [index.vxnets[n.vxnet] for n in vcpe.nics if n.vxnet in index.vxnets]
         if not nets:
             continue
-        # a vCPE's statics usually share one next hop: look each one up once
-        outside: dict[netaddr.IPAddress, str | None] = {}  # next hop -> its VPC, if no owner of ours
+        # a vCPE's statics usually share one next hop (one parsed object: the model shares
+        # equal values): look it up again only when the hop changes
+        last_hop: netaddr.IPAddress | None = None
+        vpc: str | None = None  # the next hop's VPC, when no NIC, host or server of ours has it
         for i, route in enumerate(vcpe.static_routes):
             hop = route.next_hop
             if hop is None or route.destination.prefixlen == 0:
                 continue
-            if hop in outside:
-                vpc = outside[hop]
-            else:
+            if hop is not last_hop:
                 on = next((vx for vx in nets if hop in vx.cidr), None)
                 # routed via one of ours: not a network of its own
                 vpc = None if on is None or index.owner_at(on.vpc, hop) is not None else on.vpc
-                outside[hop] = vpc
+                last_hop = hop
             if vpc is not None:
                 add(route.destination, "static route", name, vpc, vpc,
                     ("vcpes", name, "static_routes", i, "destination"))
