@@ -86,16 +86,23 @@ def _networks(ctx: Context) -> list[Net]:
                 # routed via one of ours: not a network of its own
                 vpc = None if on is None or index.owner_at(on.vpc, hop) is not None else on.vpc
                 last_hop = hop
-            if vpc is not None:
-                add(route.destination, "static route", name, vpc, vpc,
-                    ("vcpes", name, "static_routes", i, "destination"))
+            if vpc is not None:  # add(), inlined: a third of the networks of a big stack
+                dest = route.destination
+                first, last = span(dest)
+                out.append(Net(dest, first, last, "static route", name, vpc, vpc, domains[vpc],
+                               ("vcpes", name, "static_routes", i, "destination")))
     return out
 
 
-def _sweep(nets: list[Net], other: Callable[[Net, Net], bool]) -> Iterator[tuple[Net, Net]]:
-    """(network, nearest network containing it for which ``other`` holds)."""
+def _sweep_order(net: Net) -> tuple[int, int, PathKey]:
+    return net.first, -net.last, net.path  # containers before what they contain
+
+
+def _sweep(ordered: list[Net], other: Callable[[Net, Net], bool]) -> Iterator[tuple[Net, Net]]:
+    """(network, nearest network containing it for which ``other`` holds), for networks
+    sorted by :func:`_sweep_order`."""
     stack: list[tuple[Net, Net | None]] = []
-    for cur in sorted(nets, key=lambda n: (n.first, -n.last, n.path)):
+    for cur in ordered:
         while stack and stack[-1][0].last < cur.first:
             stack.pop()
         hit: Net | None = None
@@ -162,11 +169,13 @@ def _pair_finding(cur: Net, hit: Net, same_domain: bool, free: str | None = None
 
 
 def _findings(ctx: Context) -> list[Finding]:
-    nets = _networks(ctx)
+    listed = _networks(ctx)
+    # sorted once: each domain's share of a sorted list is sorted too
+    nets = sorted(listed, key=_sweep_order)
     found: list[Finding] = []
-    by_domain: dict[int, list[Net]] = {}
+    by_domain: dict[int, list[Net]] = {n.domain: [] for n in listed}  # domains in file order
     for n in nets:
-        by_domain.setdefault(n.domain, []).append(n)
+        by_domain[n.domain].append(n)
     vpcs = ctx.topology.vpcs
     for members in by_domain.values():
         merged: tuple[list[int], list[int]] | None = None
