@@ -76,7 +76,7 @@ def _networks(ctx: Context) -> list[Net]:
         # a vCPE's statics usually share one next hop (one parsed object: the model shares
         # equal values): look it up again only when the hop changes
         last_hop: netaddr.IPAddress | None = None
-        vpc: str | None = None  # the next hop's VPC, when no NIC, host or server of ours has it
+        hop_vpc: str | None = None  # the next hop's VPC, when no NIC, host or server of ours has it
         for i, route in enumerate(vcpe.static_routes):
             hop = route.next_hop
             if hop is None or route.destination.prefixlen == 0:
@@ -84,12 +84,13 @@ def _networks(ctx: Context) -> list[Net]:
             if hop is not last_hop:
                 on = next((vx for vx in nets if hop in vx.cidr), None)
                 # routed via one of ours: not a network of its own
-                vpc = None if on is None or index.owner_at(on.vpc, hop) is not None else on.vpc
+                hop_vpc = None if on is None or index.owner_at(on.vpc, hop) is not None else on.vpc
                 last_hop = hop
-            if vpc is not None:  # add(), inlined: a third of the networks of a big stack
+            if hop_vpc is not None:  # add(), inlined: a third of the networks of a big stack
                 dest = route.destination
                 first, last = span(dest)
-                out.append(Net(dest, first, last, "static route", name, vpc, vpc, domains[vpc],
+                out.append(Net(dest, first, last, "static route", name, hop_vpc, hop_vpc,
+                               domains[hop_vpc],
                                ("vcpes", name, "static_routes", i, "destination")))
     return out
 
