@@ -66,10 +66,6 @@ _MASKS = {version: [((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) for plen in r
           for version, bits in ((4, 32), (6, 128))}  # netmask per prefix length
 
 
-def _key(net: netaddr.IPNetwork, plen: int) -> PrefixKey:
-    return net.version, net.first & _MASKS[net.version][plen], plen
-
-
 def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
     """What a vCPE announces over BGP (one definition: :mod:`modules.declared`)."""
     return declared_prefixes(ctx.topology, vcpe)
@@ -133,7 +129,9 @@ def _route_index(ctx: Context) -> RouteIndex:
         nets += [r.destination for r in vcpe.static_routes if r.next_hop is not None]
         out.own[name] = PrefixSet.build(nets)
         for prefix in declared(ctx, name):
-            out.declarers.setdefault(_key(prefix, prefix.prefixlen), set()).add(name)
+            # a network's first address has no host bits: it is its own masked key
+            key = (prefix.version, prefix.first, prefix.prefixlen)
+            out.declarers.setdefault(key, set()).add(name)
     for name, vpn in topo.vpn_servers.items():
         nets = [vpn.client_pool]
         if vpn.vxnet in index.vxnets:
