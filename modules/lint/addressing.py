@@ -105,13 +105,18 @@ def gateway(cidr: netaddr.IPNetwork) -> netaddr.IPAddress | None:
 
 def reserved(cidr: netaddr.IPNetwork, address: netaddr.IPAddress) -> str | None:
     """Why an address of ``cidr`` cannot be assigned to a machine, or None."""
-    if cidr.size <= 2:
+    # integers, not netaddr's network/broadcast/gateway objects: called per NIC and host
+    first, last = cidr.first, cidr.last
+    if last - first <= 1:
         return None  # /31 and /32 have no network or broadcast address
-    if address == cidr.network:
+    if address.version != cidr.version:
+        return None
+    value = int(address)
+    if value == first:
         return f"the network address of {cidr}"
-    if cidr.version == 4 and address == cidr.broadcast:
+    if cidr.version == 4 and value == last:
         return f"the broadcast address of {cidr}"
-    if address == gateway(cidr):
+    if value == first + 1:  # gateway(cidr)
         return f"the VPC router's gateway address in {cidr}"
     return None
 

@@ -13,6 +13,7 @@ Results are computed once per lint run and kept on the context.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -65,10 +66,6 @@ _MASKS = {version: [((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) for plen in r
           for version, bits in ((4, 32), (6, 128))}  # netmask per prefix length
 
 
-def _key(net: netaddr.IPNetwork, plen: int) -> PrefixKey:
-    return net.version, net.first & _MASKS[net.version][plen], plen
-
-
 def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
     """What a vCPE announces over BGP (one definition: :mod:`modules.declared`)."""
     return declared_prefixes(ctx.topology, vcpe)
@@ -96,21 +93,25 @@ class RouteIndex:
         """Does ``node`` route ``net``? (``where``: its :func:`span`, when already known.)"""
         first, last = where or span(net)
         own = self.own.get(node)
-        if own is not None and own.covers_span(first, last):
-            return True
+        if own is not None:
+            i = bisect_right(own.starts, first) - 1  # PrefixSet.covers_span, inlined: hot
+            if i >= 0 and own.ends[i] >= last:
+                return True
         peers = self.peers.get(node)
         if not peers:
             return False
-        version, plen_net = net.version, net.prefixlen
-        if version == 6:
+        plen_net = net.prefixlen
+        if first >= V6_BASE:  # span() keeps IPv6 above V6_BASE
+            version = 6
             first -= V6_BASE
+        else:
+            version = 4
         masks = _MASKS[version]
         for plen in self.lengths.get(version, ()):
             if plen > plen_net:
                 continue
             found = self.declarers.get((version, first & masks[plen], plen))
-            if found and (any(d in peers for d in found) if len(found) <= len(peers)
-                          else any(p in found for p in peers)):
+            if found and not found.isdisjoint(peers):  # iterates over the smaller set
                 return True
         return False
 
@@ -128,7 +129,9 @@ def _route_index(ctx: Context) -> RouteIndex:
         nets += [r.destination for r in vcpe.static_routes if r.next_hop is not None]
         out.own[name] = PrefixSet.build(nets)
         for prefix in declared(ctx, name):
-            out.declarers.setdefault(_key(prefix, prefix.prefixlen), set()).add(name)
+            # a network's first address has no host bits: it is its own masked key
+            key = (prefix.version, prefix.first, prefix.prefixlen)
+            out.declarers.setdefault(key, set()).add(name)
     for name, vpn in topo.vpn_servers.items():
         nets = [vpn.client_pool]
         if vpn.vxnet in index.vxnets:

@@ -28,9 +28,11 @@ _DIGITS = "0123456789abcdef:./"
 
 def span(net: netaddr.IPNetwork) -> tuple[int, int]:
     """Integer first and last address of a network, IPv6 kept apart from IPv4."""
-    first = net.first
-    last = first | net._hostmask_int  # netaddr's .last recomputes the mask: half the cost
-    return (first, last) if net.version == 4 else (V6_BASE + first, V6_BASE + last)
+    # The model's networks (modules.model.IPNetwork) store first/last; a plain netaddr
+    # network computes them, with the same values.
+    if net.version == 4:
+        return net.first, net.last
+    return V6_BASE + net.first, V6_BASE + net.last
 
 
 def point(address: netaddr.IPAddress) -> int:
@@ -110,22 +112,32 @@ class PrefixSet:
 
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
-    prefixes: Candidates[netaddr.IPNetwork] = field(default_factory=Candidates)
+    networks: list[netaddr.IPNetwork] = field(default_factory=list)
+    _prefixes: Candidates[netaddr.IPNetwork] | None = None
 
     @classmethod
     def build(cls, networks: Iterable[netaddr.IPNetwork]) -> PrefixSet:
-        nets = list(networks)
-        out = cls(prefixes=Candidates.build((span(n)[0], str(n), n) for n in nets))
-        for first, last in sorted(span(n) for n in nets):
-            if out.ends and first <= out.ends[-1] + 1:
-                out.ends[-1] = max(out.ends[-1], last)
+        out = cls(networks=list(networks))
+        starts, ends = out.starts, out.ends
+        for first, last in sorted(map(span, out.networks)):
+            if ends and first <= ends[-1] + 1:
+                if last > ends[-1]:
+                    ends[-1] = last
             else:
-                out.starts.append(first)
-                out.ends.append(last)
+                starts.append(first)
+                ends.append(last)
         return out
 
+    @property
+    def prefixes(self) -> Candidates[netaddr.IPNetwork]:
+        """The networks searchable for hints: built on first use, since only a set
+        behind a finding is ever asked (a text per network is most of the cost)."""
+        if self._prefixes is None:
+            self._prefixes = Candidates.build((span(n)[0], str(n), n) for n in self.networks)
+        return self._prefixes
+
     def __len__(self) -> int:
-        return len(self.prefixes)
+        return len(self.networks)
 
     def covers(self, net: netaddr.IPNetwork) -> bool:
         return self.covers_span(*span(net))

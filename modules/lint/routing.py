@@ -80,6 +80,10 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
     for vpc_name, vpc in ctx.topology.vpcs.items():
         vpc_first, vpc_last = span(vpc.cidr)
         subnets = [(n, vx.cidr, *span(vx.cidr)) for n, vx in vpc.vxnets.items()]
+        # the pushes of a VPC usually share one next hop (one parsed object: the model
+        # shares equal values): look its owner up again only when the hop changes
+        last_hop: netaddr.IPAddress | None = None
+        owner: AddressOwner | None = None
         for i, push in enumerate(vpc.route_push):
             path = ("vpcs", vpc_name, "route_push", i)
             dest, hop = push.destination, push.next_hop
@@ -92,8 +96,10 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                               "a range of its own")
             if push.vxnets:
                 yield from _push_scope(vpc, path, push, subnets)
-            owners = owners_at.get((vpc_name, int(hop)), [])
-            owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+            if hop is not last_hop:
+                owners = owners_at.get((vpc_name, int(hop)), [])
+                owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+                last_hop = hop
             if owner is None or owner.kind == "host":
                 what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
                         else _elsewhere(ctx, vpc_name, hop))
@@ -159,6 +165,7 @@ def _static_routes(ctx: Context) -> Iterator[Finding]:
                      if n.vxnet in index.vxnets]
         links = [c for _, c in connected] + tunnel_nets.get(name, [])
         described = ", ".join(f"{c} (NIC {i})" for i, c in connected)
+        on_link: netaddr.IPAddress | None = None  # last next hop found on-link (statics share one)
         for i, route in enumerate(vcpe.static_routes):
             path = ("vcpes", name, "static_routes", i)
             dest, hop = route.destination, route.next_hop
@@ -168,7 +175,11 @@ def _static_routes(ctx: Context) -> Iterator[Finding]:
                 yield finding("R309", f"{name} static route {dest} has no next hop, so it must be a "
                               f"network {name} is connected to, and it is not", (*path, "destination"),
                               _nearest_connected(dest, links, described, name))
-            elif not any(hop.version == c.version and hop in c for c in links):
+            elif hop is on_link:
+                continue
+            elif any(hop.version == c.version and hop in c for c in links):
+                on_link = hop
+            else:
                 guess = _onlink_guess(hop, links)
                 yield finding("R309", f"{name} static route {dest} via {hop}: the next hop is not "
                               f"on-link (not in a vxnet or tunnel of {name})", (*path, "next_hop"),
