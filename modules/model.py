@@ -259,26 +259,34 @@ def parse_address(value: Any) -> netaddr.IPAddress:
     return address
 
 
+# What editors can check while typing (the YAML language server applies these patterns);
+# host bits and everything semantic are lint's job.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_V4 = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_V6 = r"[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}"
+_V4_LEN, _V6_LEN = r"(3[0-2]|[12]?[0-9])", r"(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+ADDRESS_PATTERN = rf"^({_V4}|{_V6})$"
+PREFIX_PATTERN = rf"^({_V4}/{_V4_LEN}|{_V6}/{_V6_LEN})$"
+
 Cidr = Annotated[
     netaddr.IPNetwork,
     BeforeValidator(parse_cidr),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "format": "cidr",
-                    "pattern": r"^[0-9A-Fa-f:.]+/\d{1,3}$",
+    WithJsonSchema({"type": "string", "pattern": PREFIX_PATTERN,
                     "description": "a network, e.g. 192.168.128.0/24"}),
 ]
 Interface = Annotated[
     netaddr.IPNetwork,
     BeforeValidator(parse_interface),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+/\d{1,3}$",
+    WithJsonSchema({"type": "string", "pattern": PREFIX_PATTERN,
                     "description": "an interface address with prefix, e.g. 169.254.10.1/30"}),
 ]
 Address = Annotated[
     netaddr.IPAddress,
     BeforeValidator(parse_address),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Fa-f:.]+$",
+    WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN,
                     "description": "an IP address, e.g. 192.168.128.2"}),
 ]
 Asn = Annotated[int, Field(ge=1, le=4294967295, description="BGP AS number (1-4294967295)")]

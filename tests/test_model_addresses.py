@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import re
 
 import netaddr
 import pytest
@@ -68,3 +69,28 @@ def test_an_address_where_a_network_belongs_suggests_the_prefix() -> None:
     with pytest.raises(PydanticCustomError) as err:
         parse_cidr("10.1.2.0")
     assert err.value.context is not None and "10.1.2.0/24" in err.value.context["hint"]
+
+
+@given(st.ip_addresses(v=4), st.integers(0, 32))
+def test_editor_schema_pattern_accepts_every_ipv4_prefix(addr: ipaddress.IPv4Address,
+                                                         length: int) -> None:
+    from modules.model import ADDRESS_PATTERN, PREFIX_PATTERN
+
+    assert re.match(ADDRESS_PATTERN, str(addr))
+    assert re.match(PREFIX_PATTERN, f"{addr}/{length}")
+
+
+@given(st.ip_addresses(v=6), st.integers(0, 128))
+def test_editor_schema_pattern_accepts_every_ipv6_prefix(addr: ipaddress.IPv6Address,
+                                                         length: int) -> None:
+    from modules.model import ADDRESS_PATTERN, PREFIX_PATTERN
+
+    assert re.match(ADDRESS_PATTERN, str(addr).split("%")[0]) or "." in str(addr)
+    assert re.match(PREFIX_PATTERN, f"{addr}/{length}") or "." in str(addr)
+
+
+@pytest.mark.parametrize("text", ["192.168.0.0/33", "300.1.1.1/24", "10.0.0/8", "10.0.0.0"])
+def test_editor_schema_pattern_refuses_what_lint_refuses(text: str) -> None:
+    from modules.model import PREFIX_PATTERN
+
+    assert not re.match(PREFIX_PATTERN, text)
