@@ -35,7 +35,7 @@ class Side:
 
     @property
     def index(self) -> Index | None:
-        return Index.build(self.lint.topology) if self.lint.topology is not None else None
+        return self.lint.index if self.lint.topology is not None else None
 
 
 
@@ -86,7 +86,7 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
             report.reach_note = report.network_note = f"{unusable} is not a usable topology (see lint)"
             report.plan_note = report.reach_note
             return report
-        base_index, head_index = Index.build(base.topology), Index.build(head.topology)
+        base_index, head_index = base.lint.index, head.lint.index
         _reachability(report, base.topology, base_index, head.topology, head_index)
         report.network = network_changes(base.topology, head.topology)
         report.graph = graph.merged(graph.build(base.topology, base_index),

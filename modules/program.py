@@ -60,7 +60,7 @@ def checked_topology(path: Path) -> tuple[Topology, Index, LintResult]:
     for warning in result.warnings:
         pulumi.log.warn(f"{warning.file}:{warning.line}:{warning.column}: {warning.code} "
                         f"{warning.rule.slug}: {warning.message}")
-    return result.topology, Index.build(result.topology), result
+    return result.topology, result.index, result
 
 
 @dataclass

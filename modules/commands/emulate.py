@@ -79,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
     from modules.emulate import emulate, tunnel_labels
     from modules.emulate.naming import PREFIX_RE
     from modules.emulate.progress import Progress
-    from modules.index import Index
     from modules.lint import lint_file
     # bad input is reported before anything is checked about this machine
     if args.prefix and not PREFIX_RE.match(args.prefix):
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(report.render([linted], "text"), file=sys.stderr)
         return 2
     topology = linted.topology
-    index = Index.build(topology)
+    index = linted.index
     if args.fail and args.fail not in tunnel_labels(topology):
         print(f"netweave emulate: --fail {args.fail}: no such tunnel (tunnels: "
               f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)

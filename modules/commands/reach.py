@@ -196,11 +196,11 @@ def _unknown_host(name: str, net: Network) -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        topology, index, lint = load_topology(args.file)
+        topology, _, lint = load_topology(args.file)
     except Unusable as exc:
         print(report.render([exc.result], args.format))
         return EXIT_UNUSABLE
-    net = Network.build(topology, index)
+    net = lint.network  # the model lint's path rules already built
     checks, covered = _intent(net)
     if args.explain:
         for name in args.explain:

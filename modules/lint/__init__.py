@@ -52,6 +52,20 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     topology: Topology | None = None
     unusable: bool = False  # the file could not be turned into a model (exit 2)
+    # What lint derived (index, forwarding model): later stages reuse it, never rebuild it.
+    context: Context | None = None
+
+    @property
+    def index(self) -> Index:
+        if self.context is None:
+            raise Unusable(self)
+        return self.context.index
+
+    @property
+    def network(self) -> Network:
+        if self.context is None:
+            raise Unusable(self)
+        return self.context.network
 
     @property
     def errors(self) -> list[Finding]:
@@ -97,7 +111,7 @@ def _lint(source: Source, families: Iterable[str]) -> LintResult:
         result.unusable = True
         return result
     result.topology = topology
-    ctx = Context(topology, Index.build(topology))
+    ctx = result.context = Context(topology, Index.build(topology))
     for name in families:
         found.extend(_family(name)(ctx))
     result.findings = _located(found, source)
@@ -141,7 +155,7 @@ def load_topology(path: str) -> tuple[Topology, Index, LintResult]:
     result = lint_file(path)
     if result.topology is None:
         raise Unusable(result)
-    return result.topology, Index.build(result.topology), result
+    return result.topology, result.index, result
 
 
 class Unusable(Exception):
