@@ -1015,14 +1015,7 @@ class Network:
     def trace_address(self, src: str, address: netaddr.IPAddress) -> Trace:
         """From a host towards any address (e.g. a route push destination)."""
         self._host(src)
-        walk = self._host_walk(src, address)
-        fail = walk.fail
-        if fail is None:
-            return Trace(src, str(address), True, walk.hops)
-        verb = "loops" if fail.loop else "dies"
-        return Trace(src, str(address), False, walk.hops,
-                     f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
-                     loop=fail.loop, failure_at=fail.at, detail=fail.detail)
+        return self._address_trace(src, address, self._host_walk(src, address))
 
     def next_hop_node(self, vpc: str, address: netaddr.IPAddress) -> str | None:
         """The router holding ``address`` in ``vpc`` (a vCPE NIC, a VPN server, the VPC
@@ -1037,13 +1030,16 @@ class Network:
 
     def trace_from(self, node: str, address: netaddr.IPAddress) -> Trace:
         """From any node (e.g. the router a route push points at) towards an address."""
-        walk = self._walk(node, address)
+        return self._address_trace(node, address, self._walk(node, address))
+
+    @staticmethod
+    def _address_trace(src: str, address: netaddr.IPAddress, walk: _Walk) -> Trace:
         fail = walk.fail
         if fail is None:
-            return Trace(node, str(address), True, walk.hops)
+            return Trace(src, str(address), True, walk.hops)
         verb = "loops" if fail.loop else "dies"
-        return Trace(node, str(address), False, walk.hops,
-                     f"{node} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
+        return Trace(src, str(address), False, walk.hops,
+                     f"{src} -> {address} {verb} at {fail.at}: {fail.detail}", fail.path,
                      loop=fail.loop, failure_at=fail.at, detail=fail.detail)
 
     def ping(self, src: str, dst: str) -> PingResult:

@@ -45,6 +45,11 @@ def view(kind: str) -> Callable[[View], View]:
     return register
 
 
+def text_changes(ctx: Ctx, fields: tuple[str, ...]) -> Record:
+    """The text attributes a Modify*Attributes call sets; a field it leaves out stays."""
+    return {f: v for f in fields if (v := ctx.p.text(f)) is not None}
+
+
 def public(rec: Record) -> Record:
     return {k: v for k, v in rec.items() if not k.startswith("_")}
 

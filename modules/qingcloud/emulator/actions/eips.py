@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, tags_of, view
+from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 from .routers import eip_of
 
 
@@ -135,10 +135,7 @@ def release_eips(ctx: Ctx) -> Body:
 def modify_eip_attributes(ctx: Ctx) -> Body:
     eid = ctx.p.req("eip")
     eip = ctx.zone.get("eip", eid)
-    for field in ("eip_name", "description"):
-        value = ctx.p.text(field)
-        if value is not None:
-            eip[field] = value
+    eip.update(text_changes(ctx, ("eip_name", "description")))
     return {"eip_id": eid}
 
 

@@ -15,7 +15,7 @@ import zipfile
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, tags_of, view
+from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 from .nics import allocate_ip, nics_of
 from .routers import eip_of
 from .security_groups import default_group
@@ -244,8 +244,5 @@ def start_instances(ctx: Ctx) -> Body:
 def modify_instance_attributes(ctx: Ctx) -> Body:
     iid = ctx.p.req("instance")
     inst = ctx.zone.get("instance", iid)
-    for field in ("instance_name", "description"):
-        value = ctx.p.text(field)
-        if value is not None:
-            inst[field] = value
+    inst.update(text_changes(ctx, ("instance_name", "description")))
     return {"instance_id": iid}

@@ -6,7 +6,7 @@ import ipaddress
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, tags_of, view
+from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 from .security_groups import default_group
 
 VPC_RANGES = [ipaddress.ip_network("192.168.0.0/16")] + [
@@ -126,11 +126,7 @@ def modify_router_attributes(ctx: Ctx) -> Body:
     rid = p.req("router")
     router = zone.get("router", rid)
     zone.ensure_mutable(router, rid)
-    changes: Record = {}
-    for field in ("router_name", "description"):
-        value = p.text(field)
-        if value is not None:
-            changes[field] = value
+    changes = text_changes(ctx, ("router_name", "description"))
     sg_id = p.text("security_group")
     if sg_id is not None:  # takes effect with ApplySecurityGroup, not UpdateRouters
         zone.get("security_group", sg_id)

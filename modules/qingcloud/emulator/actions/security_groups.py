@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, tags_of, view
+from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 
 PROTOCOLS = ("tcp", "udp", "icmp", "gre", "esp", "ah", "ipip", "")
 
@@ -165,8 +165,5 @@ def delete_security_groups(ctx: Ctx) -> Body:
 def modify_security_group_attributes(ctx: Ctx) -> Body:
     sg_id = ctx.p.req("security_group")
     sg = ctx.zone.get("security_group", sg_id)
-    for field in ("security_group_name", "description"):
-        value = ctx.p.text(field)
-        if value is not None:
-            sg[field] = value
+    sg.update(text_changes(ctx, ("security_group_name", "description")))
     return {"security_group_id": sg_id}

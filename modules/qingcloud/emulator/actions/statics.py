@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, view
+from . import Body, Ctx, action, listing, public, text_changes, view
 
 STATIC_TYPES = (1, 2, 3, 4, 6, 7, 8)  # 5 (filter control) is not supported in a VPC
 VALUES = ("val1", "val2", "val3", "val4", "val5", "val6")
@@ -76,10 +76,7 @@ def modify_router_static_attributes(ctx: Ctx) -> Body:
     sid = p.req("router_static")
     static = zone.get("router_static", sid)
     router = _idle_router(zone, static["router_id"])
-    for field in ("router_static_name", *VALUES):
-        value = p.text(field)
-        if value is not None:
-            static[field] = value
+    static.update(text_changes(ctx, ("router_static_name", *VALUES)))
     static["_applied"] = False
     zone.set(router, is_applied=0)
     return {"router_static_id": sid}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import bad
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, view
+from . import Body, Ctx, action, listing, public, text_changes, view
 
 # resource_type in resource_tag_pairs -> our kind
 TAGGABLE = {"instance": "instance", "vxnet": "vxnet", "router": "router", "eip": "eip",
@@ -89,10 +89,7 @@ def detach_tags(ctx: Ctx) -> Body:
 @action("ModifyTagAttributes")
 def modify_tag_attributes(ctx: Ctx) -> Body:
     tag = ctx.zone.get("tag", ctx.p.req("tag"))
-    for field in ("tag_name", "description", "color"):
-        value = ctx.p.text(field)
-        if value is not None:
-            tag[field] = value
+    tag.update(text_changes(ctx, ("tag_name", "description", "color")))
     return {}
 
 

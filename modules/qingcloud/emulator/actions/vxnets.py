@@ -7,7 +7,7 @@ import ipaddress
 
 from ..errors import bad, denied
 from ..store import Record, Zone
-from . import Body, Ctx, action, listing, public, tags_of, view
+from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 from .routers import active_router
 
 
@@ -157,10 +157,7 @@ def modify_vxnet_attributes(ctx: Ctx) -> Body:
     vid = ctx.p.req("vxnet")
     vxnet = ctx.zone.get("vxnet", vid)
     ctx.zone.ensure_mutable(vxnet, vid)
-    for field in ("vxnet_name", "description"):
-        value = ctx.p.text(field)
-        if value is not None:
-            vxnet[field] = value
+    vxnet.update(text_changes(ctx, ("vxnet_name", "description")))
     return {"vxnet_id": vid}
 
 
