@@ -11,7 +11,7 @@ rule R314 warns where a Vultr VPC's workloads would lack them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import ediri_vultr as vultr
@@ -141,15 +141,8 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
         node = topology.vcpes[name]
         if name not in user_data:
             raise RenderError(f"no rendered user data for Vultr vCPE {name}")
-        group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
-        out.firewall_groups[name] = group
-        rule_opts = pulumi.ResourceOptions(parent=group)
-        rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
-                                    protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
-                                    subnet_size=spec.subnet_size, port=spec.port,
-                                    notes=spec.notes, opts=rule_opts)
-                 for spec in vcpe_firewall(topology, name, tunnels, public_addresses)]
-        out.firewall_rules[name] = rules
+        group, rules = _firewall(name, vcpe_firewall(topology, name, tunnels, public_addresses),
+                                 stack, opts, out)
 
         vpcs = sorted({index.vpc_of(nic.vxnet) for nic in node.nics})
         out.instances[name] = _instance(topology, index, name, node.instance_type, node.image, vpcs,
@@ -159,18 +152,25 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
         server = topology.vpn_servers[name]
         if name not in user_data:
             raise RenderError(f"no rendered user data for Vultr VPN server {name}")
-        group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
-        out.firewall_groups[name] = group
-        rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
-                                    protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
-                                    subnet_size=spec.subnet_size, port=spec.port, notes=spec.notes,
-                                    opts=pulumi.ResourceOptions(parent=group))
-                 for spec in vpn_server_firewall(topology, name)]
-        out.firewall_rules[name] = rules
+        group, rules = _firewall(name, vpn_server_firewall(topology, name), stack, opts, out)
         out.instances[name] = _instance(topology, index, name, None, None,
                                         [index.vpc_of(server.vxnet)], group, rules, out,
                                         user_data[name], stack, parent)
     return out
+
+
+def _firewall(name: str, specs: Iterable[FirewallSpec], stack: str, opts: pulumi.ResourceOptions,
+              out: VultrDeployment) -> tuple[vultr.FirewallGroup, list[vultr.FirewallRule]]:
+    """A host's firewall group and its rules (children of the group)."""
+    group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
+    rule_opts = pulumi.ResourceOptions(parent=group)
+    rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
+                                protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
+                                subnet_size=spec.subnet_size, port=spec.port,
+                                notes=spec.notes, opts=rule_opts)
+             for spec in specs]
+    out.firewall_groups[name], out.firewall_rules[name] = group, rules
+    return group, rules
 
 
 def _instance(topology: Topology, index: Index, name: str, plan: str | None, image: str | None,
