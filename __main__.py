@@ -1,5 +1,5 @@
 """Pulumi entry point: `pulumi up` deploys the stack's topology (see modules/program.py)."""
 
-from modules.program import main
+from netweave.deploy.program import main
 
 main()

@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from modules import diff, diff_report  # noqa: E402
+from netweave.diff import compare as diff  # noqa: E402
+from netweave.diff import report as diff_report  # noqa: E402
 
 S2 = ROOT / "stacks" / "s2-many-to-many.yaml"
 
@@ -76,7 +77,7 @@ def main() -> int:
         for _ in range(args.runs):
             cpu_before = _children_cpu()
             started = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "modules", "diff", str(base), str(head),
+            proc = subprocess.run([sys.executable, "-m", "netweave", "diff", str(base), str(head),
                                    "--format", "markdown", "--out", str(Path(tmp) / "comment.md")],
                                   cwd=ROOT, capture_output=True, text=True, timeout=600)
             walls.append(time.perf_counter() - started)

@@ -17,12 +17,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modules.emulate import Lab, emulate
-from modules.emulate.processes import pss_kib
-from modules.emulate.progress import Progress
-from modules.index import Index
-from modules.lint import lint_file
-from modules.model import Topology
+from netweave.emulate import Lab, emulate
+from netweave.emulate.processes import pss_kib
+from netweave.emulate.progress import Progress
+from netweave.lint import lint_file
+from netweave.model.index import Index
+from netweave.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 

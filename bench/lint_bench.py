@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import netaddr  # noqa: E402
+from netweave.lint import FAMILIES, Context, _family, lint_source, references  # noqa: E402
+from netweave.lint.schema import validate  # noqa: E402
+from netweave.model.index import Index  # noqa: E402
+from netweave.model.source import parse  # noqa: E402
+from netweave.model.topology import Topology  # noqa: E402
 
 from bench.generate import generate  # noqa: E402
-from modules.index import Index  # noqa: E402
-from modules.lint import FAMILIES, Context, _family, lint_source, references  # noqa: E402
-from modules.model import Topology  # noqa: E402
-from modules.source import parse  # noqa: E402
-from modules.validate import validate  # noqa: E402
 
 
 def stages(text: str) -> dict[str, float]:
@@ -94,7 +94,7 @@ def measure_in_child(text: str) -> dict[str, float]:
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('VmHWM:'): return int(line.split()[1])/1024\n"
         "    return 0.0\n"
-        "from modules.lint import lint_text\n"
+        "from netweave.lint import lint_text\n"
         f"text=open({handle.name!r}).read()\n"
         "base=hwm()\n"
         "t=time.perf_counter(); r=lint_text(text,'synthetic.yaml'); dt=time.perf_counter()-t\n"

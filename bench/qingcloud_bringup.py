@@ -22,14 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from modules.qingcloud import client  # noqa: E402
-from modules.qingcloud.emulator import Emulator  # noqa: E402
-from modules.qingcloud.emulator import server as emulator_server  # noqa: E402
-from modules.qingcloud.emulator.profiles import REALISTIC_SECONDS  # noqa: E402
-from tests.qingcloud_engine import LocalHost, MiniEngine  # noqa: E402
-from tests.qingcloud_program import run_program  # noqa: E402
+from netweave.providers.qingcloud import client  # noqa: E402
+from netweave.qingcloud_emulator import Emulator  # noqa: E402
+from netweave.qingcloud_emulator import server as emulator_server  # noqa: E402
+from netweave.qingcloud_emulator.profiles import REALISTIC_SECONDS  # noqa: E402
 
-emulator_server._Handler.disable_nagle_algorithm = True  # see tests/qingcloud_cloud.py
+from tests.support.qingcloud_engine import LocalHost, MiniEngine  # noqa: E402
+from tests.support.qingcloud_program import run_program  # noqa: E402
+
+emulator_server._Handler.disable_nagle_algorithm = True  # see tests/support/qingcloud_cloud.py
 
 
 def critical_path(engine: MiniEngine, weight: dict[str, float]) -> tuple[float, list[str]]:

@@ -16,9 +16,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from modules.index import Index
-from modules.model import Topology
-from modules.reach import Network
+from netweave.forwarding.reach import Network
+from netweave.model.index import Index
+from netweave.model.topology import Topology
 
 
 def hub_and_spoke(spokes: int, hosts_per_spoke: int) -> dict[str, Any]:

@@ -8,6 +8,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the netweave project
 
-from modules.policy import serve
+from netweave.deploy.policy import serve
 
 serve()

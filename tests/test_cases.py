@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from modules.lint import lint_file
+from netweave.lint import lint_file
 
 CASES = sorted((Path(__file__).parent / "cases").rglob("*.yaml"))
 EXPECT = re.compile(r"^#\s*expect:\s*(?:(clean)|([SARPV]\d{3})\s+(\d+):(\d+))\s*$")

@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from modules.cli import main
+from netweave.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")
@@ -52,8 +51,8 @@ def test_lint_github_format_emits_workflow_annotations(tmp_path: Path,
     assert out.startswith(f"::error file={bad},line=2,col=42,title=S101 unknown-key::")
 
 
-def test_runs_as_python_dash_m_modules() -> None:
-    proc = subprocess.run([sys.executable, "-m", "modules", "lint", S2], cwd=ROOT,
+def test_runs_as_python_dash_m_netweave() -> None:
+    proc = subprocess.run([sys.executable, "-m", "netweave", "lint", S2], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -93,7 +92,7 @@ def test_graph_image_graphviz_cannot_write_is_a_message_not_an_internal_error(
 def test_every_option_and_argument_of_every_command_says_what_it_is() -> None:
     import argparse
 
-    from modules.cli import parser
+    from netweave.cli import parser
 
     top = parser()
     sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))

@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from netweave.cli import main
+from netweave.diff import compare as diff
+from netweave.diff import report as diff_report
 
-from modules import diff, diff_report
-from modules.cli import main
-from tests import mermaid_subset
+from tests.support import mermaid_subset
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")

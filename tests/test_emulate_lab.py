@@ -15,12 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from modules.emulate import EmulationResult, InjectedFailure, Lab, emulate
-from modules.emulate.naming import new_prefix, run_dir
-from modules.index import Index
-from modules.lint import lint_file
-from modules.model import Topology
+from netweave.emulate import EmulationResult, InjectedFailure, Lab, emulate
+from netweave.emulate.naming import new_prefix, run_dir
+from netweave.lint import lint_file
+from netweave.model.index import Index
+from netweave.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
@@ -174,7 +173,7 @@ def test_missing_return_push_is_unreachable_in_the_direction_reach_says(machine:
 
 
 def test_json_report_of_the_cli(machine: object) -> None:
-    proc = subprocess.run([sys.executable, "-m", "modules", "emulate", "--quiet", "--format", "json",
+    proc = subprocess.run([sys.executable, "-m", "netweave", "emulate", "--quiet", "--format", "json",
                            str(STACKS / "s1-one-to-one.yaml")], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -301,7 +300,7 @@ def test_vpn_replies_are_lost_without_the_route_push_of_the_client_pool(machine:
 
 
 def test_remote_access_is_in_the_json_report(machine: object) -> None:
-    proc = subprocess.run([sys.executable, "-m", "modules", "emulate", "--quiet", "--format", "json",
+    proc = subprocess.run([sys.executable, "-m", "netweave", "emulate", "--quiet", "--format", "json",
                            str(STACKS / "s4-remote-access.yaml")], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -336,7 +335,7 @@ def test_keep_leaves_the_lab_and_down_removes_it(machine: object) -> None:
         namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert f"{prefix}v0" in namespaces
     finally:
-        down = subprocess.run([sys.executable, "-m", "modules", "emulate", "--down", prefix],
+        down = subprocess.run([sys.executable, "-m", "netweave", "emulate", "--down", prefix],
                               cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert down.returncode == 0, down.stderr
     assert leftovers(prefix) == []
@@ -344,7 +343,7 @@ def test_keep_leaves_the_lab_and_down_removes_it(machine: object) -> None:
 
 def test_ctrl_c_tears_the_lab_down(machine: object) -> None:
     prefix = new_prefix()
-    proc = subprocess.Popen([sys.executable, "-m", "modules", "emulate", "--quiet", "--prefix",
+    proc = subprocess.Popen([sys.executable, "-m", "netweave", "emulate", "--quiet", "--prefix",
                              prefix, str(STACKS / "s2-many-to-many.yaml")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,16 +9,15 @@ import netaddr
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from modules.emulate import checks, cloud_firewall, dhcp, firewall, remote_access
-from modules.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
-from modules.emulate.plan import UNDERLAY, build_plan, pushes_for_vxnet
-from modules.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
-from modules.emulate.vcpe import daemon_config, lab_timers
-from modules.emulate.workloads import _routes
-from modules.index import Index
-from modules.lint import lint_file, lint_text
-from modules.model import Topology
+from netweave.emulate import checks, cloud_firewall, dhcp, firewall, remote_access
+from netweave.emulate.layout import UNDERLAY, build_plan, pushes_for_vxnet
+from netweave.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
+from netweave.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
+from netweave.emulate.vcpe import daemon_config, lab_timers
+from netweave.emulate.workloads import _routes
+from netweave.lint import lint_file, lint_text
+from netweave.model.index import Index
+from netweave.model.topology import Topology
 
 STACKS = Path(__file__).resolve().parent.parent / "stacks"
 
@@ -233,20 +232,20 @@ def test_each_frr_daemon_gets_its_part_of_the_integrated_config() -> None:
 
 
 def test_unknown_fail_link_is_refused_before_anything_is_built(capsys: pytest.CaptureFixture[str]) -> None:
-    from modules.cli import main
+    from netweave.cli import main
     code = main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--fail", "vcpe01-vcpe03"])
     assert code == 2
     assert "no such tunnel (tunnels: vcpe01-vcpe02)" in capsys.readouterr().err
 
 
 def test_malformed_prefix_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    from modules.cli import main
+    from netweave.cli import main
     assert main(["emulate", str(STACKS / "s1-one-to-one.yaml"), "--prefix", "lab1"]) == 2
     assert "expected nw + 4 hex digits" in capsys.readouterr().err
 
 
 def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixture[str]) -> None:
-    from modules.cli import main
+    from netweave.cli import main
     assert main(["emulate", "--down", "nwffff"]) == 1
     assert "no run 'nwffff'" in capsys.readouterr().err
 
@@ -313,7 +312,7 @@ def test_remote_access_targets_are_the_hosts_inside_push_networks() -> None:
 
 
 def test_a_topology_without_bgp_is_not_told_its_sessions_are_established() -> None:
-    from modules.emulate import bgp_lines
+    from netweave.emulate import bgp_lines
 
     topology, _ = load("s4-remote-access.yaml")
     assert bgp_lines([], bool(checks.expected_bgp(topology))) == [

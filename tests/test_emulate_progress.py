@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from modules.emulate.progress import Progress
+from netweave.emulate.progress import Progress
 
 
 def test_phase_durations_line_up_in_one_column_whatever_the_phase_name() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from netweave import graph
+from netweave.cli import main
+from netweave.lint import load_topology
 
-from modules import graph
-from modules.cli import main
-from modules.lint import load_topology
-from tests import mermaid_subset
+from tests.support import mermaid_subset
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = ROOT / "stacks" / "s2-many-to-many.yaml"

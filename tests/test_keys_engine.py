@@ -16,11 +16,11 @@ import grpc
 import pulumi
 import pytest
 from google.protobuf import struct_pb2
+from netweave.deploy.keys import WireGuardKeyPair
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from modules.keys import WireGuardKeyPair
-from tests.vultr_program import Recorder
+from tests.support.vultr_program import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 URN = "urn:pulumi:s3::netweave::pulumi-python:dynamic/netweave:WireGuardKeyPair::key-t--a"
@@ -40,7 +40,7 @@ def _plain(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 @pytest.fixture
 def host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PULUMI_PROJECT": "netweave"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'modules'}{os.pathsep}{ROOT}", "PULUMI_PROJECT": "netweave"}
     proc = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

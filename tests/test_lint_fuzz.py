@@ -18,9 +18,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from modules import report
-from modules.lint import EXIT_UNUSABLE, lint_text
+from netweave.lint import EXIT_UNUSABLE, lint_text, report
 
 STACKS = sorted((Path(__file__).resolve().parent.parent / "stacks").glob("s[123]-*.yaml"))
 DOCS = {p.name: yaml.safe_load(p.read_text()) for p in STACKS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modules.lint import lint_text
+from netweave.lint import lint_text
 
 
 def _isolated_vpcs(count: int) -> str:

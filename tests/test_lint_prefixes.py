@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import netaddr
-
-from modules.lint.prefixes import Candidates, PrefixSet, point, typo_of
+from netweave.lint.prefixes import Candidates, PrefixSet, point, typo_of
 
 N = netaddr.IPNetwork
 A = netaddr.IPAddress

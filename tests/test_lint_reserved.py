@@ -5,9 +5,8 @@ from __future__ import annotations
 import netaddr
 from hypothesis import given
 from hypothesis import strategies as st
-
-from modules.lint.addressing import reserved
-from modules.model import parse_cidr
+from netweave.lint.addressing import reserved
+from netweave.model.topology import parse_cidr
 
 
 @st.composite

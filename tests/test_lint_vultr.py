@@ -5,8 +5,7 @@ from __future__ import annotations
 import netaddr
 from hypothesis import given
 from hypothesis import strategies as st
-
-from modules.lint.vultr import _uncovered
+from netweave.lint.vultr import _uncovered
 
 
 def _net(text: str) -> netaddr.IPNetwork:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modules.findings import Finding
-from modules.lintdiff import lint_changes
+from netweave.diff.lint import lint_changes
+from netweave.lint.findings import Finding
 
 
 def f(code: str, message: str, line: int) -> Finding:

@@ -10,9 +10,8 @@ import netaddr
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from netweave.model.topology import parse_address, parse_cidr, parse_interface
 from pydantic_core import PydanticCustomError
-
-from modules.model import parse_address, parse_cidr, parse_interface
 
 
 @given(st.ip_addresses(v=4))
@@ -74,7 +73,7 @@ def test_an_address_where_a_network_belongs_suggests_the_prefix() -> None:
 @given(st.ip_addresses(v=4), st.integers(0, 32))
 def test_editor_schema_pattern_accepts_every_ipv4_prefix(addr: ipaddress.IPv4Address,
                                                          length: int) -> None:
-    from modules.model import ADDRESS_PATTERN, PREFIX_PATTERN
+    from netweave.model.topology import ADDRESS_PATTERN, PREFIX_PATTERN
 
     assert re.match(ADDRESS_PATTERN, str(addr))
     assert re.match(PREFIX_PATTERN, f"{addr}/{length}")
@@ -83,7 +82,7 @@ def test_editor_schema_pattern_accepts_every_ipv4_prefix(addr: ipaddress.IPv4Add
 @given(st.ip_addresses(v=6), st.integers(0, 128))
 def test_editor_schema_pattern_accepts_every_ipv6_prefix(addr: ipaddress.IPv6Address,
                                                          length: int) -> None:
-    from modules.model import ADDRESS_PATTERN, PREFIX_PATTERN
+    from netweave.model.topology import ADDRESS_PATTERN, PREFIX_PATTERN
 
     assert re.match(ADDRESS_PATTERN, str(addr).split("%")[0]) or "." in str(addr)
     assert re.match(PREFIX_PATTERN, f"{addr}/{length}") or "." in str(addr)
@@ -91,6 +90,6 @@ def test_editor_schema_pattern_accepts_every_ipv6_prefix(addr: ipaddress.IPv6Add
 
 @pytest.mark.parametrize("text", ["192.168.0.0/33", "300.1.1.1/24", "10.0.0/8", "10.0.0.0"])
 def test_editor_schema_pattern_refuses_what_lint_refuses(text: str) -> None:
-    from modules.model import PREFIX_PATTERN
+    from netweave.model.topology import PREFIX_PATTERN
 
     assert not re.match(PREFIX_PATTERN, text)

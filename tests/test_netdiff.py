@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from modules.model import Topology
-from modules.netdiff import Change, network_changes
+from netweave.diff.network import Change, network_changes
+from netweave.model.topology import Topology
 
 S2 = Path(__file__).resolve().parent.parent / "stacks" / "s2-many-to-many.yaml"
 

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from modules import plan
-from modules.cli import main
+from netweave.cli import main
+from netweave.deploy import plan
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = ROOT / "stacks" / "s2-many-to-many.yaml"

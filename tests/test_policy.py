@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from netweave.deploy import policy
 from pulumi_policy import (
     EnforcementLevel,
     PolicyResource,
@@ -13,8 +14,6 @@ from pulumi_policy import (
     ResourceValidationArgs,
     StackValidationArgs,
 )
-
-from modules import policy
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTE_TYPO = ROOT / "tests" / "fixtures" / "diff" / "s2-route-typo.yaml"
@@ -121,7 +120,7 @@ def test_route_push_next_hop_inside_its_destination_is_refused() -> None:
 
 
 def test_the_planned_route_pushes_of_s2_pass() -> None:
-    from modules import plan
+    from netweave.deploy import plan
     planned = plan.run(ROOT / "stacks" / "s2-many-to-many.yaml", "s2-many-to-many")
     for r in planned.resources:
         if r.type == policy.QINGCLOUD_ROUTE_PUSH:
@@ -132,7 +131,7 @@ def test_the_planned_route_pushes_of_s2_pass() -> None:
 
 def test_the_pack_entry_point_imports_the_policies() -> None:
     text = (ROOT / "policy" / "__main__.py").read_text()
-    assert "from modules.policy import serve" in text
+    assert "from netweave.deploy.policy import serve" in text
     assert "virtualenv: ../venv" in (ROOT / "policy" / "PulumiPolicy.yaml").read_text()
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from modules import pr_comment
+from netweave.diff import pr_comment
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github"
 TOKEN = "ghs_test_token_not_real"

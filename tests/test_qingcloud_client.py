@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from netweave.providers.qingcloud import client
+from netweave.providers.qingcloud.client import Client, JobFailed, QingCloudError, Timeout
+from netweave.providers.qingcloud.vpc import VpcProvider
+from netweave.qingcloud_emulator import Emulator
 
-from modules.qingcloud import client
-from modules.qingcloud.client import Client, JobFailed, QingCloudError, Timeout
-from modules.qingcloud.emulator import Emulator
-from modules.qingcloud.vpc import VpcProvider
-from tests.qingcloud_cloud import FAST, ZONE, live, router, running_emulator, set_faults, vxnet
+from tests.support.qingcloud_cloud import FAST, ZONE, live, router, running_emulator, set_faults, vxnet
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from qc_emulator_support import (
+from netweave.qingcloud_emulator import Emulator
+
+from tests.support.qc_emulator_support import (
     ZONE,
     b64,
     make_instance,
@@ -19,8 +21,6 @@ from qc_emulator_support import (
     tar_archive,
     wait_job,
 )
-
-from modules.qingcloud.emulator import Emulator
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import urllib.request
 from typing import Any
 
 import pytest
-from qc_emulator_support import ZONE, ok, started, wait_job
+from netweave.qingcloud_emulator import Emulator, Faults
 
-from modules.qingcloud.emulator import Emulator, Faults
+from tests.support.qc_emulator_support import ZONE, ok, started, wait_job
 
 
 def codes(emu: Emulator, calls: int) -> list[int]:

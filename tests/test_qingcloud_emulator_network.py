@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from qc_emulator_support import ZONE, make_router, make_vxnet, ok, started, wait_job
+from netweave.qingcloud_emulator import Emulator
 
-from modules.qingcloud.emulator import Emulator
+from tests.support.qc_emulator_support import ZONE, make_router, make_vxnet, ok, started, wait_job
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from qc_emulator_support import ZONE, ok, started
+from netweave.qingcloud_emulator import Emulator
+from netweave.qingcloud_emulator.actions import ACTIONS
 
-from modules.qingcloud.emulator import Emulator
-from modules.qingcloud.emulator.actions import ACTIONS
+from tests.support.qc_emulator_support import ZONE, ok, started
 
 PROVIDER_ACTIONS = [
     "CreateRouters", "DescribeRouters", "UpdateRouters", "ModifyRouterAttributes", "DeleteRouters",

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from qc_emulator_support import ZONE, make_instance, make_router, make_vxnet, ok, started
+from netweave.qingcloud_emulator import Emulator
 from qingcloud.iaas.connection import APIConnection
 
-from modules.qingcloud.emulator import Emulator
+from tests.support.qc_emulator_support import ZONE, make_instance, make_router, make_vxnet, ok, started
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def test_the_state_file_holds_no_user_data_or_credentials(tmp_path: Path) -> Non
 
 
 def test_the_command_prints_endpoint_and_variables_then_serves_the_sdk(tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "modules", "qingcloud-emulator", "--port", "0",
+    proc = subprocess.Popen([sys.executable, "-m", "netweave", "qingcloud-emulator", "--port", "0",
                              "--job-seconds", "0.01", "--seed", "1"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -106,14 +106,14 @@ def test_the_command_prints_endpoint_and_variables_then_serves_the_sdk(tmp_path:
 
 
 def test_the_command_refuses_a_non_loopback_host() -> None:
-    result = subprocess.run([sys.executable, "-m", "modules", "qingcloud-emulator", "--host", "0.0.0.0"],
+    result = subprocess.run([sys.executable, "-m", "netweave", "qingcloud-emulator", "--host", "0.0.0.0"],
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "loopback" in result.stderr
 
 
 def test_the_command_on_a_port_in_use_says_so_and_how_to_pick_another(
         capsys: pytest.CaptureFixture[str]) -> None:
-    from modules.cli import main
+    from netweave.cli import main
 
     with Emulator() as emu:
         port = emu.port

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import qingcloud.conn.auth as sdk_auth
-from qc_emulator_support import ZONE, b64, ok, started, tar_archive
+from netweave.qingcloud_emulator import Emulator
+from netweave.qingcloud_emulator.signing import sign, string_to_sign
 from qingcloud.iaas.connection import APIConnection
 
-from modules.qingcloud.emulator import Emulator
-from modules.qingcloud.emulator.signing import sign, string_to_sign
+from tests.support.qc_emulator_support import ZONE, b64, ok, started, tar_archive
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from netweave.providers.qingcloud.userdata import tar_archive
+from netweave.qingcloud_emulator import Emulator, Faults
 from pulumi.runtime.proto import provider_pb2
 
-from modules.qingcloud.emulator import Emulator, Faults
-from modules.qingcloud.userdata import tar_archive
-from tests.qingcloud_cloud import FAST, set_faults
-from tests.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
-from tests.qingcloud_program import ProgramRun, run_program
+from tests.support.qingcloud_cloud import FAST, set_faults
+from tests.support.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
+from tests.support.qingcloud_program import ProgramRun, run_program
 
 TYPES = ("Vpc", "Vxnet", "RoutePush", "Eip", "SecurityGroup", "Instance", "Nic", "EipAssociation")
 # Per kind: how many S2 declares (NICs: 2 primary + 1 extra; rules: 5 per vCPE group).

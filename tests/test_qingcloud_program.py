@@ -13,7 +13,7 @@ from pathlib import Path
 import dill
 import pytest
 
-from tests.qingcloud_program import QC, ProgramRun, run_program
+from tests.support.qingcloud_program import QC, ProgramRun, run_program
 
 FAKE_KEY_ID = "QYFAKEKEYID0000000001"
 FAKE_SECRET = "fake-secret-access-key-Zq9vX3"

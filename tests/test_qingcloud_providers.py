@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from netweave.providers.qingcloud.eip import EipAssociationProvider, EipProvider
+from netweave.providers.qingcloud.instance import InstanceProvider
+from netweave.providers.qingcloud.nic import NicProvider
+from netweave.providers.qingcloud.route_push import RoutePushProvider
+from netweave.providers.qingcloud.security_group import SecurityGroupProvider
+from netweave.providers.qingcloud.vpc import VpcProvider
+from netweave.providers.qingcloud.vxnet import VxnetProvider
+from netweave.qingcloud_emulator import Emulator
 
-from modules.qingcloud.eip import EipAssociationProvider, EipProvider
-from modules.qingcloud.emulator import Emulator
-from modules.qingcloud.instance import InstanceProvider
-from modules.qingcloud.nic import NicProvider
-from modules.qingcloud.route_push import RoutePushProvider
-from modules.qingcloud.security_group import SecurityGroupProvider
-from modules.qingcloud.vpc import VpcProvider
-from modules.qingcloud.vxnet import VxnetProvider
-from tests.qingcloud_cloud import (
+from tests.support.qingcloud_cloud import (
     ZONE,
     group,
     instance,

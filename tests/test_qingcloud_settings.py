@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from modules.qingcloud import client
+from netweave.providers.qingcloud import client
 
 
 @pytest.fixture(autouse=True)

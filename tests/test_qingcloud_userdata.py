@@ -7,8 +7,8 @@ import gzip
 import io
 import tarfile
 
-from modules.qingcloud import userdata
-from modules.qingcloud.instance import InstanceProvider
+from netweave.providers.qingcloud import userdata
+from netweave.providers.qingcloud.instance import InstanceProvider
 
 
 def test_archive_unpacks_the_files_at_their_absolute_paths() -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import netaddr
 import pytest
+from netweave.forwarding.reach import Network, routing_domains
+from netweave.lint.schema import validate
+from netweave.model.index import Index
+from netweave.model.source import load
 
-from modules.index import Index
-from modules.reach import Network, routing_domains
-from modules.source import load
-from modules.validate import validate
-from tests.reachlib import PAIR, edit, network, topology
+from tests.support.reachlib import PAIR, edit, network, topology
 
 
 def _domains(text: str) -> list[set[str]]:

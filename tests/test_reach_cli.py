@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from modules.cli import main
+from netweave.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")

@@ -8,10 +8,9 @@ from typing import Any
 import netaddr
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from modules.index import Index
-from modules.model import Topology
-from modules.reach import Lpm, Network, RouteEntry
+from netweave.forwarding.reach import Lpm, Network, RouteEntry
+from netweave.model.index import Index
+from netweave.model.topology import Topology
 
 
 def _route(prefix: netaddr.IPNetwork) -> RouteEntry:

@@ -10,10 +10,9 @@ from typing import Any
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from modules.index import Index
-from modules.lint import lint_text
-from modules.reach import Network
+from netweave.forwarding.reach import Network
+from netweave.lint import lint_text
+from netweave.model.index import Index
 
 S2 = yaml.safe_load((Path(__file__).resolve().parent.parent / "stacks" / "s2-many-to-many.yaml")
                     .read_text())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from modules.reach import PingResult, Trace
-from modules.reachdiff import PairChange, Reachability, pair_changes
+from netweave.diff.reach import PairChange, Reachability, pair_changes
+from netweave.forwarding.reach import PingResult, Trace
 
 
 def ping(src: str, dst: str, forward: bool = True, back: bool = True, why: str = "no route") -> PingResult:

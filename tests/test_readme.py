@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from netweave.model import topology as model
 from pydantic import BaseModel
-
-from modules import model
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -43,8 +42,8 @@ def test_yaml_reference_example_is_valid_yaml() -> None:
 
 
 def test_yaml_reference_example_passes_the_schema() -> None:
-    from modules.source import parse
-    from modules.validate import validate
+    from netweave.lint.schema import validate
+    from netweave.model.source import parse
 
     reference = README.split("## The topology file", 1)[1]
     example = reference.split("```yaml\n", 1)[1].split("```", 1)[0]

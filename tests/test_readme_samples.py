@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-
-from modules import diff, diff_report
-from modules.cli import main
+from netweave.cli import main
+from netweave.diff import compare as diff
+from netweave.diff import report as diff_report
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -6,20 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
-
-from modules.cli import main
-from modules.index import Index
-from modules.render import (
+from netweave.cli import main
+from netweave.lint.schema import validate
+from netweave.model.index import Index
+from netweave.model.source import parse
+from netweave.render import (
     RenderError,
     generate_keys,
     placeholder_keys,
     render_topology,
     write_rendered,
 )
-from modules.render.names import IFNAMSIZ, tunnel_names
-from modules.source import parse
-from modules.validate import validate
-from tests.render_helpers import STACKS, from_text, load
+from netweave.render.names import IFNAMSIZ, tunnel_names
+
+from tests.support.render_helpers import STACKS, from_text, load
 
 S2_TEXT = (STACKS / "s2-many-to-many.yaml").read_text()
 
@@ -272,9 +272,9 @@ def test_render_command_refuses_an_unusable_file(tmp_path: Path,
 
 def test_render_command_refuses_a_topology_with_lint_errors(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from modules.commands import render as command
-    from modules.findings import finding
-    from modules.lint import lint_file
+    from netweave.commands import render as command
+    from netweave.lint import lint_file
+    from netweave.lint.findings import finding
 
     def with_error(path: str):  # type: ignore[no-untyped-def]
         result = lint_file(path)

@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from netweave.render import Rendered, render_topology
 
-from modules.render import Rendered, render_topology
-from tests.render_helpers import SCENARIOS, load
+from tests.support.render_helpers import SCENARIOS, load
 
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
 

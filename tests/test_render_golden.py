@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from netweave.render import render_topology, write_rendered
 
-from modules.render import render_topology, write_rendered
-from tests.render_helpers import SCENARIOS, load
+from tests.support.render_helpers import SCENARIOS, load
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 BINARY = {".tar"}  # archives are checked by their layout tests, not byte diffs

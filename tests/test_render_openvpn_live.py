@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netweave.render import render_topology
 
-from modules.render import render_topology
-from tests.render_helpers import STACKS, from_text, load
+from tests.support.render_helpers import STACKS, from_text, load
 
 pytestmark = pytest.mark.root
 

@@ -8,17 +8,17 @@ import tarfile
 from typing import Any
 
 import pulumi
-
-from modules.keys import KeyRing
-from modules.render import workload_route_snippets
-from modules.render.outputs import (
+from netweave.deploy.keys import KeyRing
+from netweave.render import workload_route_snippets
+from netweave.render.outputs import (
     boot_files,
     client_profiles,
     qingcloud_archive,
     rendered_output,
 )
-from tests.render_helpers import load
-from tests.vultr_program import Recorder
+
+from tests.support.render_helpers import load
+from tests.support.vultr_program import Recorder
 
 
 def _resolve(build: Any) -> dict[str, Any]:

@@ -7,10 +7,10 @@ import io
 import tarfile
 
 import pytest
+from netweave.render import File, RenderError, render_topology
+from netweave.render import qingcloud as qc
 
-from modules.render import File, RenderError, render_topology
-from modules.render import qingcloud as qc
-from tests.render_helpers import load
+from tests.support.render_helpers import load
 
 
 def _archive() -> tarfile.TarFile:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from netweave.deploy.plan import Plan, PlannedResource
+from netweave.diff.resources import resource_changes
+from netweave.providers.qingcloud.vxnet import VxnetProvider
 from pulumi import dynamic
 from pulumi.dynamic.dynamic import serialize_provider
-
-from modules.plan import Plan, PlannedResource
-from modules.qingcloud.vxnet import VxnetProvider
-from modules.resdiff import resource_changes
 
 INSTANCE = "vultr:index/instance:Instance"
 VPC = "vultr:index/vpc:Vpc"

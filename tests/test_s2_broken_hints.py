@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from modules.lint import lint_file
+from netweave.lint import lint_file
 
 CASES = Path(__file__).resolve().parent / "cases" / "s2-broken"
 

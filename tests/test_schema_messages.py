@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modules.findings import Finding
-from modules.lint import lint_text
+from netweave.lint import lint_text
+from netweave.lint.findings import Finding
 
 S1 = (Path(__file__).resolve().parent.parent / "stacks" / "s1-one-to-one.yaml").read_text()
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from modules.source import LoadError, Position, parse
+from netweave.model.source import LoadError, Position, parse
 
 
 def test_every_value_keeps_its_line_and_column() -> None:

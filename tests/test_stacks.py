@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from modules.commands.schema import SCHEMA_FILE, schema_text
-from modules.lint import lint_file
+from netweave.commands.schema import SCHEMA_FILE, schema_text
+from netweave.lint import lint_file
 
 STACKS = sorted((Path(__file__).resolve().parent.parent / "stacks").glob("*.yaml"))
 

@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from modules.cli import main
+from netweave.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")
@@ -43,7 +42,7 @@ def test_verify_refuses_an_unknown_stage_to_skip(capsys: pytest.CaptureFixture[s
 def _verify(fails: str | None, skip: list[str], tmp_path: Path) -> int:
     from argparse import Namespace
 
-    from modules.commands import verify
+    from netweave.commands import verify
 
     return verify.run(Namespace(file=S2, skip=skip, out=str(tmp_path)),
                       main=lambda argv: 1 if argv[0] == fails else 0)

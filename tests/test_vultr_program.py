@@ -9,11 +9,11 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from netweave.deploy import keys as keys_module
+from netweave.render.material import wireguard_from_private
 
-from modules import keys as keys_module
-from modules.render.material import wireguard_from_private
-from tests.render_helpers import STACKS
-from tests.vultr_program import OS_ID, QC_EIP, RESERVED, Recorder, run_s3
+from tests.support.render_helpers import STACKS
+from tests.support.vultr_program import OS_ID, QC_EIP, RESERVED, Recorder, run_s3
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 

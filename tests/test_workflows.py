@@ -71,7 +71,7 @@ def test_pr_comment_runs_after_pr_diff_and_never_checks_out_the_pr() -> None:
     checkout = next(s for s in steps(wf) if s.get("uses", "").startswith("actions/checkout@"))
     assert "with" not in checkout  # the default branch, never the PR's head
     run = " ".join(s.get("run", "") for s in steps(wf))
-    assert "python -m modules.pr_comment" in run
+    assert "python -m netweave.diff.pr_comment" in run
     assert "*[!0-9]*" in run  # the PR number from the artifact is checked to be a number
 
 
@@ -122,9 +122,10 @@ def test_pr_diff_script_writes_one_marked_comment_per_changed_stack(tmp_path: Pa
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "netweave"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m modules "$@"\n')
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m netweave "$@"\n')
     shim.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "PYTHONPATH": f"{ROOT / 'modules'}{os.pathsep}{ROOT}",
            "PR_NUMBER": "7"}
     proc = subprocess.run(["bash", str(ROOT / ".github" / "scripts" / "pr-diff.sh"), "main", "comments"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=300)

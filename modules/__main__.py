@@ -1,3 +1,0 @@
-from modules.cli import run
-
-run()

@@ -1,0 +1,146 @@
+"""``netweave diff BASE HEAD``: what a change does, in the order a reviewer needs it.
+
+1. reachability (host pairs and intent rules gained or lost), 2. lint findings
+introduced or fixed, 3. network changes in the domain's words, 4. resource changes of
+the two offline plans. Each stage runs only on what the earlier ones could use: a file
+that is not a usable topology gets its lint findings and nothing else.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from netweave import graph
+from netweave.deploy import plan
+from netweave.diff import reach as reachdiff
+from netweave.diff.boot import BootChanges, boot_changes
+from netweave.diff.lint import LintChanges, lint_changes
+from netweave.diff.network import Change, network_changes
+from netweave.diff.resources import ResourceChange, resource_changes
+from netweave.lint import LintResult, lint_text
+from netweave.model.gitref import Revision, read
+from netweave.model.index import Index
+from netweave.model.topology import Topology
+
+
+@dataclass
+class Side:
+    revision: Revision
+    lint: LintResult
+
+    @property
+    def topology(self) -> Topology | None:
+        return self.lint.topology
+
+    @property
+    def index(self) -> Index | None:
+        return self.lint.index if self.lint.topology is not None else None
+
+
+
+@dataclass
+class DiffReport:
+    stack: str
+    base: Side
+    head: Side
+    lint: LintChanges
+    pairs: list[reachdiff.PairChange] = field(default_factory=list)
+    intents: list[reachdiff.IntentChange] = field(default_factory=list)
+    reach_note: str | None = None  # why reachability could not be compared
+    network: list[Change] = field(default_factory=list)
+    network_note: str | None = None
+    resources: list[ResourceChange] | None = None
+    plan_note: str | None = None
+    boot: list[BootChanges] = field(default_factory=list)  # why replaced vCPEs' user data changed
+    graph: graph.Graph | None = None
+
+    @property
+    def lost(self) -> list[reachdiff.PairChange]:
+        return [p for p in self.pairs if p.lost]
+
+    @property
+    def gained(self) -> list[reachdiff.PairChange]:
+        return [p for p in self.pairs if not p.lost]
+
+    @property
+    def vcpe_interruptions(self) -> list[ResourceChange]:
+        return [r for r in self.resources or [] if r.interrupts_traffic]
+
+
+def compare(base_spec: str, head_spec: str, *, plans: bool = True,
+            program: str = plan.DEFAULT_PROGRAM) -> DiffReport:
+    base_rev, head_rev = read(base_spec), read(head_spec)
+    stack = plan.stack_name(head_rev.path)
+    with tempfile.TemporaryDirectory(prefix="netweave-diff-") as tmp, \
+            ThreadPoolExecutor(max_workers=1) as pool:
+        # The two offline plans run in child processes while this one lints and traces:
+        # they need nothing from each other, and the machine has more than one core.
+        planned = (pool.submit(_plans, base_rev, head_rev, stack, program, Path(tmp))
+                   if plans else None)
+        base = Side(base_rev, lint_text(base_rev.text, file=base_rev.display))
+        head = Side(head_rev, lint_text(head_rev.text, file=head_rev.display))
+        report = DiffReport(stack, base, head, lint_changes(base.lint.findings, head.lint.findings))
+        if base.topology is None or head.topology is None:
+            unusable = base_rev.display if base.topology is None else head_rev.display
+            report.reach_note = report.network_note = f"{unusable} is not a usable topology (see lint)"
+            report.plan_note = report.reach_note
+            return report
+        base_index, head_index = base.lint.index, head.lint.index
+        _reachability(report, base.topology, base_index, head.topology, head_index)
+        report.network = network_changes(base.topology, head.topology)
+        report.graph = graph.merged(graph.build(base.topology, base_index),
+                                    graph.build(head.topology, head_index))
+        if planned is None:
+            report.plan_note = "offline plans skipped (--no-plan)"
+        else:
+            _resources(report, planned)
+    return report
+
+
+def _reachability(report: DiffReport, base: Topology, base_index: Index,
+                  head: Topology, head_index: Index) -> None:
+    try:
+        before = reachdiff.Reachability.of(base, base_index)
+        after = reachdiff.Reachability.of(head, head_index)
+    except ImportError:
+        report.reach_note = "the forwarding model (netweave.forwarding.reach) is not available"
+        return
+    report.pairs = reachdiff.pair_changes(before, after)
+    report.intents = reachdiff.intent_changes(reachdiff.intent_status(base, base_index, before),
+                                              reachdiff.intent_status(head, head_index, after))
+
+
+def _plans(base: Revision, head: Revision, stack: str, program: str, tmp: Path
+           ) -> tuple[plan.Plan, plan.Plan]:
+    files = []
+    for revision, name in ((base, "base"), (head, "head")):
+        path = tmp / name / Path(revision.path).name
+        path.parent.mkdir()
+        path.write_text(revision.text, encoding="utf-8")
+        files.append(path)
+    return plan.run_both((files[0], stack), (files[1], stack), program=program)
+
+
+def _resources(report: DiffReport, planned: Future[tuple[plan.Plan, plan.Plan]]) -> None:
+    try:
+        before, after = planned.result()
+    except plan.PlanError as failed:
+        report.plan_note = str(failed)
+        return
+    if after.error or before.error:
+        which = "HEAD" if after.error else "BASE"
+        report.plan_note = (f"the program stops on {which} before declaring resources "
+                            "(lint errors: nothing would be deployed)")
+        return
+    vcpes = set(report.base.topology.vcpes if report.base.topology else ()) | set(
+        report.head.topology.vcpes if report.head.topology else ())
+    report.resources = resource_changes(before, after, vcpes)
+    hosts = {r.vcpe for r in report.resources if r.vcpe and r.op in ("replace", "update")}
+    if hosts and report.base.topology is not None and report.head.topology is not None:
+        try:
+            report.boot = boot_changes(report.base.topology, report.head.topology, hosts)
+        except Exception as exc:  # the renderer refusing a design must not hide the diff
+            report.plan_note = f"boot files not compared: {type(exc).__name__}: {exc}"

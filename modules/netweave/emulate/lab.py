@@ -1,0 +1,335 @@
+"""One emulation run: build the lab from the plan and the render output, converge,
+check, and always tear down — on success, failure, exceptions and Ctrl-C."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from netweave.emulate import checks, cloud_firewall, dhcp, firewall, netns, remote_access, vcpe, workloads
+from netweave.emulate.layout import LabPlan, VcpePlan, build_plan
+from netweave.emulate.naming import Names, new_prefix, run_dir
+from netweave.emulate.processes import Processes
+from netweave.emulate.progress import Progress
+from netweave.emulate.rendered import Rendered
+from netweave.emulate.state import RunState
+from netweave.emulate.teardown import list_namespaces, teardown
+from netweave.model.index import Index
+from netweave.model.topology import Topology
+
+T = TypeVar("T")
+BOOT_WORKERS = 6  # vCPEs booted at once (2 cores; the work is mostly waiting on tools)
+LEASE_TIMEOUT = 10.0
+BGP_TIMEOUT = 30.0
+
+
+class InjectedFailure(RuntimeError):
+    """Raised on purpose midway through a build (tests of the teardown guarantee)."""
+
+
+class Lab:
+    def __init__(self, topology: Topology, index: Index, *, file: str = "",
+                 progress: Progress | None = None, prefix: str | None = None,
+                 fail_after: str | None = None, bgp_timeout: float | None = None) -> None:
+        self.topology = topology
+        self.bgp_timeout = bgp_timeout or BGP_TIMEOUT
+        self.index = index
+        self.progress = progress or Progress(quiet=True)
+        self.prefix = prefix or new_prefix()
+        self.names = Names(self.prefix)
+        self.dir = run_dir(self.prefix)
+        self.state = RunState(self.prefix, self.dir, file=file)
+        self.procs = Processes(on_change=self._save)
+        self.plan: LabPlan = build_plan(topology, index, self.names)
+        self.rendered: Rendered | None = None
+        self.booted: dict[str, vcpe.Booted] = {}
+        self.clients: list[remote_access.Client] = []
+        self.next_socket = 0  # wireguard-go control sockets: unique in the shared directory
+        self.notes: list[str] = []
+        self.fail_after = fail_after
+        self._torn_down = False
+        self._owns_dir = False
+        self._lock = threading.RLock()
+
+    # --- bookkeeping ------------------------------------------------------------------
+
+    def _save(self) -> None:
+        with self._lock:
+            self.state.processes = list(self.procs.tracked)
+            if self.dir.is_dir():
+                self.state.save()
+
+    def _checkpoint(self, phase: str) -> None:
+        if self.fail_after == phase:
+            raise InjectedFailure(f"failure injected after phase '{phase}'")
+
+    def teardown(self, keep_dir: bool = False) -> list[str]:
+        if self._torn_down:
+            return []
+        self._torn_down = True
+        self.state.processes = list(self.procs.tracked)
+        if not self._owns_dir:
+            return []
+        problems = teardown(self.state, remove_dir=not keep_dir)
+        self.procs.stop_all(grace=0.2)  # reaps our children (already ended above)
+        return problems
+
+    def keep(self) -> None:
+        """Leave the lab running; ``netweave emulate --down PREFIX`` removes it later."""
+        self._torn_down = True
+        self.state.kept = True
+        self._save()
+
+    # --- build ------------------------------------------------------------------------
+
+    def build(self) -> None:
+        if self.dir.exists():
+            raise RuntimeError(f"run {self.prefix} exists already ({self.dir}); pick another prefix")
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        self.dir.mkdir()
+        self._owns_dir = True
+        os.chmod(self.dir, 0o711)  # FRR (user frr) must reach its vty dir; nothing else is readable
+        self.state.nodes = self.names.mapping()
+        self.state.nodes["underlay"] = self.plan.underlay_ns
+        self._save()
+        p = self.progress
+        with p.phase("render (real keys, underlay addresses)"):
+            self._render()
+        self._checkpoint("render")
+        with p.phase(f"namespaces + links ({len(self.plan.namespaces)} namespaces)"):
+            taken = set(self.plan.namespaces) & set(list_namespaces())
+            if taken:  # never adopt (and later delete) namespaces someone else made
+                raise RuntimeError(f"namespaces exist already: {', '.join(sorted(taken))}")
+            self.state.namespaces = list(self.plan.namespaces)
+            self._save()
+            netns.add_namespaces(self.plan.namespaces)
+            netns.build_skeleton(self.plan)
+        self._checkpoint("namespaces")
+        with p.phase("VPC routers: DHCP option 121 leases"):
+            self._workloads()
+        self._checkpoint("workloads")
+        self._vcpes()
+        self._checkpoint("vcpes")
+        if self.plan.vpn_servers:
+            self._vpn_servers()
+            self._checkpoint("vpn_servers")
+
+    def _render(self) -> None:
+        from netweave.render import render_topology, write_rendered
+        from netweave.render.material import generate_keys
+        keys = generate_keys(self.topology)
+        out = self.dir / "rendered"
+        out.mkdir(mode=0o700)
+        write_rendered(render_topology(self.topology, self.index,
+                                       public_addresses=self.plan.public_addresses(), keys=keys),
+                       out)
+        self.rendered = Rendered.load(out)
+        # NIC names as the rendered host sees them (eth0 on QingCloud, enp6s0 on Vultr)
+        for nodes in (self.plan.vcpes, self.plan.vpn_servers):
+            for name, plan in list(nodes.items()):
+                by_nic = {int(i.get("nic", n)): str(i["name"])
+                          for n, i in enumerate(self.rendered.host(name).interfaces)}
+                nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
+                             for nic in plan.nics)
+                nodes[name] = dataclasses.replace(plan, nics=nics)
+
+    def _workloads(self) -> None:
+        dhcp.start_dnsmasq(self.topology, self.index, self.plan, self.procs, self.dir)
+        started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state, self._save)
+        late = dhcp.wait_for_leases(started, LEASE_TIMEOUT)
+        if late:
+            raise RuntimeError(f"no DHCP lease within {LEASE_TIMEOUT:.0f} s for: {', '.join(late)}")
+        assert self.rendered is not None
+        for host in self.plan.hosts.values():
+            if not host.dhcp:
+                routes, source = workloads.workload_routes(self.rendered, host.vpc)
+                if source is None:
+                    self.notes.append(f"{host.vpc}: the render output has no workload routes; "
+                                      f"{host.name} got none")
+                workloads.apply_routes(host, routes)
+            firewall.apply(host.ns, self.topology, host.security_groups)
+
+    def _parallel(self, items: Iterable[T], job: Callable[[T], None]) -> None:
+        """Boot steps of different vCPEs are independent and wait on subprocesses: run a
+        few at once. Every started job finishes before an error (or Ctrl-C) propagates,
+        so teardown never races a daemon being started."""
+        pool = ThreadPoolExecutor(max_workers=BOOT_WORKERS)
+        try:
+            for future in [pool.submit(job, item) for item in items]:
+                future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _vcpes(self) -> None:
+        rendered = self.rendered
+        assert rendered is not None
+        first_socket: dict[str, int] = {}
+        n = 0
+        for name in self.plan.vcpes:
+            first_socket[name] = n
+            n += sum(1 for t in rendered.host(name).tunnels if t.get("type", "wireguard") == "wireguard")
+        self.next_socket = n
+        for name, plan in self.plan.vcpes.items():
+            self.booted[name] = vcpe.Booted(name, plan.ns)
+        if n and not vcpe.WG_SOCKET_DIR.exists():
+            self.state.created_wg_dir = True
+            self._save()
+
+        def boot(name: str) -> None:
+            plan, host, booted = self.plan.vcpes[name], rendered.host(name), self.booted[name]
+            vcpe.note_not_run(host, booted)
+            if plan.public is not None:
+                booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+                                    f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+            vcpe.apply_netplan(plan, host, booted)
+            vcpe.start_wireguard(plan, host, self.names, [first_socket[name]], self.procs,
+                                 self.dir, booted)
+            vcpe.start_openvpn(plan, host, self.procs, self.dir, booted)
+            vcpe.apply_iptables(plan, host)
+            self._cloud_firewall(plan, booted)
+            vcpe.apply_sysctl(plan, host, booted)
+
+        count = len(self.plan.vcpes)
+        with self.progress.phase(f"vCPEs: netplan, sysctl, iptables, tunnels ({count})"):
+            self._parallel(list(self.plan.vcpes), boot)
+        tunnels = sorted({t for b in self.booted.values() for t in b.wg_configs})
+        with self.progress.phase(f"WireGuard peers ({len(tunnels)} tunnels)"):
+            self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
+                [(b, tunnel) for b in self.booted.values() if tunnel in b.wg_configs]))
+        self._parallel(list(self.booted.values()), vcpe.wait_for_interfaces)
+        with self.progress.phase(f"FRR: zebra, bgpd, staticd ({count})"):
+            for stage in ("zebra", "routing"):
+                self._parallel(list(self.plan.vcpes), functools.partial(self._frr, stage))
+        for name, booted in self.booted.items():
+            self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
+            if booted.vty:
+                self.state.vty[name] = str(booted.vty)
+        self._save()
+
+    def _cloud_firewall(self, plan: VcpePlan, booted: vcpe.Booted) -> None:
+        """What the cloud's firewall admits, enforced in front of the host's own rules."""
+        fw = cloud_firewall.cloud_firewall(
+            self.topology, self.index, plan.name, plan.cloud, [nic.ifname for nic in plan.nics],
+            netns.UNDERLAY_IF if plan.public is not None else None, self.plan.public_addresses())
+        cloud_firewall.apply(plan.ns, fw)
+        where = ", ".join(fw.interfaces) or "no interface"
+        kind = "security group" if plan.cloud == "qingcloud" else "firewall group"
+        booted.notes.append(f"{plan.cloud} {kind} as the program deploys it: iptables chain "
+                            f"{cloud_firewall.IN_CHAIN} on {where} ({len(fw.rules)} rules, stateful, "
+                            "everything else dropped)")
+        booted.notes += fw.notes
+
+    def _vpn_servers(self) -> None:
+        rendered = self.rendered
+        assert rendered is not None
+        with self.progress.phase(f"VPN servers ({len(self.plan.vpn_servers)}): netplan, sysctl, "
+                                 "iptables, VPN daemon"):
+            if not vcpe.WG_SOCKET_DIR.exists() and any(
+                    s.type == "wireguard" for s in self.topology.vpn_servers.values()):
+                self.state.created_wg_dir = True
+                self._save()
+            for name, plan in self.plan.vpn_servers.items():
+                host, booted = rendered.host(name), vcpe.Booted(name, plan.ns)
+                self.booted[name] = booted
+                vcpe.note_not_run(host, booted)
+                if plan.public is not None:
+                    booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+                                        f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+                vcpe.apply_netplan(plan, host, booted)
+                vcpe.apply_iptables(plan, host)
+                self._cloud_firewall(plan, booted)
+                vcpe.apply_sysctl(plan, host, booted)
+                self.next_socket = remote_access.start_server(
+                    plan, host, self.names, self.next_socket, self.procs, self.dir, booted)
+        with self.progress.phase(f"VPN clients ({len(self.plan.clients)}): dial in with their profiles"):
+            for (server, client), cplan in self.plan.clients.items():
+                host = rendered.host(server)
+                profile = rendered.dir / host.entry["client_profiles"][client]
+                kind = str(host.entry["vpn"]["type"])
+                found = remote_access.Client(cplan, kind)
+                self.clients.append(found)
+                self.next_socket = remote_access.start_client(
+                    found, profile, self.names, self.next_socket, self.procs, self.dir)
+            pools = {name: s.client_pool for name, s in self.topology.vpn_servers.items()}
+            self.notes += remote_access.wait_connected(self.clients, pools)
+        for name in self.plan.vpn_servers:
+            booted = self.booted[name]
+            self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
+        self._save()
+
+    def remote_access(self) -> tuple[list[str], list[str]]:
+        assert self.rendered is not None
+        with self.progress.phase(f"remote access ({len(self.clients)} clients)"):
+            lines, problems = remote_access.check(self.topology, self.index, self.plan,
+                                                  self.clients, self.rendered)
+        for client in self.clients:
+            self.notes += [f"client {client.plan.name} ({client.plan.server}): {n}"
+                           for n in dict.fromkeys(client.notes)]
+        return lines, problems
+
+    def _frr(self, stage: str, name: str) -> None:
+        assert self.rendered is not None
+        vcpe.start_frr(self.plan.vcpes[name], self.rendered.host(name), self.procs, self.dir,
+                       self.booted[name], stage)
+
+    # --- converge and check -------------------------------------------------------------
+
+    def converge(self, skip_tunnels: tuple[str, ...] = ()) -> list[str]:
+        expected = checks.expected_bgp(self.topology, skip_tunnels)
+        vtys = {n: b.vty for n, b in self.booted.items() if b.vty is not None}
+        with self.progress.phase(f"BGP convergence ({len(expected)} vCPEs)"):
+            problems: list[str] = []
+            if skip_tunnels:  # the failed sessions must be noticed down first (hold timer)
+                full = checks.expected_bgp(self.topology)
+                lost = {v: set(full.get(v, {})) - set(expected.get(v, {})) for v in full}
+                problems += checks.wait_sessions_down(vtys, lost, self.bgp_timeout)
+            return problems + checks.wait_for_bgp(vtys, expected, self.bgp_timeout,
+                                       tick=lambda d, t: self.progress.tick(d, t, "converged"))
+
+    def matrix(self, tcp: bool = False) -> dict[checks.Pair, bool]:
+        hosts = self.plan.hosts
+        pairs = len(hosts) * (len(hosts) - 1)
+        with self.progress.phase(f"{'tcp' if tcp else 'ping'} matrix ({pairs} pairs)"):
+            tick: Callable[[int, int], None] = lambda d, t: self.progress.tick(d, t, "pairs")  # noqa: E731
+            if tcp:
+                for name, host in hosts.items():
+                    self.procs.start(host.ns, ["python3", "-c", checks.TCP_LISTENER],
+                                     f"tcp-listener@{name}", self.dir / f"tcp-{name}.log")
+                late = checks.wait_listening(hosts, LEASE_TIMEOUT)
+                if late:
+                    raise RuntimeError(f"TCP listener not ready on: {', '.join(late)}")
+                return checks.tcp_matrix(hosts, tick)
+            return checks.ping_matrix(hosts, tick)
+
+    def fail_tunnel(self, tunnel: str) -> list[str]:
+        """Take both ends of a tunnel down (the link fault of ``--fail``)."""
+        downed = []
+        for name, booted in self.booted.items():
+            iface = booted.tunnels.get(tunnel)
+            if iface:
+                from netweave.emulate import shell
+                shell.run(["ip", "-n", booted.ns, "link", "set", iface, "down"])
+                downed.append(f"{name}:{iface}")
+        return downed
+
+    def enter_hints(self) -> list[str]:
+        lines = [f"run directory: {self.dir}"]
+        kinds = {"h": "host", "r": "VPC router", "v": "vCPE", "s": "VPN server", "c": "VPN client"}
+        for key, ns in sorted(self.names.mapping().items()):
+            kind, _, name = key.partition(":")
+            lines.append(f"  {kinds.get(kind, kind) + ' ' + name:<26} ip netns exec {ns} bash")
+        if self.plan.underlay_ns:
+            lines.append(f"  {'underlay (198.18.0.0/15)':<26} ip netns exec {self.plan.underlay_ns} bash")
+        for name, booted in sorted(self.booted.items()):
+            if booted.vty:
+                lines.append(f"  {'FRR of ' + name:<26} vtysh --vty_socket {booted.vty}")
+            for iface, sock in sorted(booted.wg_sockets.items()):
+                lines.append(f"  {'WireGuard ' + name + '/' + iface:<26} wg show {sock}")
+        lines.append(f"remove it: netweave emulate --down {self.prefix}")
+        return lines
+

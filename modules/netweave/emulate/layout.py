@@ -1,0 +1,182 @@
+"""The lab as data: which namespaces, links, bridges and addresses a topology becomes.
+
+Pure (no root needed, unit-tested): built from the topology model for the L2/L3
+skeleton — VPC routers, vxnet bridges, hosts, vCPE NIC links, the underlay. What runs
+*on* a vCPE (its addresses, FRR, tunnels) comes from the render output instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import netaddr
+
+from netweave.emulate.naming import Names
+from netweave.model.index import Index
+from netweave.model.topology import Topology
+
+UNDERLAY = netaddr.IPNetwork("198.18.0.0/15")  # RFC 2544 benchmark range: "the internet"
+CLIENTS = netaddr.IPNetwork("198.19.0.0/16")  # remote-access clients' own addresses
+UNDERLAY_BRIDGE = "inet"
+
+
+@dataclass(frozen=True)
+class Bridge:
+    vxnet: str
+    name: str                  # inside the VPC router namespace
+    gateway: netaddr.IPNetwork  # the VPC router's .1 with the vxnet's prefix length
+
+
+@dataclass(frozen=True)
+class RouterPlan:
+    vpc: str
+    ns: str
+    cloud: str                 # "qingcloud" | "vultr"
+    bridges: dict[str, Bridge]
+
+
+@dataclass(frozen=True)
+class HostPlan:
+    name: str
+    ns: str
+    vpc: str
+    vxnet: str
+    address: netaddr.IPNetwork  # with the vxnet's prefix length
+    gateway: netaddr.IPAddress
+    mac: str
+    port: str                   # veth end in the router namespace
+    dhcp: bool                  # QingCloud: address and pushes by DHCP; Vultr: cloud-init
+    security_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NicPlan:
+    index: int
+    ifname: str                 # inside the vCPE namespace ("eth0", ...)
+    vxnet: str
+    address: netaddr.IPNetwork
+    port: str                   # veth end in the router namespace
+    router_ns: str
+    gateway: netaddr.IPAddress
+
+
+@dataclass(frozen=True)
+class VcpePlan:
+    name: str
+    ns: str
+    vpc: str
+    cloud: str
+    nics: tuple[NicPlan, ...]
+    public: netaddr.IPNetwork | None  # underlay address (its EIP / reserved IP)
+    security_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    """A remote-access client (a laptop on the internet) of a VPN server."""
+
+    name: str
+    server: str
+    ns: str
+    address: netaddr.IPNetwork  # its own underlay address
+    port: str                   # veth end in the underlay namespace
+
+
+@dataclass
+class LabPlan:
+    names: Names
+    routers: dict[str, RouterPlan] = field(default_factory=dict)
+    hosts: dict[str, HostPlan] = field(default_factory=dict)
+    vcpes: dict[str, VcpePlan] = field(default_factory=dict)
+    # a VPN server is wired like a vCPE: NIC in its vxnet, public address on the underlay
+    vpn_servers: dict[str, VcpePlan] = field(default_factory=dict)
+    clients: dict[tuple[str, str], ClientPlan] = field(default_factory=dict)
+    underlay_ns: str = ""
+
+    @property
+    def namespaces(self) -> list[str]:
+        found = [r.ns for r in self.routers.values()] + [h.ns for h in self.hosts.values()]
+        found += [v.ns for v in self.vcpes.values()] + [s.ns for s in self.vpn_servers.values()]
+        found += [c.ns for c in self.clients.values()]
+        return [*found, self.underlay_ns] if self.underlay_ns else found
+
+    def public_addresses(self) -> dict[str, str]:
+        return {name: str(v.public.ip) for name, v in [*self.vcpes.items(), *self.vpn_servers.items()]
+                if v.public is not None}
+
+
+def gateway(cidr: netaddr.IPNetwork) -> netaddr.IPAddress:
+    """The VPC router sits at the first host address of each vxnet."""
+    return netaddr.IPAddress(cidr.first + 1)
+
+
+def _mac(kind: int, n: int) -> str:
+    return f"02:6e:77:{kind:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
+
+
+def pushes_for_vxnet(topology: Topology, index: Index, vxnet: str) -> list[tuple[str, str]]:
+    """(destination, next_hop) the cloud delivers to VMs of ``vxnet``: a push goes to
+    the vxnets it lists, by default to those of its VPC that hold its next hop."""
+    vpc = topology.vpcs[index.vpc_of(vxnet)]
+    cidr = vpc.vxnets[vxnet].cidr
+    found = []
+    for push in vpc.route_push:
+        targets = push.vxnets if push.vxnets is not None else \
+            [name for name, vx in vpc.vxnets.items() if push.next_hop in vx.cidr]
+        if vxnet in targets and push.next_hop in cidr:
+            found.append((str(push.destination), str(push.next_hop)))
+    return found
+
+
+def build_plan(topology: Topology, index: Index, names: Names) -> LabPlan:
+    plan = LabPlan(names)
+    for vpc_name, vpc in topology.vpcs.items():
+        _, cloud = index.cloud_of_vpc(vpc_name)
+        ns = names.router(vpc_name)
+        bridges = {vx: Bridge(vx, f"b{i}", netaddr.IPNetwork(f"{gateway(v.cidr)}/{v.cidr.prefixlen}"))
+                   for i, (vx, v) in enumerate(vpc.vxnets.items())}
+        plan.routers[vpc_name] = RouterPlan(vpc_name, ns, cloud.provider, bridges)
+    for n, (name, host) in enumerate(topology.hosts.items()):
+        vpc_name = index.vpc_of(host.vxnet)
+        cidr = index.vxnets[host.vxnet].cidr
+        plan.hosts[name] = HostPlan(
+            name, names.host(name), vpc_name, host.vxnet,
+            netaddr.IPNetwork(f"{host.address}/{cidr.prefixlen}"), gateway(cidr), _mac(1, n),
+            f"h{n}", plan.routers[vpc_name].cloud == "qingcloud", tuple(host.security_groups))
+    public_n = 0
+    for v, (name, vcpe) in enumerate(topology.vcpes.items()):
+        nics = []
+        for i, nic in enumerate(vcpe.nics):
+            cidr = index.vxnets[nic.vxnet].cidr
+            nics.append(NicPlan(i, f"eth{i}", nic.vxnet,
+                                netaddr.IPNetwork(f"{nic.address}/{cidr.prefixlen}"),
+                                f"v{v}n{i}", plan.routers[index.vpc_of(nic.vxnet)].ns, gateway(cidr)))
+        public = None
+        if vcpe.public_ip:
+            public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
+                                       f"/{UNDERLAY.prefixlen}")
+            public_n += 1
+        plan.vcpes[name] = VcpePlan(name, names.vcpe(name), index.vcpe_vpc(name),
+                                    index.vcpe_cloud(name)[1].provider, tuple(nics), public,
+                                    tuple(vcpe.security_groups))
+    for s, (name, server) in enumerate(topology.vpn_servers.items()):
+        cidr = index.vxnets[server.vxnet].cidr
+        home = index.vpc_of(server.vxnet)
+        leg = NicPlan(0, "eth0", server.vxnet, netaddr.IPNetwork(f"{server.address}/{cidr.prefixlen}"),
+                      f"s{s}n0", plan.routers[home].ns, gateway(cidr))
+        public = None
+        if server.public_ip:
+            public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
+                                       f"/{UNDERLAY.prefixlen}")
+            public_n += 1
+            for client in server.clients:  # laptops dial in from the internet
+                n = len(plan.clients)
+                plan.clients[(name, client)] = ClientPlan(
+                    client, name, names.node("c", f"{name}/{client}"),
+                    netaddr.IPNetwork(f"{netaddr.IPAddress(CLIENTS.first + 2 + n)}/{UNDERLAY.prefixlen}"),
+                    f"c{n}")
+        plan.vpn_servers[name] = VcpePlan(name, names.node("s", name), home,
+                                          plan.routers[home].cloud, (leg,), public, ())
+    if any(v.public is not None for v in [*plan.vcpes.values(), *plan.vpn_servers.values()]):
+        plan.underlay_ns = names.underlay
+    return plan

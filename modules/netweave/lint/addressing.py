@@ -1,0 +1,284 @@
+"""Lint rules: addressing (A2xx).
+
+Vxnets inside their VPC and disjoint (A201, A202), interconnected networks disjoint
+(A203/A204, see :mod:`netweave.lint.overlaps`), the clouds' own range rules (A205),
+reserved, duplicate and misplaced addresses (A206-A208) and NIC placement (A209,
+A210). Every check is a dictionary lookup or a sort per VPC: O(n log n) overall.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterator
+
+import netaddr
+
+from netweave.lint import Context
+from netweave.lint.cloud import cloud_range_findings
+from netweave.lint.findings import Finding, finding
+from netweave.lint.forwarding import shared
+from netweave.lint.overlaps import overlap_findings
+from netweave.lint.prefixes import point, span
+from netweave.model.index import AddressOwner, VxnetInfo
+
+FREE_SEARCH = 64  # how far a "free address nearby" hint looks
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    yield from _vxnets_in_vpc(ctx)
+    yield from _vxnets_disjoint(ctx)
+    yield from (f for f in overlap_findings(ctx) if f.code in ("A203", "A204"))
+    yield from cloud_range_findings(ctx)
+    yield from _owner_addresses(ctx)
+    yield from _duplicates(ctx)
+    yield from _tunnel_end_addresses(ctx)
+    yield from _nic_placement(ctx)
+
+
+# --- A201 / A202 ----------------------------------------------------------------------
+
+def _moved_into(net: netaddr.IPNetwork, outer: netaddr.IPNetwork) -> netaddr.IPNetwork | None:
+    """``net`` with its leading bits replaced by ``outer``'s: the likely intended block."""
+    if net.version != outer.version or net.prefixlen < outer.prefixlen:
+        return None
+    bits = 32 if net.version == 4 else 128
+    host = int(net.network) & ((1 << (bits - outer.prefixlen)) - 1)
+    return netaddr.IPNetwork((int(outer.network) | host, net.prefixlen), version=net.version)
+
+
+def _vxnets_in_vpc(ctx: Context) -> Iterator[Finding]:
+    for vpc_name, vpc in ctx.topology.vpcs.items():
+        for vx_name, vx in vpc.vxnets.items():
+            if vx.cidr.version == vpc.cidr.version and vx.cidr in vpc.cidr:
+                continue
+            guess = _moved_into(vx.cidr, vpc.cidr)
+            hint = (f"did you mean {guess}?" if guess is not None else
+                    f"choose a block inside {vpc.cidr}, e.g. {_first_block(vpc.cidr, 24)}")
+            yield finding("A201", f"vxnet {vx_name} ({vx.cidr}) is not inside its VPC {vpc_name} "
+                          f"({vpc.cidr}): the VPC router cannot serve it",
+                          ("vpcs", vpc_name, "vxnets", vx_name, "cidr"), hint)
+
+
+def _first_block(outer: netaddr.IPNetwork, prefixlen: int) -> netaddr.IPNetwork:
+    plen = max(outer.prefixlen, min(prefixlen, 32 if outer.version == 4 else 128))
+    return netaddr.IPNetwork((int(outer.network), plen), version=outer.version)
+
+
+def _vxnets_disjoint(ctx: Context) -> Iterator[Finding]:
+    for vpc_name, vpc in ctx.topology.vpcs.items():
+        order = {name: i for i, name in enumerate(vpc.vxnets)}  # file order
+        ordered = sorted(vpc.vxnets.items(), key=lambda kv: (span(kv[1].cidr), kv[0]))
+        widest: tuple[str, netaddr.IPNetwork] | None = None  # the block reaching furthest
+        end = -1
+        for vx_name, vx in ordered:
+            first, last = span(vx.cidr)
+            if widest is not None and first <= end:
+                # blame the one written later: the earlier one was there first
+                (old, old_cidr), (new, new_cidr) = sorted(
+                    [widest, (vx_name, vx.cidr)], key=lambda pair: order[pair[0]])
+                free = _free_block_after(vpc.cidr, new_cidr.prefixlen, max(end, last))
+                yield finding("A202", f"vxnets {old} ({old_cidr}) and {new} ({new_cidr}) "
+                              f"of VPC {vpc_name} overlap: a VM address would be in two subnets",
+                              ("vpcs", vpc_name, "vxnets", new, "cidr"),
+                              f"use a free block such as {free}" if free else
+                              f"vxnets of one VPC must be disjoint blocks of {vpc.cidr}")
+            if last > end:
+                end, widest = last, (vx_name, vx.cidr)
+
+
+def _free_block_after(outer: netaddr.IPNetwork, prefixlen: int, after: int) -> netaddr.IPNetwork | None:
+    """The first block of ``prefixlen`` after integer ``after`` that is still inside ``outer``."""
+    base = (1 << 128) if outer.version == 6 else 0
+    size = 1 << ((32 if outer.version == 4 else 128) - prefixlen)
+    start = ((after - base) // size + 1) * size
+    if start + size - 1 > outer.last:
+        return None
+    return netaddr.IPNetwork((start, prefixlen), version=outer.version)
+
+
+# --- A206 / A208 ----------------------------------------------------------------------
+
+def gateway(cidr: netaddr.IPNetwork) -> netaddr.IPAddress | None:
+    """The VPC router's address in a vxnet: its first host address (``.1``)."""
+    return cidr.network + 1 if cidr.size > 2 else None
+
+
+def reserved(cidr: netaddr.IPNetwork, address: netaddr.IPAddress) -> str | None:
+    """Why an address of ``cidr`` cannot be assigned to a machine, or None."""
+    # integers, not netaddr's network/broadcast/gateway objects: called per NIC and host
+    first, last = cidr.first, cidr.last
+    if last - first <= 1:
+        return None  # /31 and /32 have no network or broadcast address
+    if address.version != cidr.version:
+        return None
+    value = int(address)
+    if value == first:
+        return f"the network address of {cidr}"
+    if cidr.version == 4 and value == last:
+        return f"the broadcast address of {cidr}"
+    if value == first + 1:  # gateway(cidr)
+        return f"the VPC router's gateway address in {cidr}"
+    return None
+
+
+def usable(cidr: netaddr.IPNetwork) -> str:
+    if cidr.size < 4:
+        return f"{cidr} has no address left for machines"
+    low = cidr.network + 2
+    high = cidr.network + (cidr.size - 2)
+    return f"machines in {cidr} use {low} to {high}"
+
+
+def _vxnet_at(ctx: Context, vpc: str, address: netaddr.IPAddress) -> VxnetInfo | None:
+    """The vxnet of ``vpc`` containing ``address`` (bisect over the VPC's sorted vxnets)."""
+    table = _vxnet_starts(ctx).get(vpc)
+    if not table:
+        return None
+    starts, infos = table
+    i = bisect_right(starts, point(address)) - 1
+    if i >= 0 and address in infos[i].cidr:
+        return infos[i]
+    return None
+
+
+def _vxnet_starts(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
+    def build(ctx: Context) -> dict[str, tuple[list[int], list[VxnetInfo]]]:
+        out: dict[str, tuple[list[int], list[VxnetInfo]]] = {}
+        for info in sorted(ctx.index.vxnets.values(), key=lambda i: span(i.cidr)):
+            starts, infos = out.setdefault(info.vpc, ([], []))
+            starts.append(span(info.cidr)[0])
+            infos.append(info)
+        return out
+    return shared(ctx, "vxnet_starts", build)
+
+
+def _owner_addresses(ctx: Context) -> Iterator[Finding]:
+    for owner in ctx.index.owners:
+        info = ctx.index.vxnets.get(owner.vxnet)
+        if info is None:
+            continue
+        what = _what(owner)
+        if owner.address.version != info.cidr.version or owner.address not in info.cidr:
+            yield _outside_vxnet(ctx, owner, info, what)
+            continue
+        why = reserved(info.cidr, owner.address)
+        if why:
+            free = _free_address(ctx, info, owner.address)
+            yield finding("A206", f"{what} uses {owner.address}, {why} in {owner.vxnet}: "
+                          "the cloud reserves it", owner.path,
+                          f"{usable(info.cidr)}" + (f"; {free} is free" if free else ""))
+
+
+def _what(owner: AddressOwner) -> str:
+    if owner.kind == "nic":
+        return f"{owner.name} NIC {owner.nic_index}" + (" (primary)" if owner.nic_index == 0 else "")
+    return f"{owner.kind.replace('_', ' ')} {owner.name}"
+
+
+def _outside_vxnet(ctx: Context, owner: AddressOwner, info: VxnetInfo, what: str) -> Finding:
+    elsewhere = _vxnet_at(ctx, info.vpc, owner.address)
+    where = (f"; {owner.address} belongs to {elsewhere.name} ({elsewhere.cidr})"
+             if elsewhere is not None else "")
+    guess: netaddr.IPAddress | None = None
+    if owner.address.version == info.cidr.version:
+        bits = 32 if info.cidr.version == 4 else 128
+        host = int(owner.address) & ((1 << (bits - info.cidr.prefixlen)) - 1)
+        guess = netaddr.IPAddress(int(info.cidr.network) | host, info.cidr.version)
+        if reserved(info.cidr, guess):
+            guess = None
+    hint = f"did you mean {guess}?" if guess is not None else usable(info.cidr)
+    return finding("A208", f"{what} has address {owner.address}, which is outside its vxnet "
+                   f"{owner.vxnet} ({info.cidr}){where}", owner.path, hint)
+
+
+def _free_address(ctx: Context, info: VxnetInfo, near: netaddr.IPAddress) -> netaddr.IPAddress | None:
+    """A nearby address in the vxnet that nobody uses and the cloud does not reserve."""
+    used = ctx.index.owners_by_address
+    candidate = near
+    for _ in range(FREE_SEARCH):
+        candidate = candidate + 1 if int(candidate) < info.cidr.last else info.cidr.network
+        if candidate not in info.cidr or reserved(info.cidr, candidate):
+            continue
+        if (info.vpc, int(candidate)) not in used:
+            return candidate
+    return None
+
+
+# --- A207 -------------------------------------------------------------------------------
+
+def _duplicates(ctx: Context) -> Iterator[Finding]:
+    for (vpc, _), owners in ctx.index.owners_by_address.items():
+        if len(owners) < 2:
+            continue
+        # the router keeps the address; the host or second router is the one to move
+        ranked = sorted(owners, key=lambda o: o.kind == "host")
+        first = ranked[0]
+        for other in ranked[1:]:
+            info = ctx.index.vxnets.get(other.vxnet)
+            free = _free_address(ctx, info, other.address) if info and other.address in info.cidr else None
+            yield finding("A207", f"{_what(other)} uses {other.address}, which {_what(first)} "
+                          f"already has in VPC {vpc}: two machines would answer ARP for it",
+                          other.path, f"{free} is free nearby" if free else
+                          "give each NIC, host and VPN server its own address")
+
+
+def _tunnel_end_addresses(ctx: Context) -> Iterator[Finding]:
+    seen: dict[int, tuple[str, int]] = {}
+    for i, tunnel in enumerate(ctx.topology.tunnels):
+        label = tunnel.label(i)
+        for j, end in enumerate(tunnel.ends):
+            path = ("tunnels", i, "ends", j, "address")
+            why = reserved(end.address.cidr, end.address.ip)
+            if why and why.startswith("the VPC router"):
+                why = None  # a tunnel has no VPC router: .1 of a /30 is a normal end
+            if why:
+                hosts = f"{end.address.cidr.network + 1} and {end.address.cidr.network + 2}"
+                yield finding("A206", f"tunnel {label}: end {end.vcpe} uses {end.address.ip}, "
+                              f"{why}", path,
+                              f"the two ends of a /30 use {hosts}")
+                continue
+            key = point(end.address.ip)
+            if key in seen:
+                other_label, _ = seen[key]
+                yield finding("A207", f"tunnel {label}: end {end.vcpe} uses {end.address.ip}, "
+                              f"which tunnel {other_label} already uses", path,
+                              "give every tunnel its own /30 from 169.254.0.0/16")
+            else:
+                seen[key] = (label, j)
+
+
+# --- A209 / A210 ----------------------------------------------------------------------
+
+def _place(ctx: Context, vxnet: str) -> tuple[str, str, str]:
+    cloud_name, cloud = ctx.index.cloud_of_vxnet(vxnet)
+    where = cloud.zone if cloud.provider == "qingcloud" else cloud.region
+    return cloud_name, cloud.provider, where
+
+
+def _nic_placement(ctx: Context) -> Iterator[Finding]:
+    vxnets = ctx.index.vxnets
+    for name, vcpe in ctx.topology.vcpes.items():
+        if not vcpe.nics or vcpe.nics[0].vxnet not in vxnets:
+            continue
+        home = _place(ctx, vcpe.nics[0].vxnet)
+        first_nic: dict[str, int] = {}
+        for i, nic in enumerate(vcpe.nics):
+            if nic.vxnet not in vxnets:
+                continue
+            if nic.vxnet in first_nic:
+                yield finding("A210", f"{name} NIC {i} and NIC {first_nic[nic.vxnet]} are both in "
+                              f"vxnet {nic.vxnet}: two NICs in one subnet make the vCPE's "
+                              "replies leave by either one (asymmetric, often dropped)",
+                              ("vcpes", name, "nics", i, "vxnet"),
+                              "remove the second NIC, or attach it to another vxnet")
+                continue
+            first_nic[nic.vxnet] = i
+            if i == 0:
+                continue
+            place = _place(ctx, nic.vxnet)
+            if place[1:] != home[1:]:
+                yield finding("A209", f"{name} runs in {home[1]} {home[2]} (cloud {home[0]}, its "
+                              f"primary NIC's vxnet), but NIC {i}'s vxnet {nic.vxnet} is in "
+                              f"{place[1]} {place[2]} (cloud {place[0]}): a NIC can only be "
+                              "attached to a VM in its own zone", ("vcpes", name, "nics", i, "vxnet"),
+                              f"put another vCPE in {place[2]} and join the two with a tunnel")

@@ -1,0 +1,90 @@
+"""Schema-stage rules on names: every reference resolves, no name is used twice.
+
+These run before any other lint family: the others may assume every name resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from netweave.lint.findings import Finding, finding
+from netweave.lint.schema import dotted, nearest
+from netweave.model.source import PathKey
+from netweave.model.topology import Topology
+
+
+def _unresolved(name: str, what: str, path: PathKey, pool: Iterable[str]) -> Finding:
+    names = sorted(pool)
+    guess = nearest(name, names)
+    if guess:
+        hint = f"did you mean '{guess}'?"
+    elif names:
+        hint = f"known {what}s: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
+    else:
+        hint = f"no {what} is defined yet"
+    return finding("S107", f"{dotted(path)} refers to {what} '{name}', which is not defined",
+                   path, hint)
+
+
+def check(topo: Topology) -> Iterator[Finding]:
+    vxnet_vpc: dict[str, str] = {}
+    seen: dict[str, tuple[str, PathKey]] = {}
+
+    def claim(name: str, kind: str, path: PathKey) -> Iterator[Finding]:
+        if name in seen:
+            other_kind, other_path = seen[name]
+            yield finding("S108", f"the name '{name}' is used by a {kind} and by a {other_kind} "
+                          f"({dotted(other_path)}); names must be unique across VPCs, vxnets, "
+                          "hosts, vCPEs, VPN servers and tunnels", path,
+                          f"rename one of them, e.g. '{name}-{kind}'", at_key=True)
+        else:
+            seen[name] = (kind, path)
+
+    for vpc_name, vpc in topo.vpcs.items():
+        yield from claim(vpc_name, "VPC", ("vpcs", vpc_name))
+        if vpc.cloud not in topo.clouds:
+            yield _unresolved(vpc.cloud, "cloud", ("vpcs", vpc_name, "cloud"), topo.clouds)
+        for vx_name in vpc.vxnets:
+            yield from claim(vx_name, "vxnet", ("vpcs", vpc_name, "vxnets", vx_name))
+            vxnet_vpc.setdefault(vx_name, vpc_name)
+    for vpc_name, vpc in topo.vpcs.items():
+        for i, push in enumerate(vpc.route_push):
+            for j, vx in enumerate(push.vxnets or []):
+                if vx not in vpc.vxnets:
+                    yield _unresolved(vx, f"vxnet of VPC {vpc_name}",
+                                      ("vpcs", vpc_name, "route_push", i, "vxnets", j), vpc.vxnets)
+    for name, host in topo.hosts.items():
+        yield from claim(name, "host", ("hosts", name))
+        if host.vxnet not in vxnet_vpc:
+            yield _unresolved(host.vxnet, "vxnet", ("hosts", name, "vxnet"), vxnet_vpc)
+        for j, sg in enumerate(host.security_groups):
+            if sg not in topo.security_groups:
+                yield _unresolved(sg, "security group", ("hosts", name, "security_groups", j),
+                                  topo.security_groups)
+    for name, vcpe in topo.vcpes.items():
+        yield from claim(name, "vCPE", ("vcpes", name))
+        for i, nic in enumerate(vcpe.nics):
+            if nic.vxnet not in vxnet_vpc:
+                yield _unresolved(nic.vxnet, "vxnet", ("vcpes", name, "nics", i, "vxnet"), vxnet_vpc)
+        for j, sg in enumerate(vcpe.security_groups):
+            if sg not in topo.security_groups:
+                yield _unresolved(sg, "security group", ("vcpes", name, "security_groups", j),
+                                  topo.security_groups)
+    for name, vpn in topo.vpn_servers.items():
+        yield from claim(name, "VPN server", ("vpn_servers", name))
+        if vpn.vxnet not in vxnet_vpc:
+            yield _unresolved(vpn.vxnet, "vxnet", ("vpn_servers", name, "vxnet"), vxnet_vpc)
+    for i, tunnel in enumerate(topo.tunnels):
+        if tunnel.name:
+            yield from claim(tunnel.name, "tunnel", ("tunnels", i, "name"))
+        for j, end in enumerate(tunnel.ends):
+            if end.vcpe not in topo.vcpes:
+                yield _unresolved(end.vcpe, "vCPE", ("tunnels", i, "ends", j, "vcpe"), topo.vcpes)
+    if topo.intent:
+        endpoints = {*topo.hosts, *vxnet_vpc, *topo.vpcs}
+        for group in ("must_reach", "must_not_reach"):
+            for i, pair in enumerate(getattr(topo.intent, group)):
+                for key, value in (("from", pair.from_), ("to", pair.to)):
+                    if value not in endpoints:
+                        yield _unresolved(value, "host, vxnet or VPC",
+                                          ("intent", group, i, key), endpoints)

@@ -1,0 +1,98 @@
+"""One vCPE: interfaces, tunnels, FRR, MSS clamping and the boot script."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netweave.model.index import Index
+from netweave.model.topology import Topology
+from netweave.render import boot, firewall, frr, interfaces
+from netweave.render.artifacts import File, HostRender
+from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
+from netweave.render.templating import render
+from netweave.render.tunnels import TunnelEnd
+
+
+def wireguard_config(t: TunnelEnd, keys: KeyMaterial) -> str:
+    allowed = [f"{t.peer_address.ip}/32", *(str(p) for p in t.peer_prefixes)]
+    return render("wireguard.conf.j2", t=t, key=keys.wg(t.key_id), peer_key=keys.wg(t.peer_key_id),
+                  psk=keys.preshared(t.label) if t.psk else None, allowed_ips=allowed,
+                  placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL)
+
+
+def openvpn_config(t: TunnelEnd, keys: KeyMaterial) -> str:
+    return render("openvpn-p2p.conf.j2", t=t, identity=keys.tls_identity(t.key_id),
+                  peer_identity=keys.tls_identity(t.peer_key_id),
+                  placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL)
+
+
+def tunnel_path(t: TunnelEnd) -> str:
+    if t.type == "wireguard":
+        return f"/etc/wireguard/{t.interface}.conf"
+    return f"/etc/openvpn/{t.interface}.conf"
+
+
+def tunnel_unit(t: TunnelEnd) -> str:
+    return f"wg-quick@{t.interface}" if t.type == "wireguard" else f"openvpn@{t.interface}"
+
+
+def render_vcpe(topology: Topology, index: Index, name: str, tunnels: list[TunnelEnd],
+                keys: KeyMaterial) -> HostRender:
+    node = topology.vcpes[name]
+    _, cloud_cfg = index.vcpe_cloud(name)
+    cloud = cloud_cfg.provider
+    host = HostRender(name, "vcpe", cloud)
+
+    nics = interfaces.nic_contexts(index, cloud, [(n.vxnet, n.address, n.mtu) for n in node.nics])
+    host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
+    host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
+
+    for t in tunnels:
+        text = wireguard_config(t, keys) if t.type == "wireguard" else openvpn_config(t, keys)
+        host.add(File(tunnel_path(t), text, 0o600, secret=True))
+    clamps = [{"interface": t.interface, "mss": t.mss} for t in tunnels]
+    host.add(File(firewall.RULES, firewall.render_rules(clamps)))
+    host.add(File(firewall.UNIT, firewall.render_unit()))
+
+    bgp = frr.bgp_context(topology, name, tunnels)
+    statics = frr.static_routes(topology, index, name, cloud)
+    uses_frr = bgp is not None or bool(statics)
+    if uses_frr:
+        host.add(File(frr.CONFIG, frr.render_frr(name, bgp, statics), 0o640))
+
+    packages = ["iptables", "netplan.io"]
+    if any(t.type == "wireguard" for t in tunnels):
+        packages.append("wireguard-tools")
+    if any(t.type == "openvpn" for t in tunnels):
+        packages.append("openvpn")
+    if uses_frr:
+        packages.append("frr")
+    host.add(boot.script(name, sorted(packages), [tunnel_unit(t) for t in tunnels], uses_frr))
+
+    host.manifest = {
+        "kind": "vcpe", "cloud": cloud,
+        "interfaces": interfaces.manifest_interfaces(nics),
+        "policy_routing": interfaces.policy_routing(nics),
+        "tunnels": [_tunnel_manifest(t) for t in tunnels],
+        "frr": ({"config": frr.CONFIG, "daemons": list(frr.DAEMONS),
+                 "asn": bgp["asn"] if bgp else None,
+                 "neighbors": [{"address": p["address"], "asn": p["asn"], "peer": p["name"]}
+                               for p in bgp["peers"]] if bgp else [],
+                 "timers": {"keepalive": frr.PRODUCTION.keepalive, "hold": frr.PRODUCTION.hold,
+                            "connect": frr.PRODUCTION.connect},
+                 "lab_overrides": frr.lab_overrides(bgp)} if uses_frr else None),
+        "static_routes": statics,
+        "sysctl": interfaces.SYSCTL,
+        "netplan": interfaces.NETPLAN,
+        "iptables": firewall.RULES,
+        "boot": boot.SCRIPT,
+    }
+    return host
+
+
+def _tunnel_manifest(t: TunnelEnd) -> dict[str, Any]:
+    return {"name": t.label, "interface": t.interface, "type": t.type, "config": tunnel_path(t),
+            "listen_port": t.listen_port, "local": str(t.local_address),
+            "peer_address": str(t.peer_address), "peer": t.peer, "peer_endpoint": t.peer_endpoint,
+            "endpoint_placeholder": t.endpoint_placeholder, "transport": t.transport,
+            "mtu": t.mtu, "mss": t.mss, "keepalive": t.keepalive, "unit": tunnel_unit(t)}

@@ -1,0 +1,122 @@
+"""Remote-access VPN hosts: OpenVPN or WireGuard servers, and their client profiles.
+
+Clients get addresses from ``client_pool`` (the VPC routes the pool to this host with a
+route push) and routes to ``push_networks`` only — a split tunnel — unless the topology
+says ``full_tunnel``. PPTP is refused: one account cannot log in from two places,
+several clients behind one NAT cannot share a server (GRE), iOS/macOS dropped it, it
+needs nf_conntrack_pptp/nf_conntrack_proto_gre or LCP times out, and MPPE is broken
+cryptography. Use OpenVPN or WireGuard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netweave.model.index import Index
+from netweave.model.topology import Topology, VpnServer
+from netweave.render import boot, firewall, interfaces
+from netweave.render.artifacts import File, HostRender, RenderError
+from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
+from netweave.render.names import IFNAMSIZ, short_name
+from netweave.render.templating import render
+from netweave.render.tunnels import MSS_HEADERS, OVERHEAD
+
+PPTP_REFUSED = (
+    "PPTP is refused: one account cannot be logged in from two places; several clients "
+    "behind one NAT cannot share a PPTP server (GRE has no ports); recent iOS/macOS dropped "
+    "PPTP; the server needs the nf_conntrack_pptp/nf_conntrack_proto_gre modules or LCP "
+    "negotiation times out; and MS-CHAPv2/MPPE is broken cryptography. Use type: openvpn "
+    "(or wireguard) instead.")
+PORTS = {"openvpn": 1194, "wireguard": 51820}
+
+
+def interface_name(server: str, kind: str) -> str:
+    prefix = "ovpn-" if kind == "openvpn" else "wg-"
+    name = f"{prefix}{server}"
+    return name if len(name) <= IFNAMSIZ else short_name(prefix, f"vpn/{server}")
+
+
+def client_address(server: VpnServer, i: int) -> str:
+    # .1 is the server itself; clients follow in the order the topology lists them
+    return str(server.client_pool.network + 2 + i)
+
+
+def render_vpn_server(topology: Topology, index: Index, name: str, endpoint: str,
+                      keys: KeyMaterial) -> HostRender:
+    server = topology.vpn_servers[name]
+    if server.type == "pptp":
+        raise RenderError(f"vpn_servers.{name}: {PPTP_REFUSED}")
+    if server.type not in PORTS:
+        raise RenderError(f"vpn_servers.{name}: type {server.type} is not rendered by netweave; "
+                          "use type: openvpn or wireguard")
+    _, cloud_cfg = index.cloud_of_vxnet(server.vxnet)
+    cloud = cloud_cfg.provider
+    host = HostRender(name, "vpn_server", cloud)
+    port = server.port or PORTS[server.type]
+    mtu = server.mtu or cloud_cfg.mtu - OVERHEAD[server.type]
+    ifname = interface_name(name, server.type)
+    pool = server.client_pool
+    common: dict[str, Any] = dict(host=name, port=port, mtu=mtu, full_tunnel=server.full_tunnel,
+                                  placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL,
+                                  endpoint=endpoint)
+
+    nics = interfaces.nic_contexts(index, cloud, [(server.vxnet, server.address, None)])
+    host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
+    host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
+
+    if server.type == "openvpn":
+        if not server.clients:
+            raise RenderError(f"vpn_servers.{name}: an OpenVPN server admits clients by their "
+                              "certificate fingerprint; list at least one in 'clients'")
+        server_id = keys.tls_identity(f"vpn/{name}")
+        clients = [{"name": c, "fingerprint": keys.tls_identity(f"vpn/{name}/{c}").fingerprint}
+                   for c in server.clients]
+        config = f"/etc/openvpn/server/{ifname}.conf"
+        host.add(File(config, render("openvpn-server.conf.j2", interface=ifname, pool=pool,
+                                     push_networks=server.push_networks, clients=clients,
+                                     identity=server_id, **common), 0o600, secret=True))
+        unit = f"openvpn-server@{ifname}"
+        for c in server.clients:
+            host.client_profiles[c] = render(
+                "openvpn-client.ovpn.j2", client=c, identity=keys.tls_identity(f"vpn/{name}/{c}"),
+                server_fingerprint=server_id.fingerprint, **common)
+        package = "openvpn"
+    else:
+        server_key = keys.wg(f"vpn/{name}")
+        clients = [{"name": c, "public_key": keys.wg(f"vpn/{name}/{c}").public_key,
+                    "address": client_address(server, i)} for i, c in enumerate(server.clients)]
+        config = f"/etc/wireguard/{ifname}.conf"
+        host.add(File(config, render("wireguard-server.conf.j2", key=server_key, pool=pool,
+                                     address=f"{pool.network + 1}/{pool.prefixlen}",
+                                     clients=clients, **common), 0o600, secret=True))
+        unit = f"wg-quick@{ifname}"
+        allowed = (["0.0.0.0/0"] if server.full_tunnel
+                   else [str(pool), *(str(n) for n in server.push_networks)])
+        for i, c in enumerate(server.clients):
+            host.client_profiles[c] = render(
+                "wireguard-client.conf.j2", client=c, key=keys.wg(f"vpn/{name}/{c}"),
+                address=client_address(server, i), server_public_key=server_key.public_key,
+                allowed_ips=allowed, **common)
+        package = "wireguard-tools"
+
+    host.add(File(firewall.RULES, firewall.render_rules([{"interface": ifname,
+                                                          "mss": mtu - MSS_HEADERS}])))
+    host.add(File(firewall.UNIT, firewall.render_unit()))
+    host.add(boot.script(name, sorted(["iptables", "netplan.io", package]), [unit], False))
+    host.manifest = {
+        "kind": "vpn_server", "cloud": cloud,
+        "interfaces": interfaces.manifest_interfaces(nics),
+        "policy_routing": [],
+        "tunnels": [],
+        "vpn": {"type": server.type, "interface": ifname, "config": config, "unit": unit,
+                "listen_port": port, "endpoint": f"{endpoint}:{port}", "client_pool": str(pool),
+                "push_networks": [str(n) for n in server.push_networks],
+                "full_tunnel": server.full_tunnel, "mtu": mtu, "clients": list(server.clients)},
+        "frr": None,
+        "static_routes": [],
+        "sysctl": interfaces.SYSCTL,
+        "netplan": interfaces.NETPLAN,
+        "iptables": firewall.RULES,
+        "boot": boot.SCRIPT,
+    }
+    return host

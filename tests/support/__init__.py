@@ -1,0 +1,1 @@
+"""Helpers the tests share: engines, emulator clients, fixtures builders (not tests)."""
