@@ -41,7 +41,7 @@ def _plain(struct: struct_pb2.Struct) -> dict[str, Any]:
 @pytest.fixture
 def host() -> Iterator[provider_pb2_grpc.ResourceProviderStub]:
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'modules'}{os.pathsep}{ROOT}", "PULUMI_PROJECT": "netweave"}
-    proc = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.dynamic"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert proc.stdout is not None

@@ -1,7 +1,8 @@
 """The engine's own path to our providers, without the Pulumi CLI.
 
-``ProviderHost`` starts ``python -m pulumi.dynamic`` (the process ``pulumi up`` starts for
-dynamic providers), reads its port from stdout and speaks the ResourceProvider gRPC
+``ProviderHost`` starts ``python -u -m pulumi.dynamic`` (the process ``pulumi up`` starts for
+dynamic providers: the SDK's ``pulumi-resource-pulumi-python`` shim runs it unbuffered,
+and the host prints its port without flushing), reads its port from stdout and speaks the ResourceProvider gRPC
 protocol to it, with properties serialized by ``pulumi.runtime.rpc`` — the pickled
 ``__provider`` blob included, exactly as the program produced it.
 
@@ -60,7 +61,7 @@ class ProviderHost:
     def __init__(self, env: Mapping[str, str], config: Mapping[str, str] | None = None) -> None:
         full_env = {**os.environ, **env, "PYTHONPATH": f"{ROOT / 'modules'}{os.pathsep}{ROOT}",
                     "PULUMI_PROJECT": "netweave"}
-        self.process = subprocess.Popen([sys.executable, "-m", "pulumi.dynamic"], cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.dynamic"], cwd=ROOT,
                                         env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert self.process.stdout is not None
         port = int(self.process.stdout.readline().decode().strip())
