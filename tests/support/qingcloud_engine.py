@@ -2,8 +2,8 @@
 
 ``ProviderHost`` starts ``python -u -m pulumi.dynamic`` (the process ``pulumi up`` starts for
 dynamic providers: the SDK's ``pulumi-resource-pulumi-python`` shim runs it unbuffered,
-and the host prints its port without flushing), reads its port from stdout and speaks the ResourceProvider gRPC
-protocol to it, with properties serialized by ``pulumi.runtime.rpc`` — the pickled
+and the host prints its port without flushing), reads its port from stdout and speaks the
+ResourceProvider gRPC protocol to it, with properties serialized by ``pulumi.runtime.rpc`` — the pickled
 ``__provider`` blob included, exactly as the program produced it.
 
 ``MiniEngine`` plays the engine for a whole program run: it creates resources as soon as
