@@ -21,7 +21,6 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -38,10 +37,11 @@ Name = Annotated[
 ]
 
 def _text(value: Any, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise PydanticCustomError("address_type", "expected {what} as a string, got {got}",
+    # Strict, as the JSON Schema says ("type": "string"): a number is not an address.
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "expected {what} as a string, got {got}",
                                   {"what": what, "got": type(value).__name__})
-    return str(value).strip()
+    return value.strip()
 
 
 def _ipv4(text: str) -> int | None:
@@ -289,16 +289,59 @@ Address = Annotated[
     WithJsonSchema({"type": "string", "pattern": ADDRESS_PATTERN,
                     "description": "an IP address, e.g. 192.168.128.2"}),
 ]
-Asn = Annotated[int, Field(ge=1, le=4294967295, description="BGP AS number (1-4294967295)")]
-Mtu = Annotated[int, Field(ge=576, le=9000, description="MTU in bytes")]
-Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+# --- numbers, strictly as JSON Schema reads them ---------------------------------------
+# Types are strict (``Strict.model_config``): ``true`` is not a number, ``"65001"`` is not
+# a number and ``1400`` is not a string, in lint exactly as in the JSON Schema editors
+# check against. JSON Schema's "integer" is any number without a fractional part
+# (2020-12 core, section 6.3: 1.0 is an integer), so a whole float is read as that int.
+
+def _whole_number(value: Any) -> Any:
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+def _version_number(value: Any) -> Any:
+    # Literal[1] matches True (True == 1 in Python); JSON Schema's const does not.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer", {})
+    return _whole_number(value)
+
+
+WholeNumber = BeforeValidator(_whole_number)
+# (the bounds come before the validator: after it, pydantic leaves them out of the schema)
+Asn = Annotated[int, Field(ge=1, le=4294967295, description="BGP AS number (1-4294967295)"),
+                WholeNumber]
+Mtu = Annotated[int, Field(ge=576, le=9000, description="MTU in bytes"), WholeNumber]
+Port = Annotated[int, Field(ge=1, le=65535), WholeNumber]
+Seconds = Annotated[int, Field(ge=0, le=3600), WholeNumber]
+PORT_RANGE_PATTERN = r"^\d{1,5}(-\d{1,5})?$"
+
+
+def _port_range(value: Any) -> Any:
+    """``ports: 443`` is as natural as ``ports: "8000-8100"``: a whole number is its text."""
+    value = _whole_number(value)
+    return str(value) if type(value) is int and 0 <= value <= 99999 else value
+
+
+# A port or a range: text matching the pattern, or a number that reads as such text.
+PortRange = Annotated[
+    str,
+    StringConstraints(pattern=PORT_RANGE_PATTERN),
+    BeforeValidator(_port_range),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": PORT_RANGE_PATTERN},
+                              {"type": "integer", "minimum": 0, "maximum": 99999}],
+                    "description": "a port (443) or a range (8000-8100)"}),
+]
 
 
 class Strict(BaseModel):
     """Unknown keys are errors: a typo must never be silently ignored."""
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, frozen=True,
-                              populate_by_name=True, hide_input_in_errors=True)
+                              populate_by_name=True, hide_input_in_errors=True, strict=True)
 
 
 # --- clouds ---------------------------------------------------------------------------
@@ -421,7 +464,7 @@ class Tunnel(Strict):
         "internet", description="internet: over public addresses; private: over a shared VPC")
     mtu: Mtu | None = Field(None, description="default: underlay MTU minus the tunnel overhead")
     port: Port | None = None
-    keepalive: Annotated[int, Field(ge=0, le=3600)] = 25
+    keepalive: Seconds = 25
     psk: bool = Field(False, description="add a generated pre-shared key (kept in Pulumi state)")
     description: str | None = None
 
@@ -457,17 +500,9 @@ class FirewallRule(Strict):
     action: Literal["accept", "drop"] = "accept"
     direction: Literal["ingress", "egress"] = "ingress"
     protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
-    ports: Annotated[str, StringConstraints(pattern=r"^\d{1,5}(-\d{1,5})?$")] | None = None
+    ports: PortRange | None = None
     source: Cidr = Field(default_factory=lambda: netaddr.IPNetwork("0.0.0.0/0"))
     description: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _ports_as_text(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("ports"), int) \
-                and not isinstance(data.get("ports"), bool):
-            return {**data, "ports": str(data["ports"])}
-        return data
 
 
 class SecurityGroup(Strict):
@@ -499,9 +534,10 @@ class Topology(Strict):
 
     model_config = ConfigDict(title="netweave topology", extra="forbid", frozen=True,
                               arbitrary_types_allowed=True, populate_by_name=True,
-                              hide_input_in_errors=True)
+                              hide_input_in_errors=True, strict=True)
 
-    version: Literal[1] = Field(1, description="schema version")
+    version: Annotated[Literal[1], BeforeValidator(_version_number)] = Field(
+        1, description="schema version")
     name: Name | None = None
     description: str | None = None
     clouds: dict[Name, Cloud]
