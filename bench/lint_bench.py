@@ -1,12 +1,13 @@
 """Lint speed and memory on synthetic topologies (bench/generate.py).
 
-Prints, for a 100,000-prefix stack: time per stage (parse, schema, references, each rule
-family), total, and the fresh-process figure that counts (best of --runs, with its peak
-memory); then, on a smaller stack a naive pairwise check still finishes, the speed-up
-of our sort-and-sweep over comparing every pair of its prefixes with netaddr, and of
-our whole lint of that stack. Target: 100,000 prefixes linted in under 2 s on 2 cores.
+Prints, for a 100,000-prefix stack: `netweave lint FILE` as a user runs it (a fresh
+process, start-up and teardown included) next to its baseline measured in the same run,
+a bare standard-library sort+sweep over the same prefixes (bench/sweep_baseline.py),
+with their ratio (target: lint <= 1.3x the sweep); then the time of each lint stage in
+one process; then, on a smaller stack a naive pairwise check still finishes, the
+speed-up of a sort-and-sweep over comparing every pair of its prefixes.
 
-    venv/bin/python bench/lint_bench.py [--prefixes 100000] [--naive-prefixes 2000] [--runs 3]
+    venv/bin/python bench/lint_bench.py [--prefixes 100000] [--naive-prefixes 2000] [--runs 5]
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import itertools
-import json
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from netweave.model.index import Index  # noqa: E402
 from netweave.model.source import parse  # noqa: E402
 from netweave.model.topology import Topology  # noqa: E402
 
+from bench import measure  # noqa: E402
 from bench.generate import generate  # noqa: E402
 
 
@@ -79,37 +79,6 @@ def _stages(text: str) -> dict[str, float]:
     return times
 
 
-def measure_in_child(text: str) -> dict[str, float]:
-    """Run one full lint in a fresh process so peak RSS is the lint's own: the child reads
-    the stack from a file (as `netweave lint` does) instead of generating it, whose
-    transient strings would otherwise set the peak."""
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        handle.write(text)
-    # Peak RSS from VmHWM: ru_maxrss survives fork+exec on Linux and would report the
-    # benchmark parent's peak instead of the child's.
-    code = (
-        "import json,sys,time\n"
-        f"sys.path.insert(0,{str(ROOT)!r})\n"
-        "def hwm():\n"
-        "    for line in open('/proc/self/status'):\n"
-        "        if line.startswith('VmHWM:'): return int(line.split()[1])/1024\n"
-        "    return 0.0\n"
-        "from netweave.lint import lint_text\n"
-        f"text=open({handle.name!r}).read()\n"
-        "base=hwm()\n"
-        "t=time.perf_counter(); r=lint_text(text,'synthetic.yaml'); dt=time.perf_counter()-t\n"
-        "print(json.dumps({'seconds':dt,'exit_code':r.exit_code,'findings':len(r.findings),"
-        "'peak_rss_mib':hwm(),'text_rss_mib':base,'bytes':len(text)}))\n"
-    )
-    try:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True)
-    finally:
-        Path(handle.name).unlink()
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def all_prefixes(topo: Topology) -> list[netaddr.IPNetwork]:
     """Every prefix the stack names: vxnets, route push destinations, static routes and
     BGP advertisements (a static route marked ``advertise`` is one prefix, not two)."""
@@ -150,8 +119,8 @@ def main() -> None:
     parser.add_argument("--prefixes", type=int, default=100_000)
     parser.add_argument("--naive-prefixes", type=int, default=2_000,
                         help="size of the stack the naive pairwise check runs on")
-    parser.add_argument("--runs", type=int, default=3,
-                        help="fresh-process lint runs; the best one is reported")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="fresh-process runs of lint and of the baseline, in turn")
     args = parser.parse_args()
 
     text = generate(args.prefixes)
@@ -176,15 +145,18 @@ def main() -> None:
         print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
     print(f"  {'total':<{width}}  {sum(times.values()) * 1000:8.1f} ms")
 
-    # The machine may be shared: the best of a few fresh runs is the lint's own cost.
-    runs = [measure_in_child(text) for _ in range(max(1, args.runs))]
-    child = min(runs, key=lambda r: r["seconds"])
-    verdict = "OK" if child["seconds"] < 2.0 else "OVER TARGET"
-    each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
-    print(f"netweave lint (fresh process): {child['seconds']:.2f} s for {total_prefixes} prefixes "
-          f"(target < 2 s: {verdict}; best of {len(runs)}: {each} s); peak RSS "
-          f"{child['peak_rss_mib']:.0f} MiB ({child['text_rss_mib']:.0f} MiB before linting); "
-          f"exit code {int(child['exit_code'])}")
+    with tempfile.TemporaryDirectory() as tmp:
+        stack, prefix_file = Path(tmp) / "synthetic.yaml", Path(tmp) / "prefixes.txt"
+        stack.write_text(text)
+        prefix_file.write_text("".join(f"{n}\n" for n in all_prefixes(topo)))
+        lint, sweep, ratio = measure.paired(
+            [sys.executable, "-m", "netweave", "lint", str(stack)],
+            [sys.executable, str(ROOT / "bench" / "sweep_baseline.py"), str(prefix_file)],
+            args.runs)
+    print(f"whole processes, medians of {args.runs} runs in turn:")
+    print(f"  netweave lint FILE             {lint.line()}  exit {lint.runs[0].exit}")
+    print(f"  baseline: stdlib sort+sweep    {sweep.line()}")
+    print(f"  lint / baseline (wall, paired) x{ratio:.2f}  ({measure.verdict(ratio, 1.3)})")
 
     # Pairwise vs sweep on every prefix of a smaller stack, at a size the naive check
     # finishes; then our whole lint of that same stack.

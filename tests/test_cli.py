@@ -109,3 +109,34 @@ def test_emulate_refuses_a_bgp_timeout_that_is_no_positive_number(
         main(["emulate", S2, "--bgp-timeout", seconds])
     assert usage.value.code == 2
     assert "above 0" in capsys.readouterr().err
+
+
+def test_lint_imports_only_what_it_uses() -> None:
+    """`netweave lint` does not load the other commands' machinery (the Pulumi program,
+    the renderer, the emulators): it is half the start-up of a lint at 100k prefixes."""
+    code = ("import sys\nfrom netweave.cli import main\n"
+            f"main(['lint', {S2!r}])\n"
+            "heavy = ('netweave.deploy', 'netweave.render', 'netweave.emulate', "
+            "'netweave.qingcloud_emulator', 'netweave.diff', 'pulumi', 'jinja2')\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy "
+            "or '.'.join(m.split('.')[:2]) in heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.splitlines()[-1] == "[]"
+
+
+def test_help_lists_every_command(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("lint", "reach", "diff", "emulate", "qingcloud-emulator"))
+
+
+def test_a_process_that_skips_teardown_still_prints_all_its_output(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", S2, "--format", "json"]) == 0
+    in_process = capsys.readouterr().out
+    done = subprocess.run([sys.executable, "-m", "netweave", "lint", S2, "--format", "json"],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, in_process)
