@@ -20,7 +20,7 @@ from netweave.diff.boot import BootChanges, boot_changes
 from netweave.diff.lint import LintChanges, lint_changes
 from netweave.diff.network import Change, network_changes
 from netweave.diff.resources import ResourceChange, resource_changes
-from netweave.lint import LintResult, lint_text
+from netweave.lint import LintResult, lint_bytes
 from netweave.model.gitref import Revision, read
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -80,8 +80,8 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
         # they need nothing from each other, and the machine has more than one core.
         planned = (pool.submit(_plans, base_rev, head_rev, stack, program, Path(tmp))
                    if plans else None)
-        base = Side(base_rev, lint_text(base_rev.text, file=base_rev.display))
-        head = Side(head_rev, lint_text(head_rev.text, file=head_rev.display))
+        base = Side(base_rev, lint_bytes(base_rev.data, file=base_rev.display))
+        head = Side(head_rev, lint_bytes(head_rev.data, file=head_rev.display))
         report = DiffReport(stack, base, head, lint_changes(base.lint.findings, head.lint.findings))
         if base.topology is None or head.topology is None:
             unusable = base_rev.display if base.topology is None else head_rev.display
@@ -119,7 +119,7 @@ def _plans(base: Revision, head: Revision, stack: str, program: str, tmp: Path
     for revision, name in ((base, "base"), (head, "head")):
         path = tmp / name / Path(revision.path).name
         path.parent.mkdir()
-        path.write_text(revision.text, encoding="utf-8")
+        path.write_bytes(revision.data)
         files.append(path)
     return plan.run_both((files[0], stack), (files[1], stack), program=program)
 

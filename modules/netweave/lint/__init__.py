@@ -19,7 +19,7 @@ from netweave.lint import references
 from netweave.lint.findings import Finding, Severity
 from netweave.lint.schema import validate
 from netweave.model.index import Index
-from netweave.model.source import LoadError, Source, load, parse
+from netweave.model.source import LoadError, Source, load, parse, parse_bytes
 from netweave.model.topology import Topology
 
 if TYPE_CHECKING:
@@ -134,6 +134,16 @@ def lint_file(path: str, families: Iterable[str] = FAMILIES) -> LintResult:
 def lint_text(text: str, file: str = "<string>", families: Iterable[str] = FAMILIES) -> LintResult:
     try:
         source = parse(text, file)
+    except LoadError as error:
+        return _load_failure(error)
+    return lint_source(source, families)
+
+
+def lint_bytes(data: bytes, file: str = "<string>",
+               families: Iterable[str] = FAMILIES) -> LintResult:
+    """Lint a file's raw bytes (``git show`` output): non-UTF-8 is a finding with its place."""
+    try:
+        source = parse_bytes(data, file)
     except LoadError as error:
         return _load_failure(error)
     return lint_source(source, families)

@@ -38,6 +38,10 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("S001", "yaml-syntax", _E, "the file is not valid YAML"),
     Rule("S002", "yaml-merge", _E, "a YAML merge key ('<<') is malformed"),
     Rule("S003", "duplicate-key", _E, "a key appears twice in one mapping"),
+    Rule("S004", "not-utf8", _E, "the file is not UTF-8 text"),
+    Rule("S005", "limit-exceeded", _E,
+         "more than netweave reads: a file over 64 MiB, aliases expanding past 100,000 "
+         "values, or a number of more than 20 digits"),
     Rule("S101", "unknown-key", _E, "a key the schema does not know (a typo?)"),
     Rule("S102", "wrong-type", _E, "a value of the wrong type"),
     Rule("S103", "missing-key", _E, "a required key is missing"),

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from netweave.lint.findings import Finding, finding
-from netweave.model.source import PathKey, Source
+from netweave.model.source import MAX_NUMBER_DIGITS, PathKey, Source, number_digits
 from netweave.model.topology import NAME_PATTERN, Topology
 
 # Keys that would carry secret material. They are never part of the schema: secrets come
@@ -80,16 +80,36 @@ def _key_material(text: str) -> str | None:
     return None
 
 
+def _oversized(digits: int, path: PathKey, at_key: bool = False) -> Finding:
+    return finding("S005", f"{dotted(path)}: a number of {digits:,} digits; no value in a "
+                   f"topology has more than {MAX_NUMBER_DIGITS} (an AS number has 10)", path,
+                   "check what was pasted here; quote it if it is text", at_key=at_key)
+
+
+def _unusual(value: Any) -> bool:
+    """Not a plain YAML scalar the schema can judge: a number too long to convert."""
+    return number_digits(value) is not None
+
+
 def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     """Report and remove literal secrets, so the rest of the file can still be checked.
 
     Runs over every node of the file: scalars are screened inline (a child's path is
     built only for containers and suspects) and the patterns run only on text that
-    :func:`_suspect` lets through."""
+    :func:`_suspect` lets through. Numbers too long to be converted to text are reported
+    and removed here too (S005): nothing after this stage can print them."""
+    digits = number_digits(data)
+    if digits is not None:
+        out.append(_oversized(digits, path))
+        return None
     if isinstance(data, dict):
         kept: dict[str, Any] = {}
         names = bool(path) and path[-1] in _NAME_MAPS
         for raw_key, value in data.items():
+            digits = number_digits(raw_key)
+            if digits is not None:
+                out.append(_oversized(digits, path))
+                continue
             # YAML 1.2 reads a key like 10 as a number; names are text, and so is the path.
             key = raw_key if isinstance(raw_key, str) else str(raw_key)
             lowered = key.lower()
@@ -99,14 +119,16 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
                                    "into the topology file, which lives in git",
                                    (*path, key), _secret_hint(key), at_key=True))
                 continue
-            if isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)):
+            if isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)) \
+                    or _unusual(value):
                 kept[key] = _strip_secrets(value, (*path, key), out)
             else:
                 kept[key] = value
         return kept
     if isinstance(data, list):
         return [_strip_secrets(v, (*path, i), out)
-                if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v)) else v
+                if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v))
+                or _unusual(v) else v
                 for i, v in enumerate(data)]
     material = _key_material(data) if isinstance(data, str) and _suspect(data) else None
     if material:
@@ -116,7 +138,8 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     return data
 
 
-_SCALARS = (int, float, bool, type(None))
+_SCALARS = (float, bool, type(None))  # and int, when short enough (see _plainly_clean)
+_BIG = 10 ** MAX_NUMBER_DIGITS
 
 
 def _plainly_clean(data: Any) -> bool:
@@ -140,6 +163,9 @@ def _plainly_clean(data: Any) -> bool:
                         return False
                 elif vkind is dict or vkind is list:
                     push(value)
+                elif vkind is int:
+                    if not -_BIG < value < _BIG:
+                        return False
                 elif vkind not in _SCALARS:
                     return False
         elif kind is list:  # the dict branch's value test, inlined: a shared helper costs ~40%
@@ -150,10 +176,16 @@ def _plainly_clean(data: Any) -> bool:
                         return False
                 elif vkind is dict or vkind is list:
                     push(value)
+                elif vkind is int:
+                    if not -_BIG < value < _BIG:
+                        return False
                 elif vkind not in _SCALARS:
                     return False
         elif kind is str:
             if _suspect(node):
+                return False
+        elif kind is int:
+            if not -_BIG < node < _BIG:
                 return False
         elif kind not in _SCALARS:
             return False
@@ -405,7 +437,10 @@ def validate(source: Source) -> SchemaResult:
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:
-        findings.extend(_without_missing_keys_explained_by_typos(list(_schema_findings(exc))))
+        # a value already reported as too long (S005) is not also of the wrong type
+        oversized = {f.path for f in findings if f.code == "S005"}
+        findings.extend(f for f in _without_missing_keys_explained_by_typos(
+            list(_schema_findings(exc))) if f.path not in oversized)
         return SchemaResult(None, findings)
     except RecursionError:
         findings.append(finding("S102", "the document is nested too deeply to be a topology", ()))

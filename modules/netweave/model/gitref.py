@@ -11,6 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from netweave.model.source import MAX_DOCUMENT_BYTES, read_bytes
+
 
 class RevisionError(Exception):
     """The file or the git revision cannot be read; the message says which and why."""
@@ -21,7 +23,7 @@ class Revision:
     spec: str  # as given
     path: str  # the file's path (inside the repository for a git ref)
     ref: str | None  # git ref, or None for a file on disk
-    text: str
+    data: bytes  # as stored: decoding (and refusing what is not UTF-8) is the loader's job
 
     @property
     def display(self) -> str:
@@ -31,7 +33,10 @@ class Revision:
 def read(spec: str, cwd: Path | None = None) -> Revision:
     local = Path(cwd or ".") / spec
     if local.is_file():
-        return Revision(spec, spec, None, local.read_text(encoding="utf-8"))
+        try:
+            return Revision(spec, spec, None, read_bytes(local))
+        except OSError as exc:
+            raise RevisionError(f"{spec}: cannot read it: {exc.strerror or exc}") from None
     ref, sep, path = spec.partition(":")
     if not sep or not ref or not path:
         raise RevisionError(f"{spec}: no such file (a git revision is written REF:PATH, "
@@ -40,8 +45,9 @@ def read(spec: str, cwd: Path | None = None) -> Revision:
     if git is None:
         raise RevisionError(f"{spec}: reading a git revision needs git, which is not installed")
     proc = subprocess.run([git, "show", f"{ref}:{path}"], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+                          timeout=60)
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "git show failed"
+        stderr = proc.stderr.decode("utf-8", errors="replace").strip()
+        detail = stderr.splitlines()[-1] if stderr else "git show failed"
         raise RevisionError(f"{spec}: cannot read {path} at {ref}: {detail}")
-    return Revision(spec, path, ref, proc.stdout)
+    return Revision(spec, path, ref, proc.stdout[:MAX_DOCUMENT_BYTES + 1])
