@@ -9,8 +9,9 @@ import netaddr
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from netweave.design import Design
 from netweave.emulate import checks, cloud_firewall, dhcp, firewall, remote_access
-from netweave.emulate.layout import UNDERLAY, build_plan, pushes_for_vxnet
+from netweave.emulate.layout import UNDERLAY, build_plan
 from netweave.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
 from netweave.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
 from netweave.emulate.vcpe import daemon_config, lab_timers
@@ -76,15 +77,16 @@ def test_qingcloud_hosts_use_dhcp_and_vultr_hosts_do_not() -> None:
 
 def test_a_push_goes_to_the_vxnet_holding_its_next_hop() -> None:
     topology, index = load("s2-many-to-many.yaml")
-    assert pushes_for_vxnet(topology, index, "vxnet01") == [("172.17.0.0/24", "192.168.128.2")]
-    assert pushes_for_vxnet(topology, index, "vxnet03") == [("172.17.0.0/24", "192.168.129.5")]
+    plan = build_plan(topology, index, Names("nw0001"))
+    assert plan.pushes["vxnet01"] == (("172.17.0.0/24", "192.168.128.2"),)
+    assert plan.pushes["vxnet03"] == (("172.17.0.0/24", "192.168.129.5"),)
 
 
 def test_option_121_ends_with_the_default_route() -> None:
     """RFC 3442: with option 121 present the client ignores the router option."""
     topology, index = load("s2-many-to-many.yaml")
     plan = build_plan(topology, index, Names("nw0001"))
-    items = dhcp.option_121(topology, index, plan.routers["vpc02"], "vxnet02")
+    items = dhcp.option_121(plan, plan.routers["vpc02"], "vxnet02")
     assert items == ["192.168.128.0/24", "172.17.0.2", "192.168.129.0/24", "172.17.0.2",
                      "0.0.0.0/0", "172.17.0.1"]
 
@@ -92,7 +94,7 @@ def test_option_121_ends_with_the_default_route() -> None:
 def test_dnsmasq_serves_dhcp_only_and_pins_each_vm_address(tmp_path: Path) -> None:
     topology, index = load("s1-one-to-one.yaml")
     plan = build_plan(topology, index, Names("nw0001"))
-    argv = dhcp.dnsmasq_argv(topology, index, plan, plan.routers["vpc01"], tmp_path)
+    argv = dhcp.dnsmasq_argv(plan, plan.routers["vpc01"], tmp_path)
     assert "--port=0" in argv and "--no-ping" in argv
     assert f"--dhcp-host={plan.hosts['vm01'].mac},192.168.128.3" in argv
     assert any(a.startswith("--dhcp-option=tag:b0,121,172.17.0.0/24,192.168.128.2,") for a in argv)
@@ -163,11 +165,11 @@ security_groups:
   web: {rules: [{protocol: tcp, ports: "80-81", source: 10.0.0.0/8}, {protocol: icmp}]}
 """)
     assert result.topology is not None
-    rules = firewall.rules_for(result.topology, ["web"])
+    rules = firewall.rules_for(result.design, ["web"])
     assert ":INPUT DROP" in rules
     assert "-A INPUT -p tcp --dport 80:81 -s 10.0.0.0/8" in rules
     assert "-A INPUT -p icmp -m comment --comment sg:web -j ACCEPT" in rules
-    assert firewall.rules_for(result.topology, []) == ""
+    assert firewall.rules_for(result.design, []) == ""
 
 
 def test_expected_bgp_is_what_each_peer_declares() -> None:
@@ -254,9 +256,8 @@ def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixt
 
 def _firewall(stack: str, name: str, publics: dict[str, str]) -> cloud_firewall.CloudFirewall:
     topology, index = load(stack)
-    cloud = (index.vcpe_cloud(name)[1].provider if name in topology.vcpes
-             else index.cloud_of_vxnet(topology.vpn_servers[name].vxnet)[1].provider)
-    return cloud_firewall.cloud_firewall(topology, index, name, cloud, ["eth0"], "inet0", publics)
+    return cloud_firewall.cloud_firewall(Design.build(topology, index), name, ["eth0"], "inet0",
+                                         publics)
 
 
 def test_vultr_firewall_admits_the_tunnel_port_only_from_the_peer_on_the_public_interface() -> None:
@@ -277,8 +278,8 @@ def test_qingcloud_security_group_admits_ssh_only_from_ssh_from_on_every_nic() -
         "      - {vxnet: vxnet01, address: 192.168.128.2}\n    ssh_from: [203.0.113.0/24]\n", 1)
     topology = lint_text(text).topology
     assert topology is not None and topology.vcpes["vcpe01"].ssh_from
-    index = Index.build(topology)
-    fw = cloud_firewall.cloud_firewall(topology, index, "vcpe01", "qingcloud", ["eth0"], "inet0", {})
+    fw = cloud_firewall.cloud_firewall(Design.build(topology, Index.build(topology)), "vcpe01",
+                                       ["eth0"], "inet0", {})
     doc = fw.document()
     assert fw.interfaces == ("eth0", "inet0")
     assert "-I FORWARD 1 -i eth0 -j NW-CLOUD-IN" in doc  # the group sits on the NIC

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from netweave.cli import main
+from netweave.design.names import IFNAMSIZ, tunnel_names
 from netweave.lint.schema import validate
 from netweave.model.index import Index
 from netweave.model.source import parse
@@ -17,7 +18,6 @@ from netweave.render import (
     render_topology,
     write_rendered,
 )
-from netweave.render.names import IFNAMSIZ, tunnel_names
 
 from tests.support.render_helpers import STACKS, from_text, load
 

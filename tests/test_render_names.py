@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from netweave.render.names import IFNAMSIZ, tunnel_names
+from netweave.design.names import IFNAMSIZ, tunnel_names
 
 NAME = st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,40}", fullmatch=True)
 

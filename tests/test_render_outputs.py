@@ -9,6 +9,7 @@ from typing import Any
 
 import pulumi
 from netweave.deploy.keys import KeyRing
+from netweave.design import Design
 from netweave.render import workload_route_snippets
 from netweave.render.outputs import (
     boot_files,
@@ -43,7 +44,8 @@ def _resolve(build: Any) -> dict[str, Any]:
 def test_client_profiles_are_a_secret_output_per_server() -> None:
     topology, index = load("s4-remote-access")
     got = _resolve(lambda: {"profiles": client_profiles(rendered_output(
-        topology, index, {"vpn01": "198.18.0.9"}, KeyRing("keys", topology).material))})
+        topology, index, {"vpn01": "198.18.0.9"},
+        KeyRing("keys", Design.build(topology, index).keys).material))})
     assert got["profiles:secret"] is True
     assert sorted(got["profiles"]["vpn01"]) == ["alice", "bob"]
     assert "remote 198.18.0.9 1194" in got["profiles"]["vpn01"]["alice"]

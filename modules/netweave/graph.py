@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from netweave.design import Design
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 
@@ -80,18 +81,9 @@ def prefixes_label(prefixes: Iterable[str]) -> str:
     return shown + (f" (+{more} more)" if more > 0 else "")
 
 
-def advertised(topology: Topology, vcpe: str) -> list[str]:
-    """What a vCPE announces over BGP: ``bgp.advertise`` plus advertised static routes."""
-    v = topology.vcpes[vcpe]
-    if v.bgp is None:
-        return []
-    out = [str(p) for p in v.bgp.advertise]
-    out += [str(r.destination) for r in v.static_routes if r.advertise]
-    return list(dict.fromkeys(out))
-
-
-def build(topology: Topology, index: Index | None = None) -> Graph:
+def build(topology: Topology, index: Index | None = None, design: Design | None = None) -> Graph:
     index = index or Index.build(topology)
+    design = design if design is not None else Design.build(topology, index)
     g = Graph(topology.name or "topology")
     for name, cloud in topology.clouds.items():
         where = f"qingcloud {cloud.zone}" if isinstance(cloud, QingCloud) else f"vultr {cloud.region}"
@@ -130,12 +122,12 @@ def build(topology: Topology, index: Index | None = None) -> Graph:
             continue
         lines = [f"{tunnel.label(i)} · {tunnel.type}"]
         for end in (a, b):
-            adv = advertised(topology, end)
+            adv = [str(p) for p in design.announces(end)]
             if adv:
                 lines.append(f"{end} advertises {prefixes_label(adv)}")
         _edge(g, Edge(f"tunnel:{tunnel.label(i)}", node_id("vcpe", a), node_id("vcpe", b), "tunnel",
                       "\n".join(lines)))
-    _pushes(g, topology, index)
+    _pushes(g, design, index)
     return g
 
 
@@ -149,20 +141,16 @@ def _edge(g: Graph, edge: Edge) -> None:
         g.edges[edge.key] = edge
 
 
-def _pushes(g: Graph, topology: Topology, index: Index) -> None:
+def _pushes(g: Graph, design: Design, index: Index) -> None:
     """Route pushes grouped by (receiving vxnet, next-hop owner): one dashed edge each."""
     grouped: dict[tuple[str, str], list[str]] = {}
-    for vpc_name, vpc in topology.vpcs.items():
-        for push in vpc.route_push:
-            owner = index.owner_at(vpc_name, push.next_hop)
-            if owner is None or owner.kind == "host":
-                continue
-            target = node_id("vcpe" if owner.kind == "nic" else "vpn", owner.name)
-            receivers: list[str | None] = (list(push.vxnets) if push.vxnets
-                                           else [index.vxnet_containing(vpc_name, push.next_hop)])
-            for vx in receivers:
-                if vx:
-                    grouped.setdefault((vx, target), []).append(str(push.destination))
+    for push in design.route_pushes:
+        owner = index.owner_at(push.vpc, push.next_hop)
+        if owner is None or owner.kind == "host":
+            continue
+        target = node_id("vcpe" if owner.kind == "nic" else "vpn", owner.name)
+        for vx in push.vxnets:
+            grouped.setdefault((vx, target), []).append(str(push.destination))
     for (vx, target), dests in grouped.items():
         _edge(g, Edge(f"push:{vx}:{target}", node_id("vx", vx), target, "push",
                       f"push {prefixes_label(dests)}"))

@@ -55,19 +55,20 @@ def run_s3(recorder: Recorder, text: str | None = None) -> dict[str, Any]:
     """Declare the Vultr side of S3 as the program does; returns what was declared."""
     from netweave.deploy import vultr
     from netweave.deploy.keys import KeyRing
+    from netweave.design import Design
     from netweave.render.outputs import rendered_output, vultr_user_data
 
     from tests.support.render_helpers import from_text, load
 
     topology, index = from_text(text) if text else load("s3-hybrid-vultr")
-    ring = KeyRing("keys", topology)
-    reserved = vultr.reserve_addresses(topology, index)
+    design = Design.build(topology, index)
+    ring = KeyRing("keys", design.keys)
+    reserved = vultr.reserve_addresses(design, index)
     addresses: dict[str, Any] = {n: QC_EIP for n in topology.vcpes if n.startswith("qc-")}
     addresses.update({n: r.subnet for n, r in reserved.items()})
-    rendered = rendered_output(topology, index, addresses, ring.material)
-    hosts = vultr.vultr_vcpes(topology, index) + vultr.vultr_vpn_servers(topology, index)
-    user_data = {n: vultr_user_data(rendered, n) for n in hosts}
-    deployment = vultr.build_vultr(topology, index, user_data, reserved, addresses, stack="s3")
+    rendered = rendered_output(topology, index, addresses, ring.material, design=design)
+    user_data = {n: vultr_user_data(rendered, n) for n in design.hosts_in("vultr")}
+    deployment = vultr.build_vultr(design, index, user_data, reserved, addresses, stack="s3")
     return {"ring": ring, "rendered": rendered, "user_data": user_data, "deployment": deployment}
 
 

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     progress.note(f"emulating {args.file}")
     try:
         result = emulate(topology, index, file=args.file, tcp=args.tcp, fail=args.fail,
-                         bgp_timeout=args.bgp_timeout,
+                         bgp_timeout=args.bgp_timeout, design=linted.design,
                          keep=args.keep, progress=progress, prefix=args.prefix)
     except KeyboardInterrupt:
         print("interrupted: lab torn down", file=sys.stderr)

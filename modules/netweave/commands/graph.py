@@ -25,11 +25,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        topology, index, _ = load_topology(args.file)
+        topology, index, result = load_topology(args.file)
     except Unusable as bad:
         print(report.text([bad.result]))
         return 2
-    g = graph.build(topology, index)
+    g = graph.build(topology, index, result.design)
     if args.out:
         # `-o out/s2.svg` straight after a clone: out/ does not exist yet.
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from netweave.design import DesignError
 from netweave.lint import Unusable, load_topology, report
-from netweave.render import RenderError, render_topology, write_rendered
+from netweave.render import render_topology, write_rendered
 
 HELP = "render the boot configuration of every vCPE and VPN host (placeholder keys)"
 DESCRIPTION = (
@@ -35,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
         print("render: refused, the topology has lint errors", file=sys.stderr)
         return result.exit_code
     try:
-        rendered = render_topology(topology, index)
-    except RenderError as error:
+        rendered = render_topology(topology, index, design=result.design)
+    except DesignError as error:  # RenderError is one
         print(f"{args.file}: render error: {error}", file=sys.stderr)
         return 1
     out = Path(args.out)

@@ -1,6 +1,6 @@
 """Keys as Pulumi resources: created once, kept in state as secrets, never regenerated.
 
-Every key the topology needs (``netweave.render.material.key_specs``) becomes one dynamic
+Every key the design lists (``netweave.design.keys``) becomes one dynamic
 resource: a WireGuard key pair (X25519, ``cryptography``), a pre-shared key, or an OpenVPN
 identity (Ed25519 key + self-signed certificate, peers pin its fingerprint). ``create``
 generates the key; ``diff`` reports no change while the key id stays the same, so
@@ -14,19 +14,17 @@ importable module, so dill pickles them by reference (pulumi.md).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 from pulumi import dynamic
 
-from netweave.model.topology import Topology
+from netweave.design.keys import KeySpec
 from netweave.render.material import (
     KeyMaterial,
-    KeySpec,
     TlsIdentity,
     WireGuardKey,
-    key_specs,
     new_psk,
     new_tls_identity,
     new_wireguard_key,
@@ -77,16 +75,12 @@ class KeyProvider(dynamic.ResourceProvider):
         return None  # nothing exists outside the state
 
 
-def _resource_name(key_id: str) -> str:
-    return "key-" + key_id.replace("/", "--")
-
-
 class WireGuardKeyPair(dynamic.Resource, module="netweave", name="WireGuardKeyPair"):
     private_key: pulumi.Output[str]
     public_key: pulumi.Output[str]
 
     def __init__(self, key_id: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(KeyProvider(), _resource_name(key_id),
+        super().__init__(KeyProvider(), KeySpec(key_id, "wireguard").resource_name,
                          {"key_id": key_id, "kind": "wireguard", "private_key": None,
                           "public_key": None}, _secret(opts, "wireguard"))
 
@@ -95,7 +89,7 @@ class PresharedKey(dynamic.Resource, module="netweave", name="PresharedKey"):
     psk: pulumi.Output[str]
 
     def __init__(self, key_id: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(KeyProvider(), _resource_name(key_id) + "-psk",
+        super().__init__(KeyProvider(), KeySpec(key_id, "psk").resource_name,
                          {"key_id": key_id, "kind": "psk", "psk": None}, _secret(opts, "psk"))
 
 
@@ -105,7 +99,7 @@ class OpenVpnIdentity(dynamic.Resource, module="netweave", name="OpenVpnIdentity
     fingerprint: pulumi.Output[str]
 
     def __init__(self, key_id: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(KeyProvider(), _resource_name(key_id),
+        super().__init__(KeyProvider(), KeySpec(key_id, "tls").resource_name,
                          {"key_id": key_id, "kind": "tls", "key_pem": None, "cert_pem": None,
                           "fingerprint": None}, _secret(opts, "tls"))
 
@@ -121,11 +115,11 @@ class KeyRing(pulumi.ComponentResource):
 
     material: pulumi.Output[KeyMaterial]
 
-    def __init__(self, name: str, topology: Topology,
+    def __init__(self, name: str, specs: Sequence[KeySpec],
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:index:KeyRing", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.specs: list[KeySpec] = key_specs(topology)
+        self.specs: list[KeySpec] = list(specs)
         self.resources: dict[str, pulumi.CustomResource] = {}
         for spec in self.specs:
             if spec.kind == "wireguard":

@@ -31,6 +31,7 @@ from netweave.deploy.qingcloud import (
     QingCloudVpc,
     QingCloudVpnServer,
 )
+from netweave.design import Design
 from netweave.lint import LintResult, lint_file, report
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
@@ -102,8 +103,9 @@ def boot_configuration(rendered: pulumi.Output[Rendered], host: str) -> pulumi.O
 
 
 def deploy(topology: Topology, index: Index, stack: str,
-           config: pulumi.Config | None = None) -> Deployment:
+           config: pulumi.Config | None = None, design: Design | None = None) -> Deployment:
     config = config or pulumi.Config("netweave")
+    design = design if design is not None else Design.build(topology, index)
     # netweave:qingcloudImport = {"<logical name>": "<cloud id>"}: adopt existing objects
     imports: dict[str, str] = config.get_object("qingcloudImport") or {}
     out = Deployment()
@@ -111,24 +113,23 @@ def deploy(topology: Topology, index: Index, stack: str,
     for name, vpc in topology.vpcs.items():
         zone = qingcloud_zone(topology, vpc.cloud)
         if zone:
-            out.vpcs[name] = QingCloudVpc(name, topology=topology, index=index, stack=stack, zone=zone,
+            out.vpcs[name] = QingCloudVpc(name, design=design, stack=stack, zone=zone,
                                           imports=imports)
     for name, (kind, zone) in qingcloud_hosts(topology, index).items():
         created: QingCloudHost
         if kind == "vcpe":
-            created = QingCloudVcpe(name, topology=topology, index=index, stack=stack, zone=zone,
-                                    imports=imports)
+            created = QingCloudVcpe(name, design=design, stack=stack, zone=zone, imports=imports)
         else:
-            created = QingCloudVpnServer(name, topology=topology, index=index, stack=stack, zone=zone,
-                                         imports=imports)
+            created = QingCloudVpnServer(name, design=design, stack=stack, zone=zone, imports=imports)
         out.hosts[name] = created
         if created.public_ip is not None:
             out.public_addresses[name] = created.public_ip
-    out.keys = KeyRing("keys", topology)
-    reserved = vultr.reserve_addresses(topology, index)
+    out.keys = KeyRing("keys", design.keys)
+    reserved = vultr.reserve_addresses(design, index)
     out.public_addresses.update({n: r.subnet for n, r in reserved.items()})
     # 2. Render once every public address and key is known.
-    out.rendered = rendered_output(topology, index, out.public_addresses, out.keys.material)
+    out.rendered = rendered_output(topology, index, out.public_addresses, out.keys.material,
+                                   design=design)
     # 3. The hosts, with their boot configuration.
     vxnet_ids = {vx: v.vxnet_id for vpc in out.vpcs.values() for vx, v in vpc.vxnets.items()}
     for name, host in out.hosts.items():
@@ -137,15 +138,17 @@ def deploy(topology: Topology, index: Index, stack: str,
             image_id=config.get("qingcloudImage") or DEFAULT_IMAGE,
             instance_type=config.get("qingcloudInstanceType") or DEFAULT_INSTANCE_TYPE,
             login_keypair=config.get("qingcloudLoginKeypair")))
-    vultr_hosts = vultr.vultr_vcpes(topology, index) + vultr.vultr_vpn_servers(topology, index)
+    vultr_hosts = design.hosts_in("vultr")
     if vultr.vultr_vpcs(topology, index) or vultr_hosts:
         user_data = {n: vultr_user_data(out.rendered, n) for n in vultr_hosts}
-        out.vultr = vultr.build_vultr(topology, index, user_data, reserved, out.public_addresses,
+        out.vultr = vultr.build_vultr(design, index, user_data, reserved, out.public_addresses,
                                       stack=stack)
     return out
 
 
-def export(topology: Topology, index: Index, deployment: Deployment) -> None:
+def export(topology: Topology, index: Index, deployment: Deployment,
+           design: Design | None = None) -> None:
+    design = design if design is not None else Design.build(topology, index)
     pulumi.export("qingcloud", {
         "vpcs": {name: {"router_id": vpc.router.router_id,
                         "vxnets": {vx: v.vxnet_id for vx, v in vpc.vxnets.items()}}
@@ -155,12 +158,13 @@ def export(topology: Topology, index: Index, deployment: Deployment) -> None:
     pulumi.export("public_addresses", deployment.public_addresses)
     if deployment.vultr is not None:
         pulumi.export("vultr", vultr.exports(deployment.vultr))
-        pulumi.export("workload_routes", workload_route_snippets(topology, index))
+        pulumi.export("workload_routes", workload_route_snippets(topology, index, design))
     if deployment.rendered is not None and topology.vpn_servers:
         pulumi.export("vpn_client_profiles", client_profiles(deployment.rendered))
 
 
 def main() -> None:
-    topology, index, _ = checked_topology(topology_path())
+    topology, index, result = checked_topology(topology_path())
     pulumi.export("topology", topology.name or pulumi.get_stack())
-    export(topology, index, deploy(topology, index, pulumi.get_stack()))
+    design = result.design
+    export(topology, index, deploy(topology, index, pulumi.get_stack(), design=design), design)

@@ -1,7 +1,7 @@
 """ComponentResources that mirror the topology on QingCloud.
 
 - ``QingCloudVpc``: the VPC's router, its vxnets (joined with their networks) and its
-  route pushes (one ``RoutePush`` per receiving vxnet).
+  route pushes (one ``RoutePush`` per receiving vxnet, as the design fans them out).
 - ``QingCloudVcpe`` (and ``QingCloudVpnServer``): the host's EIP and security group
   (created at once: the public address is needed to render the boot configuration),
   then — once the boot configuration is known — its instance, extra NICs and the EIP
@@ -19,9 +19,8 @@ from typing import Any
 
 import pulumi
 
-from netweave.model.index import Index
-from netweave.model.topology import FirewallRule, Topology
-from netweave.model.topology import SecurityGroup as TopologySecurityGroup
+from netweave.design import CloudFirewall, Design, FirewallRule, HostResources
+from netweave.design.resources import physical_name
 from netweave.providers.qingcloud.eip import Eip, EipAssociation
 from netweave.providers.qingcloud.instance import Instance
 from netweave.providers.qingcloud.nic import Nic
@@ -29,8 +28,6 @@ from netweave.providers.qingcloud.route_push import RoutePush
 from netweave.providers.qingcloud.security_group import SecurityGroup
 from netweave.providers.qingcloud.vpc import Vpc
 from netweave.providers.qingcloud.vxnet import Vxnet
-from netweave.render.tunnels import plan_tunnels
-from netweave.render.vpn_server import PORTS as VPN_PORTS
 
 DEFAULT_IMAGE = "debian12x64"
 DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
@@ -45,22 +42,10 @@ def child_options(parent: pulumi.Resource, logical: str,
         pulumi.ResourceOptions(parent=parent)
 
 
-def physical_name(stack: str, logical: str) -> str:
-    """Deterministic cloud name: how an interrupted create is found and adopted next run."""
-    return f"nw-{stack}-{logical}"
-
-
-def route_push_targets(topology: Topology, index: Index, vpc_name: str) -> dict[str, list[dict[str, str]]]:
-    """vxnet -> the routes its VMs receive (explicit ``vxnets``, else where next_hop is on-link)."""
-    vpc = topology.vpcs[vpc_name]
-    targets: dict[str, list[dict[str, str]]] = {}
-    for push in vpc.route_push:
-        names = push.vxnets or [n for n, vx in vpc.vxnets.items() if push.next_hop in vx.cidr]
-        for name in names:
-            route = {"destination": str(push.destination), "next_hop": str(push.next_hop)}
-            if route not in targets.setdefault(name, []):
-                targets[name].append(route)
-    return targets
+def route_push_targets(design: Design, vpc_name: str) -> dict[str, list[dict[str, str]]]:
+    """Receiving vxnet of ``vpc_name`` -> the routes its VMs receive (the design's fan-out)."""
+    return {vx: [{"destination": str(dest), "next_hop": str(hop)} for dest, hop in p.routes()]
+            for vx, p in design.vxnet_pushes.items() if p.vpc == vpc_name}
 
 
 class QingCloudVpc(pulumi.ComponentResource):
@@ -70,11 +55,12 @@ class QingCloudVpc(pulumi.ComponentResource):
     vxnets: dict[str, Vxnet]
     route_pushes: dict[str, RoutePush]
 
-    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+    def __init__(self, name: str, *, design: Design, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:Vpc", name, None, opts)
-        vpc = topology.vpcs[name]
+        vpc = design.topology.vpcs[name]
+        push_names = design.route_push_resources()
         self.router = Vpc(name, zone=zone, name=physical_name(stack, name),
                           vpc_network=str(vpc.cidr), opts=child_options(self, name, imports))
         self.vxnets = {
@@ -83,81 +69,24 @@ class QingCloudVpc(pulumi.ComponentResource):
                            manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
             for vx_name, vx in vpc.vxnets.items()}
         self.route_pushes = {
-            vx_name: RoutePush(f"{vx_name}-route-push", zone=zone,
-                               name=physical_name(stack, f"{vx_name}-route-push"),
+            vx_name: RoutePush(push_names[vx_name], zone=zone,
+                               name=physical_name(stack, push_names[vx_name]),
                                vxnet_id=self.vxnets[vx_name].vxnet_id, routes=routes,
-                               opts=child_options(self, f"{vx_name}-route-push", imports))
-            for vx_name, routes in route_push_targets(topology, index, name).items()}
+                               opts=child_options(self, push_names[vx_name], imports))
+            for vx_name, routes in route_push_targets(design, name).items()}
         self.register_outputs({
             "router_id": self.router.router_id,
             "vxnet_ids": {n: v.vxnet_id for n, v in self.vxnets.items()},
         })
 
 
-def _rule(protocol: str, source: str, ports: tuple[int, int] | None = None,
-          action: str = "accept", priority: int = 50, direction: int = 0) -> dict[str, Any]:
-    return {"protocol": protocol, "priority": priority, "action": action, "direction": direction,
-            "val1": str(ports[0]) if ports else None, "val2": str(ports[1]) if ports else None,
-            "val3": source}
-
-
-def firewall_rules(rule: FirewallRule) -> list[dict[str, Any]]:
-    """A topology firewall rule -> QingCloud rules ("any" = tcp + udp + icmp)."""
-    ports: tuple[int, int] | None = None
-    if rule.ports:
-        low, _, high = rule.ports.partition("-")
-        ports = (int(low), int(high or low))
-    protocols = ["tcp", "udp", "icmp"] if rule.protocol == "any" else [rule.protocol]
-    return [_rule(p, str(rule.source), ports if p != "icmp" else None, rule.action, 40,
-                  0 if rule.direction == "ingress" else 1) for p in protocols]
-
-
-def _vpc_rules(topology: Topology, vpcs: set[str]) -> list[dict[str, Any]]:
-    """Everything from the VPCs a host routes for (their VMs' traffic passes through it)."""
-    rules = []
-    for vpc in sorted(vpcs):
-        cidr = str(topology.vpcs[vpc].cidr)
-        rules += [_rule("tcp", cidr, (1, 65535)), _rule("udp", cidr, (1, 65535)), _rule("icmp", cidr)]
-    return rules
-
-
-def _named_groups(topology: Topology, groups: list[str], rules: list[dict[str, Any]]) -> None:
-    for group in groups:
-        spec: TopologySecurityGroup = topology.security_groups[group]
-        for fw in spec.rules:
-            rules += [r for r in firewall_rules(fw) if r not in rules]
-
-
-def vcpe_rules(topology: Topology, index: Index, name: str) -> list[dict[str, Any]]:
-    """What a vCPE must accept: its tunnels' listen ports (as the renderer plans them), ICMP,
-    everything from the VPCs it routes for, SSH from ``ssh_from``, and the topology security
-    groups it names."""
-    vcpe = topology.vcpes[name]
-    rules: list[dict[str, Any]] = [_rule("icmp", "0.0.0.0/0")]
-    anywhere = {n: "0.0.0.0" for n in [*topology.vcpes, *topology.vpn_servers]}
-    for end in plan_tunnels(topology, index, anywhere).get(name, []):
-        rule = _rule("udp", "0.0.0.0/0", (end.listen_port, end.listen_port))
-        if end.transport == "internet" and rule not in rules:
-            rules.append(rule)
-    rules += _vpc_rules(topology, {index.vpc_of(nic.vxnet) for nic in vcpe.nics})
-    for source in vcpe.ssh_from:
-        rules.append(_rule("tcp", str(source), (22, 22)))
-    _named_groups(topology, vcpe.security_groups, rules)
-    return rules
-
-
-def vpn_server_rules(topology: Topology, index: Index, name: str) -> list[dict[str, Any]]:
-    """A remote-access host: its VPN port from anywhere, ICMP, its VPC (return traffic)."""
-    server = topology.vpn_servers[name]
-    rules: list[dict[str, Any]] = [_rule("icmp", "0.0.0.0/0")]
-    if server.type == "l2tp":  # IKE, NAT-T, L2TP; ESP for IPsec without NAT
-        rules += [_rule("udp", "0.0.0.0/0", (p, p)) for p in (500, 4500, 1701)]
-        rules.append(_rule("esp", "0.0.0.0/0"))
-    else:
-        port = server.port or VPN_PORTS.get(server.type, 1194)
-        rules.append(_rule("udp", "0.0.0.0/0", (port, port)))
-    rules += _vpc_rules(topology, {index.vpc_of(server.vxnet)})
-    return rules
+def security_group_rule(rule: FirewallRule) -> dict[str, Any]:
+    """One rule of the design's security group -> AddSecurityGroupRules' fields."""
+    low, high = rule.ports if rule.ports else (None, None)
+    return {"protocol": rule.protocol, "priority": rule.priority, "action": rule.action,
+            "direction": 0 if rule.direction == "ingress" else 1,
+            "val1": None if low is None else str(low), "val2": None if high is None else str(high),
+            "val3": str(rule.peer)}
 
 
 @dataclass(frozen=True)
@@ -165,21 +94,26 @@ class HostSpec:
     """A QingCloud VM netweave deploys: a vCPE or a VPN server, in the topology's words."""
 
     nics: list[tuple[str, str]]  # (vxnet, fixed address); the first is the primary NIC
-    public_ip: bool
-    rules: list[dict[str, Any]]
+    resources: HostResources
+    firewall: CloudFirewall
     image: str | None = None
     instance_type: str | None = None
 
-    @classmethod
-    def vcpe(cls, topology: Topology, index: Index, name: str) -> HostSpec:
-        v = topology.vcpes[name]
-        return cls([(n.vxnet, str(n.address)) for n in v.nics], v.public_ip,
-                   vcpe_rules(topology, index, name), v.image, v.instance_type)
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        return [security_group_rule(r) for r in self.firewall.rules]
 
     @classmethod
-    def vpn_server(cls, topology: Topology, index: Index, name: str) -> HostSpec:
-        s = topology.vpn_servers[name]
-        return cls([(s.vxnet, str(s.address))], s.public_ip, vpn_server_rules(topology, index, name))
+    def vcpe(cls, design: Design, name: str) -> HostSpec:
+        v, node = design.vcpes[name], design.topology.vcpes[name]
+        return cls([(n.vxnet, str(n.address)) for n in v.nics], design.resources[name],
+                   design.firewalls[name], node.image, node.instance_type)
+
+    @classmethod
+    def vpn_server(cls, design: Design, name: str) -> HostSpec:
+        s = design.vpn_servers[name]
+        return cls([(n.vxnet, str(n.address)) for n in s.nics], design.resources[name],
+                   design.firewalls[name])
 
 
 @dataclass
@@ -210,11 +144,12 @@ class QingCloudHost(pulumi.ComponentResource):
         super().__init__(token, name, None, opts)
         self._name, self._stack, self._zone, self.spec = name, stack, zone, spec
         self._imports = dict(imports or {})
-        self.eip = (Eip(f"{name}-eip", zone=zone, name=physical_name(stack, f"{name}-eip"),
-                        opts=self._child(f"{name}-eip")) if spec.public_ip else None)
+        names = spec.resources
+        self.eip = (Eip(names.public_ip, zone=zone, name=physical_name(stack, names.public_ip),
+                        opts=self._child(names.public_ip)) if names.public_ip else None)
         self.security_group = SecurityGroup(
-            f"{name}-sg", zone=zone, name=physical_name(stack, f"{name}-sg"), rules=spec.rules,
-            opts=self._child(f"{name}-sg"))
+            names.firewall, zone=zone, name=physical_name(stack, names.firewall), rules=spec.rules,
+            opts=self._child(names.firewall))
         self.instance, self.nics, self.association = None, [], None
 
     @property
@@ -225,7 +160,9 @@ class QingCloudHost(pulumi.ComponentResource):
         return child_options(self, logical, self._imports)
 
     def launch(self, launch: Launch) -> None:
-        name, stack, zone, spec = self._name, self._stack, self._zone, self.spec
+        stack, zone, spec = self._stack, self._zone, self.spec
+        names = spec.resources
+        name = names.instance
         (primary_vxnet, primary_address), *extra = spec.nics
         self.instance = Instance(
             name, zone=zone, name=physical_name(stack, name), image_id=spec.image or launch.image_id,
@@ -235,15 +172,14 @@ class QingCloudHost(pulumi.ComponentResource):
             login_keypair=launch.login_keypair, userdata_type=launch.userdata_type,
             userdata=launch.userdata, opts=self._child(name))
         self.nics = [
-            Nic(f"{name}-nic{i}", zone=zone, name=physical_name(stack, f"{name}-nic{i}"),
-                vxnet_id=launch.vxnet_ids[vxnet], private_ip=address,
-                instance_id=self.instance.instance_id, opts=self._child(f"{name}-nic{i}"))
-            for i, (vxnet, address) in enumerate(extra, start=1)]
-        if self.eip is not None:
-            self.association = EipAssociation(f"{name}-eip-association", zone=zone,
+            Nic(nic, zone=zone, name=physical_name(stack, nic), vxnet_id=launch.vxnet_ids[vxnet],
+                private_ip=address, instance_id=self.instance.instance_id, opts=self._child(nic))
+            for nic, (vxnet, address) in zip(names.extra_nics, extra, strict=True)]
+        if self.eip is not None and names.public_ip_association:
+            self.association = EipAssociation(names.public_ip_association, zone=zone,
                                               eip_id=self.eip.eip_id,
                                               instance_id=self.instance.instance_id,
-                                              opts=self._child(f"{name}-eip-association"))
+                                              opts=self._child(names.public_ip_association))
         self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, Any]:
@@ -259,18 +195,18 @@ class QingCloudHost(pulumi.ComponentResource):
 class QingCloudVcpe(QingCloudHost):
     """A vCPE on QingCloud (its NICs, EIP and security group as children)."""
 
-    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+    def __init__(self, name: str, *, design: Design, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(topology, index, name),
+        super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(design, name),
                          stack=stack, zone=zone, imports=imports, opts=opts)
 
 
 class QingCloudVpnServer(QingCloudHost):
     """A remote-access VPN host on QingCloud."""
 
-    def __init__(self, name: str, *, topology: Topology, index: Index, stack: str, zone: str,
+    def __init__(self, name: str, *, design: Design, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("netweave:qingcloud:VpnServer", name, HostSpec.vpn_server(topology, index, name),
+        super().__init__("netweave:qingcloud:VpnServer", name, HostSpec.vpn_server(design, name),
                          stack=stack, zone=zone, imports=imports, opts=opts)

@@ -11,34 +11,22 @@ rule R314 warns where a Vultr VPC's workloads would lack them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ediri_vultr as vultr
 import pulumi
 
+from netweave.design import CloudFirewall, Design, DesignError, FirewallRule
 from netweave.model.index import Index
 from netweave.model.topology import Topology, Vultr
-from netweave.render import RenderError
-from netweave.render.tunnels import TunnelEnd, plan_tunnels
-from netweave.render.vpn_server import PORTS as VPN_PORTS
 
 DEFAULT_IMAGE = "Debian 12 x64 (bookworm)"
 DEFAULT_PLAN = "vc2-1c-1gb"
-SSH_PORT = "22"
-
-
-def vultr_vcpes(topology: Topology, index: Index) -> list[str]:
-    return sorted(n for n in topology.vcpes if index.vcpe_cloud(n)[1].provider == "vultr")
 
 
 def vultr_vpcs(topology: Topology, index: Index) -> list[str]:
     return sorted(v for v in topology.vpcs if index.cloud_of_vpc(v)[1].provider == "vultr")
-
-
-def vultr_vpn_servers(topology: Topology, index: Index) -> list[str]:
-    return sorted(n for n, s in topology.vpn_servers.items()
-                  if index.cloud_of_vxnet(s.vxnet)[1].provider == "vultr")
 
 
 def region_of(topology: Topology, index: Index, host: str) -> str:
@@ -50,16 +38,18 @@ def region_of(topology: Topology, index: Index, host: str) -> str:
     return cloud.region
 
 
-def reserve_addresses(topology: Topology, index: Index,
+def reserve_addresses(design: Design, index: Index,
                       parent: pulumi.Resource | None = None) -> dict[str, vultr.ReservedIp]:
     """A reserved IPv4 per Vultr vCPE / VPN server with ``public_ip``: the stable tunnel
     endpoint the peers' (and VPN clients') configurations point at."""
     opts = pulumi.ResourceOptions(parent=parent)
-    wanted = [n for n in vultr_vcpes(topology, index) if topology.vcpes[n].public_ip]
-    wanted += [n for n in vultr_vpn_servers(topology, index) if topology.vpn_servers[n].public_ip]
-    return {name: vultr.ReservedIp(f"{name}-ip", region=region_of(topology, index, name),
-                                   ip_type="v4", label=f"netweave {name}", opts=opts)
-            for name in sorted(wanted)}
+    out = {}
+    for name in sorted(design.hosts_in("vultr")):
+        logical = design.resources[name].public_ip
+        if logical is not None:
+            out[name] = vultr.ReservedIp(logical, region=region_of(design.topology, index, name),
+                                         ip_type="v4", label=f"netweave {name}", opts=opts)
+    return out
 
 
 @dataclass
@@ -71,50 +61,33 @@ class VultrDeployment:
     reserved_ips: Mapping[str, vultr.ReservedIp] = field(default_factory=dict)
 
 
-def tunnel_ports(topology: Topology, index: Index) -> dict[str, list[TunnelEnd]]:
-    # Only names, ports and peers are used here: addresses may still be unknown Outputs.
-    dummy = {n: "0.0.0.0" for n in [*topology.vcpes, *topology.vpn_servers]}
-    return plan_tunnels(topology, index, dummy)
-
-
 @dataclass(frozen=True)
-class FirewallSpec:
-    """One rule of a Vultr firewall group, as data: the Pulumi program creates it, the
-    emulator enforces it (Vultr firewalls filter the public interface only, statefully)."""
+class FirewallRuleArgs:
+    """One rule of a Vultr firewall group as the provider takes it (the peer's public
+    address may still be an Output here)."""
 
-    key: str                      # resource name suffix
+    name: str
     protocol: str
-    subnet: pulumi.Input[str]     # a peer's public address may still be an Output here
+    subnet: pulumi.Input[str]
     subnet_size: int
-    port: str
+    port: str | None
     notes: str
 
 
-def vcpe_firewall(topology: Topology, name: str, tunnels: Mapping[str, list[TunnelEnd]],
-                  public_addresses: Mapping[str, pulumi.Input[str]]) -> list[FirewallSpec]:
-    """A tunnel's port only from its peer's public address; SSH only from ``ssh_from``."""
-    rules = []
-    for t in tunnels[name]:
-        if t.transport != "internet":
-            continue
-        if t.peer not in public_addresses:
-            raise RenderError(f"{name}: no public address for tunnel peer {t.peer}")
-        rules.append(FirewallSpec(t.interface, "udp", public_addresses[t.peer], 32,
-                                  str(t.listen_port), f"{t.type} tunnel {t.label} from {t.peer}"))
-    for i, source in enumerate(topology.vcpes[name].ssh_from):
-        rules.append(FirewallSpec(f"ssh-{i}", "tcp", str(source.network), source.prefixlen,
-                                  SSH_PORT, "ssh_from"))
-    return rules
+def firewall_rule_args(resource: str, rule: FirewallRule,
+                       public_addresses: Mapping[str, pulumi.Input[str]]) -> FirewallRuleArgs:
+    """A rule of the design's firewall group -> ``vultr.FirewallRule`` arguments."""
+    if rule.peer_host is not None:
+        if rule.peer_host not in public_addresses:
+            raise DesignError(f"{resource}: no public address for {rule.peer_host}")
+        subnet: pulumi.Input[str] = public_addresses[rule.peer_host]
+        size = 32
+    else:
+        subnet, size = str(rule.peer.network), rule.peer.prefixlen
+    return FirewallRuleArgs(resource, rule.protocol, subnet, size, rule.port_text, rule.note)
 
 
-def vpn_server_firewall(topology: Topology, name: str) -> list[FirewallSpec]:
-    """Clients dial in from anywhere: the VPN port is open, and only the VPN port."""
-    server = topology.vpn_servers[name]
-    return [FirewallSpec("vpn", "udp", "0.0.0.0", 0, str(server.port or VPN_PORTS[server.type]),
-                         f"{server.type} remote access")]
-
-
-def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi.Input[str]],
+def build_vultr(design: Design, index: Index, user_data: Mapping[str, pulumi.Input[str]],
                 reserved_ips: Mapping[str, vultr.ReservedIp],
                 public_addresses: Mapping[str, pulumi.Input[str]],
                 parent: pulumi.Resource | None = None,
@@ -125,6 +98,7 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
     ``public_addresses``: every host's public address (QingCloud EIPs and Vultr reserved
     IPs): the firewall admits a tunnel's port only from its peer.
     """
+    topology = design.topology
     stack = stack or pulumi.get_stack()
     opts = pulumi.ResourceOptions(parent=parent)
     out = VultrDeployment(reserved_ips=reserved_ips)
@@ -136,35 +110,32 @@ def build_vultr(topology: Topology, index: Index, user_data: Mapping[str, pulumi
                                    v4_subnet=str(vpc.cidr.network), v4_subnet_mask=vpc.cidr.prefixlen,
                                    opts=opts)
 
-    tunnels = tunnel_ports(topology, index)
-    for name in vultr_vcpes(topology, index):
-        node = topology.vcpes[name]
+    for name in design.hosts_in("vultr"):
         if name not in user_data:
-            raise RenderError(f"no rendered user data for Vultr vCPE {name}")
-        group, rules = _firewall(name, vcpe_firewall(topology, name, tunnels, public_addresses),
-                                 stack, opts, out)
-
-        vpcs = sorted({index.vpc_of(nic.vxnet) for nic in node.nics})
-        out.instances[name] = _instance(topology, index, name, node.instance_type, node.image, vpcs,
-                                        group, rules, out, user_data[name], stack, parent)
-
-    for name in vultr_vpn_servers(topology, index):
-        server = topology.vpn_servers[name]
-        if name not in user_data:
-            raise RenderError(f"no rendered user data for Vultr VPN server {name}")
-        group, rules = _firewall(name, vpn_server_firewall(topology, name), stack, opts, out)
-        out.instances[name] = _instance(topology, index, name, None, None,
-                                        [index.vpc_of(server.vxnet)], group, rules, out,
+            kind = "vCPE" if name in design.vcpes else "VPN server"
+            raise DesignError(f"no rendered user data for Vultr {kind} {name}")
+        group, rules = _firewall(design.firewalls[name], design, public_addresses, stack, opts, out)
+        if name in design.vcpes:
+            node = topology.vcpes[name]
+            vpcs, plan, image = list(design.vcpes[name].vpcs), node.instance_type, node.image
+        else:
+            vpcs, plan, image = [design.vpn_servers[name].vpc], None, None
+        out.instances[name] = _instance(topology, index, name, plan, image, vpcs, group, rules, out,
                                         user_data[name], stack, parent)
     return out
 
 
-def _firewall(name: str, specs: Iterable[FirewallSpec], stack: str, opts: pulumi.ResourceOptions,
+def _firewall(firewall: CloudFirewall, design: Design,
+              public_addresses: Mapping[str, pulumi.Input[str]], stack: str,
+              opts: pulumi.ResourceOptions,
               out: VultrDeployment) -> tuple[vultr.FirewallGroup, list[vultr.FirewallRule]]:
     """A host's firewall group and its rules (children of the group)."""
-    group = vultr.FirewallGroup(f"{name}-fw", description=f"netweave {stack} {name}", opts=opts)
+    name, names = firewall.host, design.resources[firewall.host]
+    group = vultr.FirewallGroup(names.firewall, description=f"netweave {stack} {name}", opts=opts)
     rule_opts = pulumi.ResourceOptions(parent=group)
-    rules = [vultr.FirewallRule(f"{name}-fw-{spec.key}", firewall_group_id=group.id,
+    specs = [firewall_rule_args(names.firewall_rule(r.key), r, public_addresses)
+             for r in firewall.rules]
+    rules = [vultr.FirewallRule(spec.name, firewall_group_id=group.id,
                                 protocol=spec.protocol, ip_type="v4", subnet=spec.subnet,
                                 subnet_size=spec.subnet_size, port=spec.port,
                                 notes=spec.notes, opts=rule_opts)

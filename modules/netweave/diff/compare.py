@@ -90,9 +90,10 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
             return report
         base_index, head_index = base.lint.index, head.lint.index
         _reachability(report, base.topology, base_index, head.topology, head_index)
-        report.network = network_changes(base.topology, head.topology)
-        report.graph = graph.merged(graph.build(base.topology, base_index),
-                                    graph.build(head.topology, head_index))
+        base_design, head_design = base.lint.design, head.lint.design
+        report.network = network_changes(base.topology, head.topology, base_design, head_design)
+        report.graph = graph.merged(graph.build(base.topology, base_index, base_design),
+                                    graph.build(head.topology, head_index, head_design))
         if planned is None:
             report.plan_note = "offline plans skipped (--no-plan)"
         else:

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from netweave.graph import advertised
+from netweave.design import Design
+from netweave.model.index import Index
 from netweave.model.source import PathKey
 from netweave.model.topology import Topology, Tunnel
 
@@ -76,7 +77,14 @@ def _named(kind: str, base: Mapping[str, BaseModel], head: Mapping[str, BaseMode
     return out
 
 
-def network_changes(base: Topology, head: Topology) -> list[Change]:
+def _announced(design: Design, vcpe: str) -> list[str]:
+    return [str(p) for p in design.announces(vcpe)]
+
+
+def network_changes(base: Topology, head: Topology, base_design: Design | None = None,
+                    head_design: Design | None = None) -> list[Change]:
+    old = base_design if base_design is not None else Design.build(base, Index.build(base))
+    new = head_design if head_design is not None else Design.build(head, Index.build(head))
     changes: list[Change] = []
     changes += _named("cloud", base.clouds, head.clouds, "clouds",
                       lambda c: f"{c.provider} {getattr(c, 'zone', None) or getattr(c, 'region', '')}")
@@ -89,11 +97,11 @@ def network_changes(base: Topology, head: Topology) -> list[Change]:
     for name in base.vcpes.keys() & head.vcpes.keys():
         changes += _nics(name, base, head)
         changes += _static_routes(name, base, head)
-        changes += _bgp(name, base, head)
+        changes += _bgp(name, base, head, old, new)
     for name in head.vcpes.keys() - base.vcpes.keys():
-        changes += _advertised_lines("added", name, advertised(head, name))
+        changes += _advertised_lines("added", name, _announced(new, name))
     for name in base.vcpes.keys() - head.vcpes.keys():
-        changes += _advertised_lines("removed", name, advertised(base, name))
+        changes += _advertised_lines("removed", name, _announced(old, name))
     changes += _tunnels(base, head)
     changes += _named("host", base.hosts, head.hosts, "hosts", lambda h: f"{h.address} in {h.vxnet}")
     changes += _named("vpn_server", base.vpn_servers, head.vpn_servers, "vpn_servers",
@@ -149,7 +157,7 @@ def _push_keys(t: Topology, vpc: str) -> dict[PushKey, int]:
 
 def _push_text(key: PushKey) -> str:
     _, hop, vxnets = key
-    to = f" to {', '.join(vxnets)}" if vxnets else ""
+    to = "" if vxnets is None else f" to {', '.join(vxnets) or 'no vxnet'}"
     return f"via {hop}{to}"
 
 
@@ -188,7 +196,9 @@ def _route_pushes(base: Topology, head: Topology) -> list[Change]:
 
 
 def _scope(vxnets: tuple[str, ...] | None) -> str:
-    return ", ".join(vxnets) if vxnets else "(the next hop's vxnet)"
+    if vxnets is None:
+        return "(the next hop's vxnet)"
+    return ", ".join(vxnets) or "(no vxnet)"
 
 
 def _nics(vcpe: str, base: Topology, head: Topology) -> list[Change]:
@@ -237,7 +247,8 @@ def _advertised_lines(op: str, vcpe: str, prefixes: Iterable[str]) -> list[Chang
                    ("vcpes", vcpe, "bgp")) for p in prefixes]
 
 
-def _bgp(vcpe: str, base: Topology, head: Topology) -> list[Change]:
+def _bgp(vcpe: str, base: Topology, head: Topology, base_design: Design,
+         head_design: Design) -> list[Change]:
     old, new = base.vcpes[vcpe].bgp, head.vcpes[vcpe].bgp
     out = []
     if old is None and new is not None:
@@ -249,7 +260,7 @@ def _bgp(vcpe: str, base: Topology, head: Topology) -> list[Change]:
         diffs = _field_changes(old, new, skip=("advertise",))
         if diffs:
             out.append(Change("changed", "bgp", vcpe, "; ".join(diffs), ("vcpes", vcpe, "bgp")))
-    a, b = set(advertised(base, vcpe)), set(advertised(head, vcpe))
+    a, b = set(_announced(base_design, vcpe)), set(_announced(head_design, vcpe))
     out += _advertised_lines("added", vcpe, sorted(b - a))
     out += _advertised_lines("removed", vcpe, sorted(a - b))
     return out

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
 
+from netweave.design import Design
 from netweave.emulate.checks import (
     TCP_PORT,
     Pair,
@@ -88,11 +89,11 @@ class Prediction:
     nodes: dict[Pair, set[str]] = field(default_factory=dict)  # every hop, both directions
 
 
-def predicted_matrix(topology: Topology, index: Index) -> Prediction:
+def predicted_matrix(topology: Topology, index: Index, design: Design | None = None) -> Prediction:
     from netweave.forwarding.reach import Network
     prediction = Prediction()
     paths = prediction.paths
-    for result in Network.build(topology, index).matrix():
+    for result in Network.build(topology, index, design).matrix():
         key = (result.src, result.dst)
         prediction.reachable[key] = result.reachable
         prediction.forward[key] = result.forward.delivered
@@ -199,13 +200,14 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             fail: str | None = None, keep: bool = False, progress: Progress | None = None,
             fail_after: str | None = None, prefix: str | None = None,
             on_ready: Callable[[Lab], None] | None = None,
-            bgp_timeout: float | None = None) -> EmulationResult:
+            bgp_timeout: float | None = None, design: Design | None = None) -> EmulationResult:
     """Build, converge, check, tear down. ``on_ready`` sees the running lab after the
     matrix (benchmarks sample memory there)."""
     progress = progress or Progress(quiet=True)
-    prediction = predicted_matrix(topology, index)
+    design = design if design is not None else Design.build(topology, index)
+    prediction = predicted_matrix(topology, index, design)
     lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after,
-              bgp_timeout=bgp_timeout)
+              bgp_timeout=bgp_timeout, design=design)
     kept = False
     atexit.register(lab.teardown)  # last resort (e.g. sys.exit from elsewhere); idempotent
     try:

@@ -1,8 +1,7 @@
 """The cloud's own firewall in front of a vCPE or VPN server, enforced with iptables in
-its namespace: what the Pulumi program deploys, taken from the functions that deploy it
-(``netweave.deploy.qingcloud.vcpe_rules`` / ``vpn_server_rules`` for a QingCloud
-security group, ``netweave.deploy.vultr.vcpe_firewall`` / ``vpn_server_firewall`` for a Vultr
-firewall group), never re-derived here.
+its namespace: what the Pulumi program deploys, read from the same place the program
+reads it (``Design.firewalls``: a QingCloud security group or a Vultr firewall group),
+never re-derived here.
 
 Both clouds filter before the VM sees a packet, statefully (replies to what the VM sent
 pass). QingCloud binds the group to the instance: every NIC, and its EIP (in the lab, the
@@ -16,41 +15,61 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from netweave.design import Design, FirewallRule
 from netweave.emulate import shell
-from netweave.model.index import Index
-from netweave.model.topology import Topology
 
 IN_CHAIN = "NW-CLOUD-IN"
 OUT_CHAIN = "NW-CLOUD-OUT"
 
 
+def iptables_rule(rule: FirewallRule, chain: str, peer: str, comment: str) -> str:
+    """One design rule as an ``iptables-restore`` line; ``peer`` is its network as text
+    (a peer host's public address resolved)."""
+    args = ["-A", chain]
+    if peer not in ("0.0.0.0/0", "0.0.0.0/0.0.0.0"):
+        args += ["-s" if rule.direction == "ingress" else "-d", peer]
+    if rule.protocol != "any":
+        args += ["-p", rule.protocol]
+        if rule.ports and rule.protocol in ("tcp", "udp"):
+            args += ["-m", rule.protocol, "--dport", str(rule.port_text)]
+    args += ["-m", "comment", "--comment", comment, "-j", "ACCEPT" if rule.action == "accept" else "DROP"]
+    return " ".join(args)
+
+
 @dataclass(frozen=True)
-class CloudRule:
-    protocol: str            # tcp | udp | icmp | esp
-    ports: str | None        # "51820" or "1:65535" (tcp/udp only)
-    peer: str                # source (ingress) or destination (egress) network
-    accept: bool
-    ingress: bool
+class LabRule:
+    """A design rule placed in the lab: its peer resolved to a lab address."""
+
+    rule: FirewallRule
+    peer: str
     comment: str
 
+    @property
+    def ingress(self) -> bool:
+        return self.rule.direction == "ingress"
+
+    @property
+    def accept(self) -> bool:
+        return self.rule.action == "accept"
+
+    @property
+    def protocol(self) -> str:
+        return self.rule.protocol
+
+    @property
+    def ports(self) -> str | None:
+        return self.rule.port_text
+
     def iptables(self, chain: str) -> str:
-        args = ["-A", chain]
-        if self.peer not in ("0.0.0.0/0", "0.0.0.0/0.0.0.0"):
-            args += ["-s" if self.ingress else "-d", self.peer]
-        args += ["-p", self.protocol]
-        if self.ports and self.protocol in ("tcp", "udp"):
-            args += ["-m", self.protocol, "--dport", self.ports]
-        args += ["-m", "comment", "--comment", self.comment, "-j", "ACCEPT" if self.accept else "DROP"]
-        return " ".join(args)
+        return iptables_rule(self.rule, chain, self.peer, self.comment)
 
 
 @dataclass(frozen=True)
 class CloudFirewall:
     cloud: str                      # qingcloud | vultr
     interfaces: tuple[str, ...]     # where the cloud filters (in the lab's names)
-    rules: tuple[CloudRule, ...]
+    rules: tuple[LabRule, ...]
     notes: tuple[str, ...] = ()
 
     def document(self) -> str:
@@ -73,37 +92,23 @@ class CloudFirewall:
         return "\n".join([*lines, "COMMIT", ""])
 
 
-def _qingcloud_rule(rule: Mapping[str, Any], name: str) -> CloudRule:
-    low, high = rule.get("val1"), rule.get("val2")
-    ports = None if low is None else (str(low) if high in (None, low) else f"{low}:{high}")
-    return CloudRule(str(rule["protocol"]), ports, str(rule.get("val3") or "0.0.0.0/0"),
-                     rule.get("action", "accept") == "accept", int(rule.get("direction", 0)) == 0,
-                     f"qingcloud-sg:{name}:p{rule.get('priority', 50)}")
-
-
-def cloud_firewall(topology: Topology, index: Index, name: str, cloud: str,
-                   nics: Sequence[str], public_if: str | None,
+def cloud_firewall(design: Design, name: str, nics: Sequence[str], public_if: str | None,
                    public_addresses: Mapping[str, str]) -> CloudFirewall:
     """The firewall the program deploys in front of vCPE or VPN server ``name``."""
-    interfaces = tuple([*nics, *([public_if] if public_if else [])])
-    is_vcpe = name in topology.vcpes
-    if cloud == "qingcloud":
-        from netweave.deploy.qingcloud import vcpe_rules, vpn_server_rules
-        found = vcpe_rules(topology, index, name) if is_vcpe else vpn_server_rules(topology, index, name)
-        # QingCloud evaluates a group's rules by priority (lower first), in order within one
-        ordered = sorted(found, key=lambda r: int(r.get("priority", 50)))
-        return CloudFirewall(cloud, interfaces, tuple(_qingcloud_rule(r, name) for r in ordered))
-    from netweave.deploy.vultr import tunnel_ports, vcpe_firewall, vpn_server_firewall
-    specs = (vcpe_firewall(topology, name, tunnel_ports(topology, index), public_addresses)
-             if is_vcpe else vpn_server_firewall(topology, name))
-    rules = tuple(CloudRule(s.protocol, s.port, f"{s.subnet}/{s.subnet_size}", True, True,
-                            f"vultr-fw:{name}:{s.key}") for s in specs)
-    notes = []
-    groups = topology.vcpes[name].security_groups if is_vcpe else []
-    if groups:
-        notes.append(f"security_groups {', '.join(groups)}: not part of the Vultr firewall group "
-                     "the program deploys, so not enforced here either")
-    return CloudFirewall(cloud, (public_if,) if public_if else (), rules, tuple(notes))
+    fw = design.firewalls[name]
+    rules = []
+    # QingCloud evaluates a group's rules by priority (lower first), in order within one
+    ordered = sorted(fw.rules, key=lambda r: r.priority) if fw.cloud == "qingcloud" else fw.rules
+    for rule in ordered:
+        peer = f"{public_addresses[rule.peer_host]}/32" if rule.peer_host else str(rule.peer)
+        comment = (f"qingcloud-sg:{name}:p{rule.priority}" if fw.cloud == "qingcloud"
+                   else f"vultr-fw:{name}:{rule.key}")
+        rules.append(LabRule(rule, peer, comment))
+    if fw.cloud == "qingcloud":  # the group sits on every NIC and the EIP
+        interfaces = tuple([*nics, *([public_if] if public_if else [])])
+    else:  # a Vultr firewall group filters the public interface only
+        interfaces = (public_if,) if public_if else ()
+    return CloudFirewall(fw.cloud, interfaces, tuple(rules), fw.notes)
 
 
 def apply(ns: str, firewall: CloudFirewall) -> None:

@@ -13,25 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netweave.emulate import shell
-from netweave.emulate.layout import HostPlan, LabPlan, RouterPlan, pushes_for_vxnet
+from netweave.emulate.layout import HostPlan, LabPlan, RouterPlan
 from netweave.emulate.processes import Processes
 from netweave.emulate.state import RunState
-from netweave.model.index import Index
-from netweave.model.topology import Topology
 
 DHCLIENT_CONF = "/etc/dhcp/dhclient.conf"
 ETC_NETNS = Path("/etc/netns")  # Debian's: requests rfc3442-classless-static-routes
 
 
-def option_121(topology: Topology, index: Index, router: RouterPlan, vxnet: str) -> list[str]:
+def option_121(plan: LabPlan, router: RouterPlan, vxnet: str) -> list[str]:
     """The option-121 list for one vxnet: its route pushes, then the default route."""
-    routes = pushes_for_vxnet(topology, index, vxnet)
-    routes.append(("0.0.0.0/0", str(router.bridges[vxnet].gateway.ip)))
+    routes = [*plan.pushes.get(vxnet, ()), ("0.0.0.0/0", str(router.bridges[vxnet].gateway.ip))]
     return [item for route in routes for item in route]
 
 
-def dnsmasq_argv(topology: Topology, index: Index, plan: LabPlan, router: RouterPlan,
-                 run_dir: Path) -> list[str]:
+def dnsmasq_argv(plan: LabPlan, router: RouterPlan, run_dir: Path) -> list[str]:
     argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
             "--no-ping", "--no-resolv", "--no-hosts", "--bind-interfaces", "--user=root",
             "--dhcp-authoritative", "--log-facility=-",
@@ -46,19 +42,18 @@ def dnsmasq_argv(topology: Topology, index: Index, plan: LabPlan, router: Router
                  f"--dhcp-range=set:{bridge.name},{net.network},static,{net.netmask},1h",
                  f"--dhcp-option=tag:{bridge.name},option:router,{bridge.gateway.ip}",
                  f"--dhcp-option=tag:{bridge.name},121,"
-                 + ",".join(option_121(topology, index, router, vxnet))]
+                 + ",".join(option_121(plan, router, vxnet))]
     for host in plan.hosts.values():
         if host.vpc == router.vpc and host.dhcp:
             argv.append(f"--dhcp-host={host.mac},{host.address.ip}")
     return argv
 
 
-def start_dnsmasq(topology: Topology, index: Index, plan: LabPlan, procs: Processes,
-                  run_dir: Path) -> None:
+def start_dnsmasq(plan: LabPlan, procs: Processes, run_dir: Path) -> None:
     for router in plan.routers.values():
         if router.cloud == "qingcloud" and any(h.vpc == router.vpc and h.dhcp
                                                for h in plan.hosts.values()):
-            procs.start(router.ns, dnsmasq_argv(topology, index, plan, router, run_dir),
+            procs.start(router.ns, dnsmasq_argv(plan, router, run_dir),
                         f"dnsmasq@{router.vpc}", run_dir / f"dnsmasq-{router.vpc}.log")
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from netweave.design import Design, FirewallRule
 from netweave.emulate import shell
-from netweave.model.topology import FirewallRule, Topology
 
 
 def _match(rule: FirewallRule) -> list[str]:
@@ -16,13 +16,13 @@ def _match(rule: FirewallRule) -> list[str]:
     if rule.protocol != "any":
         args += ["-p", rule.protocol]
         if rule.ports and rule.protocol in ("tcp", "udp"):
-            args += ["--dport", rule.ports.replace("-", ":")]
-    if str(rule.source) != "0.0.0.0/0":
-        args += ["-s" if rule.direction == "ingress" else "-d", str(rule.source)]
+            args += ["--dport", str(rule.port_text)]
+    if str(rule.peer) != "0.0.0.0/0":
+        args += ["-s" if rule.direction == "ingress" else "-d", str(rule.peer)]
     return args
 
 
-def rules_for(topology: Topology, groups: Sequence[str]) -> str:
+def rules_for(design: Design, groups: Sequence[str]) -> str:
     """An iptables-restore document for the namespace (empty when no group is attached)."""
     if not groups:
         return ""
@@ -30,7 +30,7 @@ def rules_for(topology: Topology, groups: Sequence[str]) -> str:
              "-A INPUT -i lo -j ACCEPT",
              "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
     for group in groups:
-        for rule in topology.security_groups[group].rules:
+        for rule in design.security_groups[group]:
             chain = "INPUT" if rule.direction == "ingress" else "OUTPUT"
             target = "ACCEPT" if rule.action == "accept" else "DROP"
             lines.append(" ".join(["-A", chain, *_match(rule), "-m", "comment",
@@ -38,8 +38,8 @@ def rules_for(topology: Topology, groups: Sequence[str]) -> str:
     return "\n".join([*lines, "COMMIT", ""])
 
 
-def apply(ns: str, topology: Topology, groups: Sequence[str], *, noflush: bool = False) -> None:
-    text = rules_for(topology, groups)
+def apply(ns: str, design: Design, groups: Sequence[str], *, noflush: bool = False) -> None:
+    text = rules_for(design, groups)
     if text:
         argv = ["iptables-restore", *(["--noflush"] if noflush else [])]
         shell.run(shell.in_ns(ns, argv), input=text)

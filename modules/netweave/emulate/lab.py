@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
+from netweave.design import Design
 from netweave.emulate import checks, cloud_firewall, dhcp, firewall, netns, remote_access, vcpe, workloads
 from netweave.emulate.layout import LabPlan, VcpePlan, build_plan
 from netweave.emulate.naming import Names, new_prefix, run_dir
@@ -35,8 +36,10 @@ class InjectedFailure(RuntimeError):
 class Lab:
     def __init__(self, topology: Topology, index: Index, *, file: str = "",
                  progress: Progress | None = None, prefix: str | None = None,
-                 fail_after: str | None = None, bgp_timeout: float | None = None) -> None:
+                 fail_after: str | None = None, bgp_timeout: float | None = None,
+                 design: Design | None = None) -> None:
         self.topology = topology
+        self.design = design if design is not None else Design.build(topology, index)
         self.bgp_timeout = bgp_timeout or BGP_TIMEOUT
         self.index = index
         self.progress = progress or Progress(quiet=True)
@@ -45,7 +48,7 @@ class Lab:
         self.dir = run_dir(self.prefix)
         self.state = RunState(self.prefix, self.dir, file=file)
         self.procs = Processes(on_change=self._save)
-        self.plan: LabPlan = build_plan(topology, index, self.names)
+        self.plan: LabPlan = build_plan(topology, index, self.names, self.design)
         self.rendered: Rendered | None = None
         self.booted: dict[str, vcpe.Booted] = {}
         self.clients: list[remote_access.Client] = []
@@ -125,7 +128,7 @@ class Lab:
         keys = generate_keys(self.topology)
         out = self.dir / "rendered"
         out.mkdir(mode=0o700)
-        write_rendered(render_topology(self.topology, self.index,
+        write_rendered(render_topology(self.topology, self.index, design=self.design,
                                        public_addresses=self.plan.public_addresses(), keys=keys),
                        out)
         self.rendered = Rendered.load(out)
@@ -139,7 +142,7 @@ class Lab:
                 nodes[name] = dataclasses.replace(plan, nics=nics)
 
     def _workloads(self) -> None:
-        dhcp.start_dnsmasq(self.topology, self.index, self.plan, self.procs, self.dir)
+        dhcp.start_dnsmasq(self.plan, self.procs, self.dir)
         started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state, self._save)
         late = dhcp.wait_for_leases(started, LEASE_TIMEOUT)
         if late:
@@ -152,7 +155,7 @@ class Lab:
                     self.notes.append(f"{host.vpc}: the render output has no workload routes; "
                                       f"{host.name} got none")
                 workloads.apply_routes(host, routes)
-            firewall.apply(host.ns, self.topology, host.security_groups)
+            firewall.apply(host.ns, self.design, host.security_groups)
 
     def _parallel(self, items: Iterable[T], job: Callable[[T], None]) -> None:
         """Boot steps of different vCPEs are independent and wait on subprocesses: run a
@@ -214,7 +217,7 @@ class Lab:
     def _cloud_firewall(self, plan: VcpePlan, booted: vcpe.Booted) -> None:
         """What the cloud's firewall admits, enforced in front of the host's own rules."""
         fw = cloud_firewall.cloud_firewall(
-            self.topology, self.index, plan.name, plan.cloud, [nic.ifname for nic in plan.nics],
+            self.design, plan.name, [nic.ifname for nic in plan.nics],
             netns.UNDERLAY_IF if plan.public is not None else None, self.plan.public_addresses())
         cloud_firewall.apply(plan.ns, fw)
         where = ", ".join(fw.interfaces) or "no interface"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import netaddr
 
+from netweave.design import Design
 from netweave.emulate.naming import Names
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -86,6 +87,9 @@ class ClientPlan:
 class LabPlan:
     names: Names
     routers: dict[str, RouterPlan] = field(default_factory=dict)
+    # vxnet -> (destination, next hop) its VPC router hands out (DHCP option 121 on
+    # QingCloud, the workload-routes snippet on Vultr): the design's fan-out.
+    pushes: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     hosts: dict[str, HostPlan] = field(default_factory=dict)
     vcpes: dict[str, VcpePlan] = field(default_factory=dict)
     # a VPN server is wired like a vCPE: NIC in its vxnet, public address on the underlay
@@ -114,22 +118,12 @@ def _mac(kind: int, n: int) -> str:
     return f"02:6e:77:{kind:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
 
-def pushes_for_vxnet(topology: Topology, index: Index, vxnet: str) -> list[tuple[str, str]]:
-    """(destination, next_hop) the cloud delivers to VMs of ``vxnet``: a push goes to
-    the vxnets it lists, by default to those of its VPC that hold its next hop."""
-    vpc = topology.vpcs[index.vpc_of(vxnet)]
-    cidr = vpc.vxnets[vxnet].cidr
-    found = []
-    for push in vpc.route_push:
-        targets = push.vxnets if push.vxnets is not None else \
-            [name for name, vx in vpc.vxnets.items() if push.next_hop in vx.cidr]
-        if vxnet in targets and push.next_hop in cidr:
-            found.append((str(push.destination), str(push.next_hop)))
-    return found
-
-
-def build_plan(topology: Topology, index: Index, names: Names) -> LabPlan:
+def build_plan(topology: Topology, index: Index, names: Names,
+               design: Design | None = None) -> LabPlan:
+    design = design if design is not None else Design.build(topology, index)
     plan = LabPlan(names)
+    for vxnet, received in design.vxnet_pushes.items():
+        plan.pushes[vxnet] = tuple((str(dest), str(hop)) for dest, hop in received.routes())
     for vpc_name, vpc in topology.vpcs.items():
         _, cloud = index.cloud_of_vpc(vpc_name)
         ns = names.router(vpc_name)

@@ -21,7 +21,7 @@ import netaddr
 
 from netweave.emulate import shell
 from netweave.emulate.checks import PING_ALL, request_arrives_at
-from netweave.emulate.layout import ClientPlan, LabPlan, VcpePlan, pushes_for_vxnet
+from netweave.emulate.layout import ClientPlan, LabPlan, VcpePlan
 from netweave.emulate.naming import Names
 from netweave.emulate.processes import Processes
 from netweave.emulate.rendered import Rendered, RenderedHost, parse_wg_quick
@@ -248,7 +248,7 @@ def _why(topology: Topology, index: Index, plan: LabPlan, client: Client, host: 
     if not arrived:
         return f"the request was not delivered to {host}"
     spec = topology.vpn_servers[client.plan.server]
-    back = [(d, nh) for d, nh in pushes_for_vxnet(topology, index, dst.vxnet)
+    back = [(d, nh) for d, nh in plan.pushes.get(dst.vxnet, ())
             if netaddr.IPAddress(client.address) in netaddr.IPNetwork(d) and nh == str(spec.address)]
     hint = (f"the route push {back[0][0]} via {back[0][1]} is declared, yet the reply did not "
             "come back" if back else

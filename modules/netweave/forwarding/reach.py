@@ -16,7 +16,6 @@ lint (``netweave.lint.paths``) can point at it.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Literal
 import netaddr
 
 from netweave.allocation import bulk_allocation
+from netweave.design import Design
 from netweave.model.index import Index
 from netweave.model.source import PathKey
 from netweave.model.topology import Topology, Tunnel, TunnelEnd
@@ -326,9 +326,10 @@ def _default(version: int) -> netaddr.IPNetwork:
 class Network:
     """The forwarding model of one topology. Build with :meth:`build`."""
 
-    def __init__(self, topology: Topology, index: Index) -> None:
+    def __init__(self, topology: Topology, index: Index, design: Design | None = None) -> None:
         self.topology = topology
         self.index = index
+        self.design = design if design is not None else Design.build(topology, index)
         self.nodes: dict[str, Node] = {}
         self.tunnels: dict[str, tuple[int, Tunnel, str, str]] = {}  # label -> (i, tunnel, a, b)
         self.sessions: dict[str, list[Session]] = {}
@@ -345,8 +346,8 @@ class Network:
     # --- building -----------------------------------------------------------------------
 
     @classmethod
-    def build(cls, topology: Topology, index: Index) -> Network:
-        net = cls(topology, index)
+    def build(cls, topology: Topology, index: Index, design: Design | None = None) -> Network:
+        net = cls(topology, index, design)
         with bulk_allocation():
             net._build_tunnels()
             net._build_vpc_routers()
@@ -371,36 +372,14 @@ class Network:
 
     @cached_property
     def _pushes_by_vxnet(self) -> dict[str, list[RouteEntry]]:
-        """Route pushes each vxnet's VMs receive (QingCloud DHCP / Vultr cloud-init)."""
+        """Route pushes each vxnet's VMs receive (the design's fan-out)."""
         out: dict[str, list[RouteEntry]] = {}
-        text: dict[int, str] = {}
-        for vpc_name, vpc in self.topology.vpcs.items():
-            if not vpc.route_push:
+        for push in self.design.route_pushes:
+            if not push.vxnets:
                 continue
-            spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
-            starts = [first for first, _last, _n in spans]
-            # Pushes share few next hops: resolve each once. Parsed addresses are shared
-            # objects, so id() finds repeats (all alive in the model while this runs; a
-            # distinct but equal object only costs a recomputation).
-            hops: dict[int, tuple[str, list[str]]] = {}
-            for i, push in enumerate(vpc.route_push):
-                hop = push.next_hop
-                resolved = hops.get(id(hop))
-                if resolved is None:
-                    at = bisect_right(starts, hop.value) - 1
-                    on_link = [spans[at][2]] if at >= 0 and hop.value <= spans[at][1] \
-                        and hop.version == vpc.vxnets[spans[at][2]].cidr.version else []
-                    via = text.get(hop.value)
-                    if via is None:
-                        via = text[hop.value] = str(hop)
-                    resolved = hops[id(hop)] = (via, on_link)
-                via = resolved[0]
-                # default: the vxnet holding the next hop (vxnets of a VPC are disjoint)
-                targets = push.vxnets if push.vxnets is not None else resolved[1]
-                entry = RouteEntry(push.destination, "route_push", via, None,
-                                   ("vpcs", vpc_name, "route_push", i))
-                for vx in targets:
-                    out.setdefault(vx, []).append(entry)
+            entry = RouteEntry(push.destination, "route_push", push.via, None, push.path)
+            for vx in push.vxnets:
+                out.setdefault(vx, []).append(entry)
         return out
 
     def _workload_routes(self, vxnet: str) -> list[RouteEntry]:

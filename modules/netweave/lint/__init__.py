@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from netweave.allocation import bulk_allocation
+from netweave.design import Design
 from netweave.lint import references
 from netweave.lint.findings import Finding, Severity
 from netweave.lint.schema import validate
@@ -34,15 +35,20 @@ EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
 @dataclass
 class Context:
-    """What a rule family gets: the model, its index, and the forwarding model on demand."""
+    """What a rule family gets: the model, its index, the derived design, and the
+    forwarding model on demand."""
 
     topology: Topology
     index: Index
 
     @cached_property
+    def design(self) -> Design:
+        return Design.build(self.topology, self.index)
+
+    @cached_property
     def network(self) -> Network:
         from netweave.forwarding.reach import Network  # built only for families that need paths
-        return Network.build(self.topology, self.index)
+        return Network.build(self.topology, self.index, self.design)
 
 
 @dataclass
@@ -52,7 +58,8 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     topology: Topology | None = None
     unusable: bool = False  # the file could not be turned into a model (exit 2)
-    # What lint derived (index, forwarding model): later stages reuse it, never rebuild it.
+    # What lint derived (index, design, forwarding model): later stages reuse it, never
+    # rebuild it.
     context: Context | None = None
 
     @property
@@ -60,6 +67,12 @@ class LintResult:
         if self.context is None:
             raise Unusable(self)
         return self.context.index
+
+    @property
+    def design(self) -> Design:
+        if self.context is None:
+            raise Unusable(self)
+        return self.context.design
 
     @property
     def network(self) -> Network:

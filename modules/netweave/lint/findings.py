@@ -85,6 +85,8 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("R314", "vultr-missing-workload-routes", _W,
          "a Vultr VPC's workloads get no route to a remote prefix the topology interconnects "
          "(Vultr has no route push: the rendered cloud-init snippet carries route_push)"),
+    Rule("R315", "push-no-receivers", _W,
+         "a route push with `vxnets: []`: no vxnet receives it, so it routes nothing"),
     # paths
     Rule("P401", "intent-unreachable", _E, "intent says A reaches B, but A's packets die on the way"),
     Rule("P402", "intent-no-return", _E, "A's packets reach B but B's replies have no way back"),

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import netaddr
 
-from netweave.design.declared import declared_prefixes
 from netweave.forwarding.reach import routing_domains
 from netweave.lint.prefixes import V6_BASE, PrefixSet, span
 
@@ -66,9 +65,9 @@ _MASKS = {version: [((1 << bits) - 1) ^ ((1 << (bits - plen)) - 1) for plen in r
           for version, bits in ((4, 32), (6, 128))}  # netmask per prefix length
 
 
-def declared(ctx: Context, vcpe: str) -> list[netaddr.IPNetwork]:
-    """What a vCPE announces over BGP (one definition: :mod:`netweave.design.declared`)."""
-    return declared_prefixes(ctx.topology, vcpe)
+def declared(ctx: Context, vcpe: str) -> tuple[netaddr.IPNetwork, ...]:
+    """What a vCPE announces over BGP (the design's, :mod:`netweave.design.declared`)."""
+    return ctx.design.announces(vcpe)
 
 
 @dataclass

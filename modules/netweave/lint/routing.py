@@ -1,6 +1,6 @@
 """Lint rules: routing (R3xx) — route pushes, vCPE static routes and BGP.
 
-Route pushes (R301-R303, R311) are checked against the address owners of their VPC
+Route pushes (R301-R303, R311, R315) are checked against the address owners of their VPC
 (a dictionary lookup) and the RIB of the router behind the next hop (a bisection in
 sorted prefix sets, :mod:`netweave.lint.prefixes`). vCPE rules (R304, R309) use the
 same sets; BGP and tunnel rules (R305-R308, R310, R312, R313) are per object.
@@ -24,6 +24,7 @@ from netweave.model.topology import RoutePush, Vpc
 
 def check(ctx: Context) -> Iterator[Finding]:
     yield from _route_pushes(ctx)
+    yield from _pushes_without_receivers(ctx)
     yield from _static_routes(ctx)
     yield from _advertisements(ctx)
     yield from _asns(ctx)
@@ -115,6 +116,17 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
             if any(s.overlaps(dest) for s in sets):
                 continue
             yield _uncovered_push(vpc_name, path, dest, hop, owner, sets)
+
+
+def _pushes_without_receivers(ctx: Context) -> Iterator[Finding]:
+    """R315: ``vxnets: []`` is taken at its word — no vxnet receives the push."""
+    for push in ctx.design.route_pushes:
+        if push.explicit and not push.vxnets:
+            yield finding("R315", f"route push {push.destination} via {push.next_hop} in {push.vpc} "
+                          "is sent to no vxnet (vxnets: []): no VM receives it",
+                          (*push.path, "vxnets"),
+                          "list the vxnets whose VMs need the route, or remove the 'vxnets' key "
+                          "to send it to the next hop's vxnet")
 
 
 def _push_scope(vpc: Vpc, path: PathKey, push: RoutePush,

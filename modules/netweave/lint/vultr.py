@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import netaddr
 
-from netweave.design.declared import Span, declared_spans
+from netweave.design.declared import Span
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
 
@@ -45,7 +45,8 @@ def _remote_prefixes(ctx: Context, vpc: str, vcpes: list[str],
     found: dict[Span, tuple[netaddr.IPNetwork, str]] = {}
     for name in vcpes:
         for peer in peers.get(name, []):
-            for span, prefix in declared_spans(topo, peer):
+            for prefix in ctx.design.announces(peer):
+                span = (prefix.version, prefix.first, prefix.last)
                 if span not in found:
                     found[span] = (prefix, name)
         for route in topo.vcpes[name].static_routes:

@@ -1,8 +1,9 @@
 """Rendering: the topology -> every file a vCPE or VPN host boots with, and its delivery.
 
-Layers (as in netlab): plan (``tunnels``: names, ports, endpoints, MTUs for the whole
-topology) -> per-host contexts (``vcpe``, ``vpn_server``, one module per concern:
-``interfaces``, ``frr``, ``firewall``, ``boot``) -> Jinja2 templates (``templates/``) ->
+Layers (as in netlab): the design (``netweave.design``: names, ports, endpoints, MTUs,
+BGP policies, interfaces — computed once for every output) -> per-host contexts
+(``vcpe``, ``vpn_server``, one module per concern: ``interfaces``, ``frr``, ``firewall``,
+``boot``) -> Jinja2 templates (``templates/``) ->
 delivery (``cloudinit`` for Vultr, ``qingcloud`` for QingCloud user data) -> manifest.
 
 The contract with the emulator and plan/diff is :func:`render_topology`,
@@ -21,12 +22,14 @@ from typing import Any
 
 import netaddr
 
+from netweave.design import Design
+from netweave.design.keys import key_specs
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 from netweave.render import cloudinit, qingcloud
 from netweave.render.artifacts import File, HostRender, Rendered, RenderError
-from netweave.render.material import KeyMaterial, generate_keys, key_specs, placeholder_keys
-from netweave.render.tunnels import plan_tunnels
+from netweave.render.material import KeyMaterial, generate_keys, placeholder_keys
+from netweave.render.tunnels import rendered_tunnels
 from netweave.render.vcpe import render_vcpe
 from netweave.render.vpn_server import render_vpn_server
 
@@ -55,7 +58,8 @@ def placeholder_addresses(topology: Topology) -> dict[str, str]:
 
 def render_topology(topology: Topology, index: Index, *,
                     public_addresses: Mapping[str, str] | None = None,
-                    keys: KeyMaterial | None = None) -> Rendered:
+                    keys: KeyMaterial | None = None, design: Design | None = None) -> Rendered:
+    design = design if design is not None else Design.build(topology, index)
     placeholders = placeholder_addresses(topology)
     given = dict(public_addresses or {})
     missing = frozenset(n for n in placeholders if n not in given)
@@ -63,13 +67,13 @@ def render_topology(topology: Topology, index: Index, *,
     keys = keys or placeholder_keys(topology)
     rendered = Rendered(placeholder_keys=keys.placeholder, placeholder_addresses=bool(missing))
 
-    tunnels = plan_tunnels(topology, index, addresses, missing)
+    tunnels = rendered_tunnels(design, addresses, missing)
     for name in sorted(topology.vcpes):
-        rendered.hosts[name] = render_vcpe(topology, index, name, tunnels[name], keys)
+        rendered.hosts[name] = render_vcpe(design.vcpes[name], tunnels[name], keys)
     for name in sorted(topology.vpn_servers):
         server = topology.vpn_servers[name]
         endpoint = addresses.get(name, str(server.address))
-        rendered.hosts[name] = render_vpn_server(topology, index, name, endpoint, keys)
+        rendered.hosts[name] = render_vpn_server(server, design.vpn_servers[name], endpoint, keys)
 
     for host in rendered.hosts.values():
         _deliver(host)
@@ -77,10 +81,10 @@ def render_topology(topology: Topology, index: Index, *,
         host.manifest["public_address_placeholder"] = host.name in missing
 
     vpcs: dict[str, Any] = {}
-    snippets = workload_route_snippets(topology, index)
+    snippets = workload_route_snippets(topology, index, design)
     for vpc_name in sorted(topology.vpcs):
         _, cloud = index.cloud_of_vpc(vpc_name)
-        entry: dict[str, Any] = {"cloud": cloud.provider, "route_push": _pushes(topology, vpc_name)}
+        entry: dict[str, Any] = {"cloud": cloud.provider, "route_push": _pushes(design, vpc_name)}
         if vpc_name in snippets:
             rendered.vpc_files[vpc_name] = {WORKLOAD_ROUTES: snippets[vpc_name]}
             entry["workload_routes"] = f"{vpc_name}/{WORKLOAD_ROUTES}"
@@ -99,15 +103,18 @@ def render_topology(topology: Topology, index: Index, *,
     return rendered
 
 
-def _pushes(topology: Topology, vpc: str) -> list[dict[str, str]]:
-    return [{"destination": str(p.destination), "next_hop": str(p.next_hop)}
-            for p in topology.vpcs[vpc].route_push]
+def _pushes(design: Design, vpc: str, received: bool = False) -> list[dict[str, str]]:
+    """The VPC's pushes (``received``: only those some vxnet receives)."""
+    return [{"destination": str(p.destination), "next_hop": p.via}
+            for p in design.pushes_of(vpc) if p.vxnets or not received]
 
 
-def workload_route_snippets(topology: Topology, index: Index) -> dict[str, str]:
+def workload_route_snippets(topology: Topology, index: Index,
+                            design: Design | None = None) -> dict[str, str]:
     """Vultr VPC -> the cloud-init snippet with the routes its workload VMs need (Vultr
     has no route push). Needs no keys or addresses: export it as a plain stack output."""
-    return {vpc: cloudinit.workload_routes(vpc, _pushes(topology, vpc))
+    design = design if design is not None else Design.build(topology, index)
+    return {vpc: cloudinit.workload_routes(vpc, _pushes(design, vpc, received=True))
             for vpc in sorted(topology.vpcs)
             if index.cloud_of_vpc(vpc)[1].provider == "vultr"}
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from netweave.design.errors import DesignError
 
-class RenderError(Exception):
+
+class RenderError(DesignError):
     """The topology cannot be rendered as asked (a refused feature, a size limit...)."""
 
 

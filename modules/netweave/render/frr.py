@@ -13,12 +13,8 @@ from typing import Any
 
 import netaddr
 
-from netweave.design.declared import declared_prefixes
-from netweave.model.index import Index
-from netweave.model.topology import Topology
-from netweave.render.names import nic_name
+from netweave.design import BgpSpeaker, StaticRoute
 from netweave.render.templating import render
-from netweave.render.tunnels import TunnelEnd
 
 CONFIG = "/etc/frr/frr.conf"
 DAEMONS = ("zebra", "bgpd", "staticd")
@@ -48,42 +44,27 @@ def _safe(name: str) -> str:
     return name.replace(".", "_")
 
 
-def bgp_context(topology: Topology, vcpe: str, tunnels: list[TunnelEnd]) -> dict[str, Any] | None:
-    node = topology.vcpes[vcpe]
-    if node.bgp is None:
+def bgp_context(speaker: BgpSpeaker | None) -> dict[str, Any] | None:
+    """The design's BGP speaker and its sessions, as ``frr.conf.j2`` reads them."""
+    if speaker is None:
         return None
-    own = declared_prefixes(topology, vcpe)
     peers = []
-    for t in tunnels:
-        peer_bgp = topology.vcpes[t.peer].bgp
-        if peer_bgp is None:
-            continue
-        tag = _safe(t.interface)
+    for session in speaker.sessions:
+        local, remote = session.local(speaker.vcpe), session.remote(speaker.vcpe)
+        tag = _safe(local.interface)
         peers.append({
-            "name": t.peer, "tunnel": t.label, "address": str(t.peer_address.ip),
-            "asn": peer_bgp.asn,
+            "name": remote.vcpe, "tunnel": session.tunnel, "address": str(remote.address),
+            "asn": remote.asn,
             "in_list": f"PL-IN-{tag}", "out_list": f"PL-OUT-{tag}",
             "in_map": f"RM-IN-{tag}", "out_map": f"RM-OUT-{tag}",
-            "in_": _entries(list(t.peer_prefixes)), "out": _entries(own),
+            "in_": _entries(list(local.accepts)), "out": _entries(list(local.announces)),
         })
-    router_id = node.bgp.router_id or node.nics[0].address
-    return {"asn": node.bgp.asn, "router_id": str(router_id), "peers": peers,
-            "networks": [str(p) for p in own]}
+    return {"asn": speaker.asn, "router_id": str(speaker.router_id), "peers": peers,
+            "networks": [str(p) for p in speaker.announces]}
 
 
-def static_routes(topology: Topology, index: Index, vcpe: str, cloud: str) -> list[dict[str, str]]:
-    node = topology.vcpes[vcpe]
-    routes = []
-    for route in node.static_routes:
-        if route.next_hop is not None:
-            via = str(route.next_hop)
-        else:  # a connected destination: route it out of the NIC whose vxnet holds it
-            via = next((nic_name(cloud, i) for i, nic in enumerate(node.nics)
-                        if route.destination in index.vxnets[nic.vxnet].cidr
-                        or index.vxnets[nic.vxnet].cidr in route.destination),
-                       nic_name(cloud, 0))
-        routes.append({"destination": str(route.destination), "via": via})
-    return routes
+def static_routes(routes: tuple[StaticRoute, ...]) -> list[dict[str, str]]:
+    return [{"destination": str(r.destination), "via": r.via} for r in routes]
 
 
 def lab_overrides(bgp: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -9,33 +9,22 @@ Forwarded traffic keeps its own sources, so it is unaffected.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from netweave.model.index import Index
-from netweave.render.names import nic_name
+from netweave.design import NicInterface
 from netweave.render.templating import render
 
 NETPLAN = "/etc/netplan/60-netweave.yaml"
 SYSCTL = "/etc/sysctl.d/90-netweave.conf"
-TABLE_BASE = 100
 
 
-def nic_contexts(index: Index, cloud: str, nics: list[tuple[str, Any, int | None]]) -> list[dict[str, Any]]:
-    """nics: (vxnet, address, mtu) in NIC order; the first is the primary."""
-    out = []
-    for i, (vxnet, address, mtu) in enumerate(nics):
-        cidr = index.vxnets[vxnet].cidr
-        gateway = cidr.network + 1  # the VPC router sits at .1 of every vxnet
-        out.append({
-            "index": i, "name": nic_name(cloud, i), "vxnet": vxnet, "cidr": str(cidr),
-            "address": str(address), "interface": f"{address}/{cidr.prefixlen}",
-            "gateway": str(gateway), "mtu": mtu or 1500,
-            # Vultr: the internet default route belongs to the public NIC (Vultr's own
-            # config); a Vultr VPC has no router at .1 to send it to.
-            "default_route": i == 0 and cloud == "qingcloud",
-            "table": TABLE_BASE + i if i > 0 else None,
-        })
-    return out
+def nic_contexts(nics: Iterable[NicInterface]) -> list[dict[str, Any]]:
+    """The design's NICs, in NIC order, as the templates read them."""
+    return [{"index": n.index, "name": n.name, "vxnet": n.vxnet, "cidr": str(n.cidr),
+             "address": str(n.address), "interface": n.interface, "gateway": str(n.gateway),
+             "mtu": n.mtu, "default_route": n.default_route, "table": n.table}
+            for n in nics]
 
 
 def manifest_interfaces(nics: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ import datetime
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.x509.oid import NameOID
 
+from netweave.design.keys import KeySpec, key_specs
 from netweave.model.topology import Topology
 from netweave.render.artifacts import RenderError
 
 PLACEHOLDER_SEED = "netweave placeholder key material - not a real key"
 PLACEHOLDER_LABEL = "PLACEHOLDER — not a real key"
 
-KeyKind = Literal["wireguard", "tls", "psk"]
 T = TypeVar("T")
 
 
@@ -71,34 +71,6 @@ def _get(table: Mapping[str, T], key_id: str, what: str) -> T:
     except KeyError:
         raise RenderError(f"no {what} for '{key_id}' in the key material "
                           f"(known: {', '.join(sorted(table)) or 'none'})") from None
-
-
-@dataclass(frozen=True, slots=True)
-class KeySpec:
-    id: str
-    kind: KeyKind
-
-
-def tunnel_label(topology: Topology, index: int) -> str:
-    return topology.tunnels[index].label(index)
-
-
-def key_specs(topology: Topology) -> list[KeySpec]:
-    """Every key the topology needs, in a stable order (Pulumi resource names follow it)."""
-    specs: list[KeySpec] = []
-    for i, tunnel in enumerate(topology.tunnels):
-        label = tunnel.label(i)
-        kind: KeyKind = "wireguard" if tunnel.type == "wireguard" else "tls"
-        specs.extend(KeySpec(f"{label}/{end.vcpe}", kind) for end in tunnel.ends)
-        if tunnel.psk and tunnel.type == "wireguard":
-            specs.append(KeySpec(label, "psk"))
-    for name, server in sorted(topology.vpn_servers.items()):
-        if server.type not in ("wireguard", "openvpn"):
-            continue
-        kind = "wireguard" if server.type == "wireguard" else "tls"
-        specs.append(KeySpec(f"vpn/{name}", kind))
-        specs.extend(KeySpec(f"vpn/{name}/{client}", kind) for client in server.clients)
-    return specs
 
 
 # --- generation ------------------------------------------------------------------------
@@ -152,11 +124,11 @@ def new_tls_identity(common_name: str) -> TlsIdentity:
     return tls_from_private(secrets.token_bytes(32), common_name)
 
 
-def _material(topology: Topology, seed: bytes | None) -> KeyMaterial:
+def _material(specs: tuple[KeySpec, ...], seed: bytes | None) -> KeyMaterial:
     wireguard: dict[str, WireGuardKey] = {}
     psk: dict[str, str] = {}
     tls: dict[str, TlsIdentity] = {}
-    for spec in key_specs(topology):
+    for spec in specs:
         raw = (hashlib.sha256(seed + b"\0" + spec.id.encode() + b"\0" + spec.kind.encode()).digest()
                if seed is not None else None)
         if spec.kind == "wireguard":
@@ -170,9 +142,9 @@ def _material(topology: Topology, seed: bytes | None) -> KeyMaterial:
 
 def placeholder_keys(topology: Topology) -> KeyMaterial:
     """Deterministic, publicly derivable keys: fine for review and emulation, never for use."""
-    return _material(topology, PLACEHOLDER_SEED.encode())
+    return _material(key_specs(topology), PLACEHOLDER_SEED.encode())
 
 
 def generate_keys(topology: Topology) -> KeyMaterial:
     """Fresh random keys (the emulator's choice: real keys, never written outside its run)."""
-    return _material(topology, None)
+    return _material(key_specs(topology), None)

@@ -1,7 +1,7 @@
 """The renderer inside the Pulumi program: render once every public address and key is
 known, then hand each host its delivery as a secret Output.
 
-    ring = KeyRing("keys", topology)
+    ring = KeyRing("keys", design.keys)
     rendered = rendered_output(topology, index, public_addresses, ring.material)
     user_data = vultr_user_data(rendered, "vultr-vcpe")        # Output[str], secret
     files = boot_files(rendered, "qc-vcpe")                    # Output[dict], secret
@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from netweave.design import Design
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 from netweave.render import Rendered, cloudinit, qingcloud, render_topology
@@ -25,12 +26,14 @@ from netweave.render.material import KeyMaterial
 
 def rendered_output(topology: Topology, index: Index,
                     public_addresses: Mapping[str, pulumi.Output[str] | str],
-                    keys: pulumi.Output[KeyMaterial] | KeyMaterial | None) -> pulumi.Output[Rendered]:
+                    keys: pulumi.Output[KeyMaterial] | KeyMaterial | None,
+                    design: Design | None = None) -> pulumi.Output[Rendered]:
     names = sorted(public_addresses)
+    design = design if design is not None else Design.build(topology, index)
 
     def render(values: list[Any]) -> Rendered:
         material, *addresses = values
-        return render_topology(topology, index, keys=material,
+        return render_topology(topology, index, keys=material, design=design,
                                public_addresses=dict(zip(names, addresses, strict=True)))
 
     return pulumi.Output.secret(pulumi.Output.all(

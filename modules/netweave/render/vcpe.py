@@ -4,58 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from netweave.model.index import Index
-from netweave.model.topology import Topology
+from netweave.design import TunnelSide, VcpeDesign
 from netweave.render import boot, firewall, frr, interfaces
 from netweave.render.artifacts import File, HostRender
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
-from netweave.render.tunnels import TunnelEnd
+from netweave.render.tunnels import PeerEndpoint
 
 
-def wireguard_config(t: TunnelEnd, keys: KeyMaterial) -> str:
+def wireguard_config(t: TunnelSide, endpoint: PeerEndpoint, keys: KeyMaterial) -> str:
     allowed = [f"{t.peer_address.ip}/32", *(str(p) for p in t.peer_prefixes)]
-    return render("wireguard.conf.j2", t=t, key=keys.wg(t.key_id), peer_key=keys.wg(t.peer_key_id),
+    return render("wireguard.conf.j2", t=t, endpoint=endpoint, key=keys.wg(t.key_id),
+                  peer_key=keys.wg(t.peer_key_id),
                   psk=keys.preshared(t.label) if t.psk else None, allowed_ips=allowed,
                   placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL)
 
 
-def openvpn_config(t: TunnelEnd, keys: KeyMaterial) -> str:
-    return render("openvpn-p2p.conf.j2", t=t, identity=keys.tls_identity(t.key_id),
+def openvpn_config(t: TunnelSide, endpoint: PeerEndpoint, keys: KeyMaterial) -> str:
+    return render("openvpn-p2p.conf.j2", t=t, endpoint=endpoint,
+                  identity=keys.tls_identity(t.key_id),
                   peer_identity=keys.tls_identity(t.peer_key_id),
                   placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL)
 
 
-def tunnel_path(t: TunnelEnd) -> str:
+def tunnel_path(t: TunnelSide) -> str:
     if t.type == "wireguard":
         return f"/etc/wireguard/{t.interface}.conf"
     return f"/etc/openvpn/{t.interface}.conf"
 
 
-def tunnel_unit(t: TunnelEnd) -> str:
+def tunnel_unit(t: TunnelSide) -> str:
     return f"wg-quick@{t.interface}" if t.type == "wireguard" else f"openvpn@{t.interface}"
 
 
-def render_vcpe(topology: Topology, index: Index, name: str, tunnels: list[TunnelEnd],
+def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
                 keys: KeyMaterial) -> HostRender:
-    node = topology.vcpes[name]
-    _, cloud_cfg = index.vcpe_cloud(name)
-    cloud = cloud_cfg.provider
+    name, cloud = vcpe.name, vcpe.cloud
     host = HostRender(name, "vcpe", cloud)
+    tunnels = [t for t, _ in ends]
 
-    nics = interfaces.nic_contexts(index, cloud, [(n.vxnet, n.address, n.mtu) for n in node.nics])
+    nics = interfaces.nic_contexts(vcpe.nics)
     host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
     host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
 
-    for t in tunnels:
-        text = wireguard_config(t, keys) if t.type == "wireguard" else openvpn_config(t, keys)
+    for t, endpoint in ends:
+        text = (wireguard_config(t, endpoint, keys) if t.type == "wireguard"
+                else openvpn_config(t, endpoint, keys))
         host.add(File(tunnel_path(t), text, 0o600, secret=True))
     clamps = [{"interface": t.interface, "mss": t.mss} for t in tunnels]
     host.add(File(firewall.RULES, firewall.render_rules(clamps)))
     host.add(File(firewall.UNIT, firewall.render_unit()))
 
-    bgp = frr.bgp_context(topology, name, tunnels)
-    statics = frr.static_routes(topology, index, name, cloud)
+    bgp = frr.bgp_context(vcpe.bgp)
+    statics = frr.static_routes(vcpe.static_routes)
     uses_frr = bgp is not None or bool(statics)
     if uses_frr:
         host.add(File(frr.CONFIG, frr.render_frr(name, bgp, statics), 0o640))
@@ -73,7 +74,7 @@ def render_vcpe(topology: Topology, index: Index, name: str, tunnels: list[Tunne
         "kind": "vcpe", "cloud": cloud,
         "interfaces": interfaces.manifest_interfaces(nics),
         "policy_routing": interfaces.policy_routing(nics),
-        "tunnels": [_tunnel_manifest(t) for t in tunnels],
+        "tunnels": [_tunnel_manifest(t, endpoint) for t, endpoint in ends],
         "frr": ({"config": frr.CONFIG, "daemons": list(frr.DAEMONS),
                  "asn": bgp["asn"] if bgp else None,
                  "neighbors": [{"address": p["address"], "asn": p["asn"], "peer": p["name"]}
@@ -90,9 +91,9 @@ def render_vcpe(topology: Topology, index: Index, name: str, tunnels: list[Tunne
     return host
 
 
-def _tunnel_manifest(t: TunnelEnd) -> dict[str, Any]:
+def _tunnel_manifest(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
     return {"name": t.label, "interface": t.interface, "type": t.type, "config": tunnel_path(t),
             "listen_port": t.listen_port, "local": str(t.local_address),
-            "peer_address": str(t.peer_address), "peer": t.peer, "peer_endpoint": t.peer_endpoint,
-            "endpoint_placeholder": t.endpoint_placeholder, "transport": t.transport,
+            "peer_address": str(t.peer_address), "peer": t.peer, "peer_endpoint": str(endpoint),
+            "endpoint_placeholder": endpoint.placeholder, "transport": t.transport,
             "mtu": t.mtu, "mss": t.mss, "keepalive": t.keepalive, "unit": tunnel_unit(t)}

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from netweave.model.index import Index
-from netweave.model.topology import Topology, VpnServer
+from netweave.design import VpnServerDesign
+from netweave.design.tunnels import MSS_HEADERS
+from netweave.model.topology import VpnServer
 from netweave.render import boot, firewall, interfaces
 from netweave.render.artifacts import File, HostRender, RenderError
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
-from netweave.render.names import IFNAMSIZ, short_name
 from netweave.render.templating import render
-from netweave.render.tunnels import MSS_HEADERS, OVERHEAD
 
 PPTP_REFUSED = (
     "PPTP is refused: one account cannot be logged in from two places; several clients "
@@ -27,40 +26,27 @@ PPTP_REFUSED = (
     "PPTP; the server needs the nf_conntrack_pptp/nf_conntrack_proto_gre modules or LCP "
     "negotiation times out; and MS-CHAPv2/MPPE is broken cryptography. Use type: openvpn "
     "(or wireguard) instead.")
-PORTS = {"openvpn": 1194, "wireguard": 51820}
+RENDERED = ("openvpn", "wireguard")
 
 
-def interface_name(server: str, kind: str) -> str:
-    prefix = "ovpn-" if kind == "openvpn" else "wg-"
-    name = f"{prefix}{server}"
-    return name if len(name) <= IFNAMSIZ else short_name(prefix, f"vpn/{server}")
-
-
-def client_address(server: VpnServer, i: int) -> str:
-    # .1 is the server itself; clients follow in the order the topology lists them
-    return str(server.client_pool.network + 2 + i)
-
-
-def render_vpn_server(topology: Topology, index: Index, name: str, endpoint: str,
+def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
                       keys: KeyMaterial) -> HostRender:
-    server = topology.vpn_servers[name]
+    name = design.name
     if server.type == "pptp":
         raise RenderError(f"vpn_servers.{name}: {PPTP_REFUSED}")
-    if server.type not in PORTS:
+    if server.type not in RENDERED or design.port is None:
         raise RenderError(f"vpn_servers.{name}: type {server.type} is not rendered by netweave; "
                           "use type: openvpn or wireguard")
-    _, cloud_cfg = index.cloud_of_vxnet(server.vxnet)
-    cloud = cloud_cfg.provider
+    cloud = design.cloud
     host = HostRender(name, "vpn_server", cloud)
-    port = server.port or PORTS[server.type]
-    mtu = server.mtu or cloud_cfg.mtu - OVERHEAD[server.type]
-    ifname = interface_name(name, server.type)
+    port, mtu, ifname = design.port, design.mtu, design.interface
+    addresses = {client: str(address) for client, address in design.client_addresses}
     pool = server.client_pool
     common: dict[str, Any] = dict(host=name, port=port, mtu=mtu, full_tunnel=server.full_tunnel,
                                   placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL,
                                   endpoint=endpoint)
 
-    nics = interfaces.nic_contexts(index, cloud, [(server.vxnet, server.address, None)])
+    nics = interfaces.nic_contexts(design.nics)
     host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
     host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
 
@@ -84,7 +70,7 @@ def render_vpn_server(topology: Topology, index: Index, name: str, endpoint: str
     else:
         server_key = keys.wg(f"vpn/{name}")
         clients = [{"name": c, "public_key": keys.wg(f"vpn/{name}/{c}").public_key,
-                    "address": client_address(server, i)} for i, c in enumerate(server.clients)]
+                    "address": addresses[c]} for c in server.clients]
         config = f"/etc/wireguard/{ifname}.conf"
         host.add(File(config, render("wireguard-server.conf.j2", key=server_key, pool=pool,
                                      address=f"{pool.network + 1}/{pool.prefixlen}",
@@ -92,10 +78,10 @@ def render_vpn_server(topology: Topology, index: Index, name: str, endpoint: str
         unit = f"wg-quick@{ifname}"
         allowed = (["0.0.0.0/0"] if server.full_tunnel
                    else [str(pool), *(str(n) for n in server.push_networks)])
-        for i, c in enumerate(server.clients):
+        for c in server.clients:
             host.client_profiles[c] = render(
                 "wireguard-client.conf.j2", client=c, key=keys.wg(f"vpn/{name}/{c}"),
-                address=client_address(server, i), server_public_key=server_key.public_key,
+                address=addresses[c], server_public_key=server_key.public_key,
                 allowed_ips=allowed, **common)
         package = "wireguard-tools"
 

@@ -1,0 +1,122 @@
+"""Route pushes: who receives which route, towards which next hop, by which mechanism.
+
+A push goes to the vxnets it lists; without ``vxnets`` it goes to the vxnet of its VPC
+that holds its next hop (the next hop must be on-link for the VMs that receive it). An
+explicit empty list, ``vxnets: []``, means exactly that: no vxnet receives the push (lint
+warns, R315). Every consumer — the forwarding model, the Pulumi program, the emulator,
+the graph, the rendered Vultr snippet — reads this fan-out; none works it out again.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+import netaddr
+
+from netweave.model.index import Index
+from netweave.model.source import PathKey
+from netweave.model.topology import Topology
+
+
+class PushMechanism(StrEnum):
+    """How a cloud delivers a route push to the VMs of a vxnet."""
+
+    # QingCloud: one VPC route table per receiving vxnet, bound to it and applied
+    # (providers/qingcloud/route_push.py; qingcloud-api.md "Routes").
+    ROUTE_TABLE = "route-table"
+    # Vultr has no route push: the VPC's workloads apply the rendered cloud-init snippet
+    # (``<vpc>/workload-routes.yaml``, lint R314).
+    CLOUD_INIT = "cloud-init"
+
+
+MECHANISM = {"qingcloud": PushMechanism.ROUTE_TABLE, "vultr": PushMechanism.CLOUD_INIT}
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRoute:
+    """One ``route_push`` entry and where it lands."""
+
+    vpc: str
+    position: int                 # index in vpcs.<vpc>.route_push
+    destination: netaddr.IPNetwork
+    next_hop: netaddr.IPAddress
+    via: str                      # the next hop as text (shared between pushes)
+    vxnets: tuple[str, ...]       # receiving vxnets
+    hosts: tuple[str, ...]        # the workload VMs in them (topology ``hosts``)
+    explicit: bool                # the file lists ``vxnets`` (possibly empty)
+    mechanism: PushMechanism
+
+    @property
+    def path(self) -> PathKey:
+        return ("vpcs", self.vpc, "route_push", self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class VxnetPushes:
+    """What the VMs of one vxnet receive, in push order."""
+
+    vxnet: str
+    vpc: str
+    mechanism: PushMechanism
+    pushes: tuple[PushedRoute, ...]
+    hosts: tuple[str, ...]        # workload VMs of the vxnet
+
+    def routes(self) -> list[tuple[netaddr.IPNetwork, netaddr.IPAddress]]:
+        """(destination, next hop), first occurrence kept: what the cloud is given."""
+        seen: dict[tuple[int, int, int, int], tuple[netaddr.IPNetwork, netaddr.IPAddress]] = {}
+        for p in self.pushes:
+            key = (p.destination.first, p.destination.last, p.destination.version, int(p.next_hop))
+            seen.setdefault(key, (p.destination, p.next_hop))
+        return list(seen.values())
+
+
+def hosts_by_vxnet(topology: Topology) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {}
+    for name, host in topology.hosts.items():
+        out.setdefault(host.vxnet, []).append(name)
+    return {vx: tuple(names) for vx, names in out.items()}
+
+
+def build_pushes(topology: Topology, index: Index, hosts: Mapping[str, tuple[str, ...]]
+                 ) -> tuple[tuple[PushedRoute, ...], dict[str, VxnetPushes]]:
+    """Every push with its receivers, and per receiving vxnet its pushes. Linear in the
+    pushes (plus a sort of each VPC's vxnets): next hops are resolved once each."""
+    every: list[PushedRoute] = []
+    by_vxnet: dict[str, list[PushedRoute]] = {}
+    text: dict[int, str] = {}
+    for vpc_name, vpc in topology.vpcs.items():
+        if not vpc.route_push:
+            continue
+        mechanism = MECHANISM[index.cloud_of_vpc(vpc_name)[1].provider]
+        spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
+        starts = [first for first, _last, _n in spans]
+        # Pushes share few next hops: resolve each once (parsed addresses are shared objects).
+        resolved: dict[int, tuple[str, tuple[str, ...]]] = {}
+        for i, push in enumerate(vpc.route_push):
+            hop = push.next_hop
+            found = resolved.get(id(hop))
+            if found is None:
+                at = bisect_right(starts, hop.value) - 1
+                on_link = (spans[at][2],) if at >= 0 and hop.value <= spans[at][1] \
+                    and hop.version == vpc.vxnets[spans[at][2]].cidr.version else ()
+                via = text.get(hop.value)
+                if via is None:
+                    via = text[hop.value] = str(hop)
+                found = resolved[id(hop)] = (via, on_link)
+            receivers = tuple(push.vxnets) if push.vxnets is not None else found[1]
+            if len(receivers) == 1:
+                receiving = hosts.get(receivers[0], ())
+            else:
+                receiving = tuple(h for vx in receivers for h in hosts.get(vx, ()))
+            route = PushedRoute(vpc_name, i, push.destination, hop, found[0], receivers, receiving,
+                                push.vxnets is not None, mechanism)
+            every.append(route)
+            for vx in receivers:
+                by_vxnet.setdefault(vx, []).append(route)
+    per_vxnet = {vx: VxnetPushes(vx, index.vpc_of(vx), routes[0].mechanism, tuple(routes),
+                                 hosts.get(vx, ()))
+                 for vx, routes in by_vxnet.items()}
+    return tuple(every), per_vxnet
