@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +114,27 @@ def test_two_plans_forked_from_one_worker_equal_two_separate_runs(s2_plan: plan.
 def test_both_plans_of_a_diff_must_be_of_one_stack() -> None:
     with pytest.raises(ValueError, match="one stack"):
         plan.run_both((S2, "a"), (S2, "b"))
+
+
+def test_a_plan_forked_after_lint_equals_the_worker_plan(s2_plan: plan.Plan) -> None:
+    from netweave.lint import lint_file
+
+    forked = plan.run(S2, "s2-many-to-many", linted=lint_file(str(S2)))
+    assert [r.as_dict() for r in forked.resources] == [r.as_dict() for r in s2_plan.resources]
+
+
+def test_a_plan_given_the_lint_result_does_not_lint_again() -> None:
+    # In a fresh process: a fork needs this to be the only thread (pytest's may not be).
+    code = f"""
+from netweave.deploy import plan, program
+from netweave.lint import lint_file
+linted = lint_file({str(S2)!r})
+def no_second_lint(path):
+    raise AssertionError(path + " linted again")
+program.lint_file = no_second_lint
+planning = plan.start([({str(S2)!r}, linted)], "s2-many-to-many")
+print(planning.child is not None, planning.result()[0].error)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.stdout.split() == ["True", "None"], done.stderr

@@ -25,13 +25,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        topology, _, _ = load_topology(args.file)
+        topology, _, linted = load_topology(args.file)
     except Unusable as bad:
         print(report.text([bad.result]))
         return 2
     stack = args.stack or plan.stack_name(args.file, topology.name)
     try:
-        planned = plan.run(args.file, stack, program=args.program)
+        planned = plan.run(args.file, stack, program=args.program, linted=linted)
     except plan.PlanError as failed:
         print(f"netweave plan: {failed}", file=sys.stderr)
         return 1

@@ -1,22 +1,31 @@
 """``netweave plan``: every resource the Pulumi program would declare, without a cloud.
 
-The program runs under ``pulumi.runtime.set_mocks`` in a child process
-(``netweave.deploy.plan_worker``), one per plan, so two plans in one ``netweave diff`` start
-from a clean runtime each. No credentials and no Pulumi CLI are needed.
+The program runs under ``pulumi.runtime.set_mocks`` in a child process, one per plan, so
+two plans in one ``netweave diff`` start from a clean runtime each: forked from the
+process that linted the file (it reuses that lint result), or run by
+``netweave.deploy.plan_worker``. No credentials and no Pulumi CLI are needed.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import selectors
+import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netweave.paths import project_dir
+
+if TYPE_CHECKING:
+    from netweave.lint import LintResult
 
 PROJECT_DIR = project_dir()
 FORMATS = ("text", "json", "markdown")
@@ -90,21 +99,138 @@ def stack_name(file: str, topology_name: str | None = None) -> str:
     return stem if stem and stem[0].isalpha() else (topology_name or "stack")
 
 
-def _worker(files: list[Path], stack: str, program: str, salt: bytes, timeout: float) -> Any:
-    env = {k: v for k, v in os.environ.items()
-           # the mocked run must not pick up a real engine or cloud credentials
-           if not k.startswith(("PULUMI_", "QY_", "VULTR_"))}
-    env["NETWEAVE_PLAN_SALT"] = salt.hex()
+class Planning:
+    """Offline plans under way, one per file; :meth:`result` waits for them.
+
+    Given every file's lint result, the plans run in a child forked from this process
+    (it shares the lint results and, through them, the design: nothing is linted twice)
+    while this process goes on with its own work; that child imports the SDK and the
+    program once and forks one grandchild per plan. Otherwise — or when another thread
+    runs here, which a fork would copy in an unknown state — one worker process
+    (``netweave.deploy.plan_worker``) lints and plans them all.
+    """
+
+    def __init__(self, files: Sequence[tuple[Path, LintResult | None]], stack: str,
+                 program: str, salt: bytes, timeout: float) -> None:
+        self.files = [f for f, _ in files]
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.child: tuple[int, int] | None = None  # forked: pid, read end of its pipe
+        self.worker: subprocess.Popen[str] | None = None
+        linted = [(f, r) for f, r in files if r is not None]
+        if len(linted) == len(files) and hasattr(os, "fork") and threading.active_count() == 1:
+            self.child = _fork(linted, stack, program, salt)
+        else:
+            self.worker = _worker(self.files, stack, program, salt)
+
+    def result(self) -> list[Plan]:
+        if self.worker is not None:
+            return self._worker_result(self.worker)
+        assert self.child is not None
+        pid, fd = self.child
+        try:
+            raw = _read(fd, self.deadline)
+        except TimeoutError:
+            raise PlanError(f"the offline plan took longer than {self.timeout:g} s") from None
+        finally:
+            _end(pid)
+        data = json.loads(raw) if raw else {"crash": "the plan process died"}
+        if isinstance(data, dict):
+            raise PlanError(f"the Pulumi program failed under mocks: {data.get('crash')}")
+        return [_plan(r, f) for r, f in zip(data, self.files, strict=True)]
+
+    def _worker_result(self, worker: subprocess.Popen[str]) -> list[Plan]:
+        try:
+            out, err = worker.communicate(timeout=max(0.0, self.deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+            raise PlanError(f"the offline plan took longer than {self.timeout:g} s") from None
+        try:
+            data = json.loads(out)
+        except json.JSONDecodeError:
+            tail = "\n".join(err.strip().splitlines()[-15:])
+            raise PlanError(f"the Pulumi program failed under mocks (exit {worker.returncode}):"
+                            f"\n{tail}") from None
+        results = data if isinstance(data, list) else [data]
+        return [_plan(r, f) for r, f in zip(results, self.files, strict=True)]
+
+
+def _mocked_environment(env: dict[str, str], salt: bytes) -> dict[str, str]:
+    # the mocked run must not pick up a real engine or cloud credentials
+    out = {k: v for k, v in env.items() if not k.startswith(("PULUMI_", "QY_", "VULTR_"))}
+    out["NETWEAVE_PLAN_SALT"] = salt.hex()
+    return out
+
+
+def _worker(files: list[Path], stack: str, program: str, salt: bytes) -> subprocess.Popen[str]:
+    env = _mocked_environment(dict(os.environ), salt)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    proc = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-m", "netweave.deploy.plan_worker", *(str(f.resolve()) for f in files),
          "--stack", stack, "--program", program],
-        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _fork(files: list[tuple[Path, LintResult]], stack: str, program: str,
+          salt: bytes) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    # The child: the plans, their JSON down the pipe, then out without touching the
+    # parent's buffers, handlers or files.
+    code, data = 1, b""
     try:
-        return json.loads(proc.stdout)
-    except json.JSONDecodeError:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise PlanError(f"the Pulumi program failed under mocks (exit {proc.returncode}):\n{tail}") from None
+        os.close(read_end)
+        gc.freeze()  # the parent's objects stay as they are: no scan, no copied pages
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.chdir(PROJECT_DIR)
+        mocked = _mocked_environment(dict(os.environ), salt)
+        os.environ.clear()
+        os.environ.update(mocked)
+        from netweave.deploy.plan_worker import run_linted
+
+        data = json.dumps(run_linted([(f.resolve(), r) for f, r in files], stack,
+                                     program)).encode()
+        code = 0
+    except BaseException as exc:  # reported by the parent, like a crashed process
+        data = json.dumps({"crash": f"{type(exc).__name__}: {exc}"}).encode()
+    finally:
+        try:
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(code)
+
+
+def _read(fd: int, deadline: float) -> bytes:
+    chunks = []
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    raise TimeoutError
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+    return b"".join(chunks)
+
+
+def _end(pid: int) -> None:
+    """Reap a plan child of ours; one still running after its time is killed first."""
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    if done == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def _plan(data: dict[str, Any], file: str | Path) -> Plan:
@@ -114,10 +240,20 @@ def _plan(data: dict[str, Any], file: str | Path) -> Plan:
     return Plan(data["stack"], str(file), resources, data.get("error"))
 
 
+def start(files: Sequence[tuple[str | Path, LintResult | None]], stack: str, *,
+          program: str = DEFAULT_PROGRAM, timeout: float = 300,
+          salt: bytes | None = None) -> Planning:
+    """Start one plan per file (all of one stack, sharing a salt so their secret digests
+    compare); pass each file's lint result when there is one, so it is not linted again."""
+    return Planning([(Path(f), r) for f, r in files], stack, program,
+                    salt or os.urandom(16), timeout)
+
+
 def run(file: str | Path, stack: str, *, program: str = DEFAULT_PROGRAM,
-        timeout: float = 300, salt: bytes | None = None) -> Plan:
+        timeout: float = 300, salt: bytes | None = None,
+        linted: LintResult | None = None) -> Plan:
     """Run the program under mocks in a child process and collect what it declared."""
-    return _plan(_worker([Path(file)], stack, program, salt or os.urandom(16), timeout), file)
+    return start([(file, linted)], stack, program=program, timeout=timeout, salt=salt).result()[0]
 
 
 def run_both(a: tuple[str | Path, str], b: tuple[str | Path, str], *,
@@ -127,9 +263,9 @@ def run_both(a: tuple[str | Path, str], b: tuple[str | Path, str], *,
     compare; the stack name must be the same (resources are matched by URN)."""
     if a[1] != b[1]:
         raise ValueError("both plans of a diff belong to one stack")
-    salt = os.urandom(16)
-    results = _worker([Path(a[0]), Path(b[0])], a[1], program, salt, timeout)
-    return _plan(results[0], a[0]), _plan(results[1], b[0])
+    before, after = start([(a[0], None), (b[0], None)], a[1], program=program,
+                          timeout=timeout).result()
+    return before, after
 
 
 # --- output ----------------------------------------------------------------------------

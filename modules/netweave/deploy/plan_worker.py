@@ -22,7 +22,10 @@ import os
 import sys
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netweave.lint import LintResult
 
 SECRET = "[secret]"
 UNKNOWN_TEXT = "[unknown]"
@@ -173,6 +176,18 @@ def _run(file: Path, stack: str, program: str = "netweave.deploy.program") -> di
         error = str(failed)
     declared.sort(key=lambda r: (r["type"], r["name"]))
     return {"stack": stack, "file": str(file), "resources": declared, "error": error}
+
+
+def run_linted(files: list[tuple[Path, LintResult]], stack: str,
+               program: str) -> list[dict[str, Any]]:
+    """Plans in a process forked from one that linted the files already (``netweave diff``,
+    ``netweave plan``): the program takes those lint results instead of linting again."""
+    from netweave.deploy.program import reuse_lint
+
+    for file, linted in files:
+        reuse_lint(file, linted)
+    paths = [file for file, _ in files]
+    return [_run(paths[0], stack, program)] if len(paths) == 1 else _forked(paths, stack, program)
 
 
 def _forked(files: list[Path], stack: str, program: str) -> list[dict[str, Any]]:

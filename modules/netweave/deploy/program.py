@@ -52,9 +52,19 @@ def topology_path(config: pulumi.Config | None = None, stack: str | None = None)
     return PROJECT_DIR / "stacks" / f"{stack or pulumi.get_stack()}.yaml"
 
 
+# Lint results of topology files, handed in by a process that linted them already and
+# forked to plan them (``netweave diff``, ``netweave plan``): the program reuses them.
+_linted: dict[Path, LintResult] = {}
+
+
+def reuse_lint(path: Path, result: LintResult) -> None:
+    """Let :func:`checked_topology` take ``result`` for ``path`` instead of linting it."""
+    _linted[path.resolve()] = result
+
+
 def checked_topology(path: Path) -> tuple[Topology, Index, LintResult]:
     """Lint the topology; any error stops the deployment with the findings, no traceback."""
-    result = lint_file(str(path))
+    result = _linted.get(path.resolve()) or lint_file(str(path))
     if result.exit_code != 0 or result.topology is None:
         raise pulumi.RunError(
             "netweave: the topology has errors; nothing was deployed\n"

@@ -9,7 +9,6 @@ that is not a usable topology gets its lint findings and nothing else.
 from __future__ import annotations
 
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,12 +73,7 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
             program: str = plan.DEFAULT_PROGRAM) -> DiffReport:
     base_rev, head_rev = read(base_spec), read(head_spec)
     stack = plan.stack_name(head_rev.path)
-    with tempfile.TemporaryDirectory(prefix="netweave-diff-") as tmp, \
-            ThreadPoolExecutor(max_workers=1) as pool:
-        # The two offline plans run in child processes while this one lints and traces:
-        # they need nothing from each other, and the machine has more than one core.
-        planned = (pool.submit(_plans, base_rev, head_rev, stack, program, Path(tmp))
-                   if plans else None)
+    with tempfile.TemporaryDirectory(prefix="netweave-diff-") as tmp:
         base = Side(base_rev, lint_bytes(base_rev.data, file=base_rev.display))
         head = Side(head_rev, lint_bytes(head_rev.data, file=head_rev.display))
         report = DiffReport(stack, base, head, lint_changes(base.lint.findings, head.lint.findings))
@@ -88,8 +82,12 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
             report.reach_note = report.network_note = f"{unusable} is not a usable topology (see lint)"
             report.plan_note = report.reach_note
             return report
+        # The two offline plans run in children forked now, with both lint results (and the
+        # design they carry), while this process traces and compares: the machine has
+        # more than one core, and nothing is linted twice.
+        planned = _plans(base, head, stack, program, Path(tmp)) if plans else None
         base_index, head_index = base.lint.index, head.lint.index
-        _reachability(report, base.topology, base_index, head.topology, head_index)
+        _reachability(report, base.lint, head.lint)
         base_design, head_design = base.lint.design, head.lint.design
         report.network = network_changes(base.topology, head.topology, base_design, head_design)
         report.graph = graph.merged(graph.build(base.topology, base_index, base_design),
@@ -101,31 +99,31 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
     return report
 
 
-def _reachability(report: DiffReport, base: Topology, base_index: Index,
-                  head: Topology, head_index: Index) -> None:
+def _reachability(report: DiffReport, base: LintResult, head: LintResult) -> None:
+    assert base.topology is not None and head.topology is not None
     try:
-        before = reachdiff.Reachability.of(base, base_index)
-        after = reachdiff.Reachability.of(head, head_index)
+        before = reachdiff.Reachability.of(base.network)
+        after = reachdiff.Reachability.of(head.network)
     except ImportError:
         report.reach_note = "the forwarding model (netweave.forwarding.reach) is not available"
         return
     report.pairs = reachdiff.pair_changes(before, after)
-    report.intents = reachdiff.intent_changes(reachdiff.intent_status(base, base_index, before),
-                                              reachdiff.intent_status(head, head_index, after))
+    report.intents = reachdiff.intent_changes(
+        reachdiff.intent_status(base.topology, base.index, before),
+        reachdiff.intent_status(head.topology, head.index, after))
 
 
-def _plans(base: Revision, head: Revision, stack: str, program: str, tmp: Path
-           ) -> tuple[plan.Plan, plan.Plan]:
-    files = []
-    for revision, name in ((base, "base"), (head, "head")):
-        path = tmp / name / Path(revision.path).name
+def _plans(base: Side, head: Side, stack: str, program: str, tmp: Path) -> plan.Planning:
+    files: list[tuple[str | Path, LintResult | None]] = []
+    for side, name in ((base, "base"), (head, "head")):
+        path = tmp / name / Path(side.revision.path).name
         path.parent.mkdir()
-        path.write_bytes(revision.data)
-        files.append(path)
-    return plan.run_both((files[0], stack), (files[1], stack), program=program)
+        path.write_bytes(side.revision.data)  # the program's topology file
+        files.append((path, side.lint))
+    return plan.start(files, stack, program=program)
 
 
-def _resources(report: DiffReport, planned: Future[tuple[plan.Plan, plan.Plan]]) -> None:
+def _resources(report: DiffReport, planned: plan.Planning) -> None:
     try:
         before, after = planned.result()
     except plan.PlanError as failed:

@@ -16,7 +16,7 @@ from netweave.model.index import Index
 from netweave.model.topology import Topology
 
 if TYPE_CHECKING:
-    from netweave.forwarding.reach import PingResult
+    from netweave.forwarding.reach import Network, PingResult
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,9 @@ class Reachability:
     pings: dict[tuple[str, str], PingResult]
 
     @classmethod
-    def of(cls, topology: Topology, index: Index) -> Reachability:
-        from netweave.forwarding.reach import Network
-        matrix = Network.build(topology, index).matrix()
-        return cls({(p.src, p.dst): p for p in matrix})
+    def of(cls, network: Network) -> Reachability:
+        """From the forwarding model lint built already (``LintResult.network``)."""
+        return cls({(p.src, p.dst): p for p in network.matrix()})
 
     def reachable(self, src: str, dst: str) -> bool | None:
         p = self.pings.get((src, dst))
