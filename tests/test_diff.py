@@ -80,9 +80,9 @@ def test_extra_nic_shows_the_vcpe_nic_and_the_new_reachability(extra_nic: diff.D
     assert "+ create qingcloud:Nic vcpe01-nic2" in parts["4. Resources"]
 
 
-def test_extra_nic_updates_the_route_push_of_vxnet02_in_place(extra_nic: diff.DiffReport) -> None:
+def test_extra_nic_updates_the_route_table_push_of_vxnet02_in_place(extra_nic: diff.DiffReport) -> None:
     assert extra_nic.resources is not None
-    update = next(r for r in extra_nic.resources if r.name == "vxnet02-route-push")
+    update = next(r for r in extra_nic.resources if r.name == "vxnet02-route-table")
     assert (update.op, update.fields) == ("update", ("routes",))
 
 
@@ -139,9 +139,9 @@ def test_markdown_stays_under_the_limit_by_summarizing(tmp_path: Path) -> None:
     base = tmp_path / "base.yaml"
     head = tmp_path / "head.yaml"
     base.write_text(Path(S2).read_text())
-    pushes = "".join(f"      - {{destination: 10.{i // 256}.{i % 256}.0/24, next_hop: 172.17.0.2}}\n"
-                     for i in range(3000))
-    anchor = "        next_hop: 172.17.0.2            # vcpe02\n"
+    pushes = "".join(f"      - {{destination: 10.{i // 256}.{i % 256}.0/24, next_hop: 172.17.0.2, "
+                     "mechanism: route-table}\n" for i in range(3000))
+    anchor = "        next_hop: 172.17.0.2            # vcpe02\n        mechanism: route-table\n"
     head.write_text(Path(S2).read_text().replace(anchor, anchor + pushes, 1))
     report = diff.compare(str(base), str(head), plans=False)
     assert len(report.network) >= 3000

@@ -42,9 +42,9 @@ def test_empty_intent_endpoint_is_only_a_warning() -> None:
 
 def test_one_cause_for_many_host_pairs_is_reported_once() -> None:
     text = (CASES / "s2-broken" / "missing-return-route.yaml").read_text()
-    text = text.replace("  vm03: {vxnet: vxnet03, address: 192.168.129.3}\n",
-                        "  vm03: {vxnet: vxnet03, address: 192.168.129.3}\n"
-                        "  vm04: {vxnet: vxnet03, address: 192.168.129.4}\n")
+    vm03 = "  vm03: {vxnet: vxnet03, address: 192.168.129.3, instance: {lookup: address}}\n"
+    assert vm03 in text
+    text = text.replace(vm03, vm03 + vm03.replace("vm03", "vm04").replace(".129.3", ".129.4"))
     text = text.replace("{from: vm03, to: vm02}", "{from: vxnet03, to: vm02}")
     (f,) = [f for f in lint_text(text).findings if f.code == "P402"]
     assert "(and 1 more host pair)" in f.message

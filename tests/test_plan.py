@@ -28,7 +28,7 @@ def by_name(p: plan.Plan, name: str, kind: str = "") -> plan.PlannedResource:
 def test_s2_plan_declares_the_vcpes_their_extra_nic_and_the_route_pushes(s2_plan: plan.Plan) -> None:
     names = {(plan.short_type(r.type), r.name) for r in s2_plan.resources}
     assert {("qingcloud:Instance", "vcpe01"), ("qingcloud:Instance", "vcpe02"),
-            ("qingcloud:Nic", "vcpe01-nic1"), ("qingcloud:RoutePush", "vxnet03-route-push"),
+            ("qingcloud:Nic", "vcpe01-nic1"), ("qingcloud:InstanceRoutes", "vm03-routes"),
             ("netweave:qingcloud:Vpc", "vpc01")} <= names
     assert s2_plan.error is None
 
@@ -41,7 +41,7 @@ def test_plan_records_parents_and_dependencies(s2_plan: plan.Plan) -> None:
 
 
 def test_plan_shows_key_inputs(s2_plan: plan.Plan) -> None:
-    push = by_name(s2_plan, "vxnet03-route-push")
+    push = by_name(s2_plan, "vm03-routes")
     assert push.inputs["routes"] == [{"destination": "172.17.0.0/24", "next_hop": "192.168.129.5"}]
 
 

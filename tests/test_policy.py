@@ -105,16 +105,18 @@ def test_vultr_firewall_rule_opening_ssh_to_everyone_is_refused() -> None:
     assert len(violations(policy.validate_no_ssh_from_internet, args)) == 1
 
 
-def test_route_push_with_two_next_hops_for_one_destination_is_refused() -> None:
-    args = resource_args(policy.QINGCLOUD_ROUTE_PUSH, {"routes": [
+@pytest.mark.parametrize("kind", policy.QINGCLOUD_ROUTE_PUSHES)
+def test_route_push_with_two_next_hops_for_one_destination_is_refused(kind: str) -> None:
+    args = resource_args(kind, {"routes": [
         {"destination": "172.17.0.0/24", "next_hop": "192.168.128.2"},
         {"destination": "172.17.0.0/24", "next_hop": "192.168.128.4"}]}, "vxnet01-route-push")
     (message,) = violations(policy.validate_route_push, args)
     assert "two next hops" in message
 
 
-def test_route_push_next_hop_inside_its_destination_is_refused() -> None:
-    args = resource_args(policy.QINGCLOUD_ROUTE_PUSH, {"routes": [
+@pytest.mark.parametrize("kind", policy.QINGCLOUD_ROUTE_PUSHES)
+def test_route_push_next_hop_inside_its_destination_is_refused(kind: str) -> None:
+    args = resource_args(kind, {"routes": [
         {"destination": "172.17.0.0/24", "next_hop": "172.17.0.9"}]})
     assert "inside its own destination" in violations(policy.validate_route_push, args)[0]
 
@@ -122,8 +124,9 @@ def test_route_push_next_hop_inside_its_destination_is_refused() -> None:
 def test_the_planned_route_pushes_of_s2_pass() -> None:
     from netweave.deploy import plan
     planned = plan.run(ROOT / "stacks" / "s2-many-to-many.yaml", "s2-many-to-many")
+    assert {r.type for r in planned.resources} >= set(policy.QINGCLOUD_ROUTE_PUSHES)
     for r in planned.resources:
-        if r.type == policy.QINGCLOUD_ROUTE_PUSH:
+        if r.type in policy.QINGCLOUD_ROUTE_PUSHES:
             assert violations(policy.validate_route_push, resource_args(r.type, r.inputs, r.name)) == []
         if r.type == policy.QINGCLOUD_SECURITY_GROUP:
             assert violations(policy.validate_no_ssh_from_internet, resource_args(r.type, r.inputs)) == []

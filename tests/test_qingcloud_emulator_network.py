@@ -88,9 +88,8 @@ def test_update_routers_applies_pending_statics(conn: Any) -> None:
     router_id = make_router(conn)
     vxnet_id = make_vxnet(conn, router_id, "192.168.1.0/24")
     statics = ok(conn.send_request("AddRouterStatics", {
-        "router": router_id, "vxnet": vxnet_id, "statics.1.static_type": 3,
-        "statics.1.val1": "i-abcdefgh",
-        "statics.1.val2": "classless-static-routes=172.17.0.0/24,192.168.1.5"}))
+        "router": router_id, "vxnet": vxnet_id, "statics.1.static_type": 8,
+        "statics.1.val1": "node1", "statics.1.val2": "192.168.1.2"}))
     assert statics["router_statics"][0].startswith("rtrs-")
     assert conn.describe_routers(routers=[router_id])["router_set"][0]["is_applied"] == 0
     job = ok(conn.update_routers(routers=[router_id]))["job_id"]
@@ -149,7 +148,7 @@ def test_a_joined_vxnet_describes_its_router(conn: Any) -> None:
     assert {k: vxnet["router"][k] for k in ("router_id", "ip_network", "manager_ip", "dyn_ip_start",
                                              "dyn_ip_end")} == {
         "router_id": router_id, "ip_network": "192.168.5.0/24", "manager_ip": "192.168.5.1",
-        "dyn_ip_start": "192.168.5.2", "dyn_ip_end": "192.168.5.254"}
+        "dyn_ip_start": "192.168.5.2", "dyn_ip_end": "192.168.5.252"}  # .253-.255 reserved
 
 
 def test_join_router_answers_router_vxnet_and_job(conn: Any) -> None:
@@ -233,25 +232,29 @@ def test_listings_page_with_offset_and_limit(conn: Any) -> None:
     assert page["total_count"] == 5 and len(page["vxnet_set"]) == 2
 
 
-# ---- route tables ----------------------------------------------------------------------------
-def test_route_table_lifecycle(conn: Any) -> None:
+# ---- route tables (the documented rules: tests/test_qingcloud_emulator_documented.py) ------------
+def test_a_custom_route_table_lifecycle(conn: Any) -> None:
     router_id = make_router(conn)
     vxnet_id = make_vxnet(conn, router_id, "192.168.1.0/24")
     table = ok(conn.send_request("CreateRouteTable", {"routing_table_name": "push", "routing_table_type": 0,
                                                       "rtable_rtype": 2}))["routing_table"]
+    default = ok(conn.send_request("DescribeRoutingTableResources",
+                                   {"resources": [vxnet_id]}))["resource_user_group_set"][0]["rtable_id"]
+    wait_job(conn, ok(conn.send_request("DissociateRouteTable", {"routing_table": default,
+                                                                 "resource": vxnet_id}))["job_id"])
+    wait_job(conn, ok(conn.send_request("AssociateRouteTable", {"routing_table": table,
+                                                                "resource": vxnet_id}))["job_id"])
     rules = ok(conn.send_request("AddRoutes", {
         "routing_table": table, "rules": [{"routing_table_rule_name": "to-172-17", "network": "172.17.0.0/24",
                                            "nexthop": "192.168.1.5", "nexthop_type": 3}]}))
     assert rules["routing_table_rules"][0].startswith("r-")
-    described = ok(conn.send_request("DescribeRouteTables", {"routing_tables": [table], "verbose": 1}))
-    item = described["routing_table_set"][0]
+    item = ok(conn.send_request("DescribeRouteTables", {"routing_tables": [table], "verbose": 1}))[
+        "routing_table_set"][0]
     assert item["rtable_id"] == table and item["is_applied"] == 0
-    assert item["routing_table_rule_set"][0]["network"] == "172.17.0.0/24"
-    wait_job(conn, ok(conn.send_request("AssociateRouteTable", {"routing_table": table,
-                                                                "resource": vxnet_id}))["job_id"])
+    assert "172.17.0.0/24" in [r["network"] for r in item["routing_table_rule_set"]]
     wait_job(conn, ok(conn.send_request("UpdateRouteTable", {"routing_table": table}))["job_id"])
     item = conn.send_request("DescribeRouteTables", {"routing_tables": [table]})["routing_table_set"][0]
-    assert item["is_applied"] == 1 and item["resources"] == [{"resource_id": vxnet_id}]
+    assert item["is_applied"] == 1
     assert conn.send_request("DeleteRouteTables", {"routing_tables": [table]})["ret_code"] == 1400
     wait_job(conn, ok(conn.send_request("DissociateRouteTable", {"routing_table": table,
                                                                  "resource": vxnet_id}))["job_id"])
@@ -259,21 +262,32 @@ def test_route_table_lifecycle(conn: Any) -> None:
     assert deleted["routing_tables"] == [table]
 
 
+def _bound_table(conn: Any) -> tuple[str, str]:
+    router_id = make_router(conn)
+    vxnet_id = make_vxnet(conn, router_id, "192.168.1.0/24")
+    answer = ok(conn.send_request("DescribeRoutingTableResources", {"resources": [vxnet_id]}))
+    return answer["resource_user_group_set"][0]["rtable_id"], vxnet_id
+
+
 def test_describe_routes_and_remove_routes(conn: Any) -> None:
-    table = ok(conn.send_request("CreateRouteTable", {"rtable_rtype": 2}))["routing_table"]
+    table, _ = _bound_table(conn)
     rule = ok(conn.send_request("AddRoutes", {"routing_table": table, "rules": [
-        {"network": "10.9.0.0/16", "nexthop": "192.168.1.9", "nexthop_type": 3}]}))["routing_table_rules"][0]
-    found = ok(conn.send_request("DescribeRoutes", {"routing_table": table}))["routing_table_rule_set"]
+        {"routing_table_rule_name": "r1", "network": "10.9.0.0/16", "nexthop": "192.168.1.9",
+         "nexthop_type": 3}]}))["routing_table_rules"][0]
+    found = ok(conn.send_request("DescribeRoutes", {"routing_table": table, "nexthop_type": 3}))[
+        "routing_table_rule_set"]
     assert [(r["rtable_rule_id"], r["nexthop"], r["nexthop_type"]) for r in found] == [
         (rule, "192.168.1.9", 3)]
     ok(conn.send_request("RemoveRoutes", {"routing_table_rules": [rule]}))
-    assert conn.send_request("DescribeRoutes", {"routing_table": table})["total_count"] == 0
+    left = conn.send_request("DescribeRoutes", {"routing_table": table, "nexthop_type": 3})
+    assert left["total_count"] == 0
 
 
 def test_a_route_to_an_invalid_next_hop_is_refused(conn: Any) -> None:
-    table = ok(conn.send_request("CreateRouteTable", {"rtable_rtype": 2}))["routing_table"]
+    table, _ = _bound_table(conn)
     answer = conn.send_request("AddRoutes", {"routing_table": table, "rules": [
-        {"network": "10.9.0.0/16", "nexthop": "not-an-ip", "nexthop_type": 3}]})
+        {"routing_table_rule_name": "r1", "network": "10.9.0.0/16", "nexthop": "not-an-ip",
+         "nexthop_type": 3}]})
     assert answer["ret_code"] == 1100
 
 

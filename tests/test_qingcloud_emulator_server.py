@@ -120,3 +120,87 @@ def test_the_command_on_a_port_in_use_says_so_and_how_to_pick_another(
         assert main(["qingcloud-emulator", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"port {port} on 127.0.0.1 is already in use" in err and "--port 0" in err
+
+
+# ---- what a browser or a broken client sends -------------------------------------------------
+def raw_request(emu: Emulator, head: str, body: bytes = b"", timeout: float = 5.0) -> tuple[int, bytes]:
+    """One request written byte for byte; (HTTP status, body)."""
+    import socket
+
+    with socket.create_connection((emu.host, emu.port), timeout=timeout) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        headers, _, rest = data.partition(b"\r\n\r\n")
+        length = int(next((h.split(b":")[1] for h in headers.split(b"\r\n")
+                           if h.lower().startswith(b"content-length")), b"0"))
+        while len(rest) < length:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            rest += chunk
+    return int(headers.split(b" ")[1]), rest
+
+
+def post(emu: Emulator, path: str, extra: str = "", body: bytes = b"{}", length: str | None = None) -> int:
+    size = str(len(body)) if length is None else length
+    head = f"POST {path} HTTP/1.1\nHost: 127.0.0.1:{emu.port}\nContent-Length: {size}\n{extra}"
+    return raw_request(emu, head, body)[0]
+
+
+def test_a_cross_origin_reset_is_refused_and_changes_nothing() -> None:
+    with Emulator() as emu:
+        ok(emu.connection(ZONE).create_vxnets(vxnet_name="v"))
+        assert post(emu, "/_emulator/reset", "Origin: http://evil.example\n") == 403
+        assert len(emu.snapshot()["vxnet"]) == 1
+        assert post(emu, "/_emulator/reset", f"Origin: http://127.0.0.1:{emu.port}\n") == 200
+        assert emu.snapshot()["vxnet"] == []
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "10.0.0.1", ""])
+def test_a_request_for_another_host_is_refused(host: str) -> None:
+    """DNS rebinding: a page's name resolving to 127.0.0.1 still carries its own Host."""
+    with Emulator() as emu:
+        status, _ = raw_request(emu, f"GET /_emulator/snapshot HTTP/1.1\nHost: {host}\n")
+        assert status == 403
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost:4100", "[::1]:4100", "127.0.0.1:4100"])
+def test_loopback_host_names_are_accepted(host: str) -> None:
+    with Emulator() as emu:
+        assert raw_request(emu, f"GET /_emulator/faults HTTP/1.1\nHost: {host}\n")[0] == 200
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "99999999999", ""])
+def test_a_bad_content_length_is_400_at_once(length: str) -> None:
+    with Emulator() as emu:
+        assert post(emu, "/_emulator/faults", length=length) == 400
+        assert emu.faults.latency == 0
+
+
+def test_a_post_without_content_length_is_400() -> None:
+    with Emulator() as emu:
+        status, _ = raw_request(emu, f"POST /_emulator/reset HTTP/1.1\nHost: 127.0.0.1:{emu.port}\n")
+        assert status == 400
+
+
+def test_a_body_shorter_than_its_content_length_is_400_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netweave.qingcloud_emulator import server
+
+    monkeypatch.setattr(server, "BODY_SECONDS", 0.2)
+    with Emulator() as emu:
+        assert post(emu, "/_emulator/faults", body=b"{}", length="10") == 400
+
+
+@pytest.mark.parametrize("settings", [{"latency": 1e9}, {"latency": -1}, {"latency": True},
+                                      {"rate": "0.5"}, {"latency": float("nan")}])
+def test_unbounded_or_mistyped_fault_settings_are_refused(settings: dict[str, object]) -> None:
+    import json
+
+    with Emulator() as emu:
+        assert post(emu, "/_emulator/faults", body=json.dumps(settings).encode()) == 400
+        assert emu.faults.latency == 0 and emu.faults.rate == 0

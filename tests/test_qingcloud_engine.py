@@ -20,11 +20,14 @@ from pulumi.runtime.proto import provider_pb2
 from tests.support.qingcloud_cloud import FAST, set_faults
 from tests.support.qingcloud_engine import MiniEngine, ProviderError, ProviderHost, State
 from tests.support.qingcloud_program import ProgramRun, run_program
+from tests.support.qingcloud_workloads import Workloads
 
-TYPES = ("Vpc", "Vxnet", "RoutePush", "Eip", "SecurityGroup", "Instance", "Nic", "EipAssociation")
-# Per kind: how many S2 declares (NICs: 2 primary + 1 extra; rules: 5 per vCPE group).
+TYPES = ("Vpc", "Vxnet", "RouteTableRoutes", "InstanceRoutes", "Eip", "SecurityGroup", "Instance", "Nic",
+         "EipAssociation")
+# Per kind: how many S2 declares (NICs: 2 primary + 1 extra; rules: 5 per vCPE group; route
+# tables: none of its own, 2 rules in VPC 02's default table; DHCP options for vm01 and vm03).
 S2_EXPECTED = {"router": 2, "vxnet": 3, "instance": 2, "nic": 3, "eip": 2, "security_group": 2,
-               "security_group_rule": 10, "routing_table": 3, "routing_table_rule": 4}
+               "security_group_rule": 10, "routing_table_rule": 2, "router_static": 2}
 # User data attachments are consumed by RunInstances; the API has no call to delete them.
 NOT_USER_RESOURCES = {"attachment"}
 
@@ -48,6 +51,12 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     emulator.reset()
 
 
+@pytest.fixture
+def workloads(emu: Emulator) -> Workloads:
+    """The user's VMs S2's per-instance pushes go to (vm01, vm03), launched when needed."""
+    return Workloads(emu)
+
+
 def stack_config(emulator: Emulator) -> dict[str, str]:
     """Credentials and endpoint as secret stack config, handed over by the engine's Configure."""
     return {"netweave:qingcloudEndpoint": emulator.endpoint,
@@ -63,14 +72,19 @@ def host(emulator: Emulator) -> Iterator[ProviderHost]:
 
 
 @pytest.fixture
-def up(s2: ProgramRun, emu: Emulator, host: ProviderHost) -> MiniEngine:
-    engine = MiniEngine(s2)
+def up(s2: ProgramRun, emu: Emulator, host: ProviderHost, workloads: Workloads) -> MiniEngine:
+    engine = MiniEngine(s2, before_create=workloads)
     engine.up(host)
     return engine
 
 
-def counts(emulator: Emulator) -> dict[str, int]:
-    return {k: len(v) for k, v in emulator.snapshot().items() if v and k not in NOT_USER_RESOURCES}
+def counts(emulator: Emulator, workloads: Workloads | None = None) -> dict[str, int]:
+    """Live objects by kind; the user's own VMs (and their NICs) left out."""
+    mine = workloads.ids if workloads is not None else set()
+    snap = emulator.snapshot()
+    snap["instance"] = [i for i in snap["instance"] if i["instance_id"] not in mine]
+    snap["nic"] = [n for n in snap["nic"] if n.get("instance_id") not in mine]
+    return {k: len(v) for k, v in snap.items() if v and k not in NOT_USER_RESOURCES}
 
 
 def names(emulator: Emulator) -> Counter[str]:
@@ -84,15 +98,17 @@ def of_type(engine: MiniEngine, short: str) -> list[Any]:
     return [r for r in engine.custom if r.short_type == short]
 
 
-def test_every_resource_type_is_created_through_the_provider_host(emu: Emulator, up: MiniEngine) -> None:
+def test_every_resource_type_is_created_through_the_provider_host(emu: Emulator, up: MiniEngine,
+                                                                  workloads: Workloads) -> None:
     assert {r.short_type for r in up.custom} == set(TYPES)
     assert [op for op, _ in up.log] == ["create"] * len(up.custom)
-    assert counts(emu) == S2_EXPECTED
+    assert counts(emu, workloads) == S2_EXPECTED
 
 
 def test_s2_instances_have_their_fixed_addresses_and_the_extra_nic(emu: Emulator, up: MiniEngine) -> None:
     snap = emu.snapshot()
-    primaries = {i["instance_name"]: i["vxnets"][0]["private_ip"] for i in snap["instance"]}
+    primaries = {i["instance_name"]: i["vxnets"][0]["private_ip"] for i in snap["instance"]
+                 if i["instance_name"].startswith("nw-")}
     assert primaries == {"nw-s2-many-to-many-vcpe01": "192.168.128.2",
                          "nw-s2-many-to-many-vcpe02": "172.17.0.2"}
     [extra] = [n for n in snap["nic"] if n.get("nic_name") == "nw-s2-many-to-many-vcpe01-nic1"]
@@ -132,7 +148,8 @@ def test_refresh_then_up_changes_nothing(host: ProviderHost, up: MiniEngine) -> 
 BAD_INPUTS: dict[str, dict[str, Any]] = {
     "Vpc": {"vpc_network": "10.0.0.0/8"},
     "Vxnet": {"ip_network": "192.168.128.9/24"},
-    "RoutePush": {"routes": [{"destination": "172.17.0.0/24"}]},
+    "RouteTableRoutes": {"routes": [{"destination": "172.17.0.0/24"}]},
+    "InstanceRoutes": {"routes": []},
     "Eip": {"bandwidth": 0},
     "SecurityGroup": {"rules": [{"protocol": "sctp"}]},
     "Instance": {"userdata_type": "cloud-init"},
@@ -152,7 +169,7 @@ def test_every_resource_type_returns_input_errors_as_check_failures(s2: ProgramR
 IN_PLACE: dict[str, dict[str, Any]] = {
     "Vpc": {"name": "nw-s2-many-to-many-vpc01-renamed"},
     "Vxnet": {"name": "nw-s2-many-to-many-vxnet-renamed"},
-    "RoutePush": {"routes": [{"destination": "10.9.0.0/16", "next_hop": "192.168.128.2"}]},
+    "RouteTableRoutes": {"routes": [{"destination": "10.9.0.0/16", "next_hop": "172.17.0.2"}]},
     "Eip": {"bandwidth": 30},
     "SecurityGroup": {"rules": []},
     "Instance": {"name": "nw-s2-many-to-many-vcpe-renamed"},
@@ -161,7 +178,8 @@ IN_PLACE: dict[str, dict[str, Any]] = {
 REPLACING: dict[str, dict[str, Any]] = {
     "Vpc": {"vpc_network": "172.20.0.0/16"},
     "Vxnet": {"ip_network": "192.168.200.0/24"},
-    "RoutePush": {"vxnet_id": "vxnet-other"},
+    "RouteTableRoutes": {"vxnet_id": "vxnet-other"},
+    "InstanceRoutes": {"routes": [{"destination": "10.9.0.0/16", "next_hop": "192.168.128.2"}]},
     "Eip": {"billing_mode": "bandwidth"},
     "SecurityGroup": {"zone": "sh1a"},
     "Instance": {"userdata": {"/etc/netweave/changed": "1\n"}},
@@ -199,13 +217,16 @@ def test_unchanged_program_diffs_to_nothing_for_every_type(host: ProviderHost, u
 
 
 def test_destroy_in_reverse_order_leaves_the_emulator_empty(emu: Emulator, host: ProviderHost,
-                                                            up: MiniEngine) -> None:
+                                                            up: MiniEngine, workloads: Workloads) -> None:
+    workloads.terminate()  # the user's VMs leave the vxnets first (a vxnet with VMs stays)
     up.destroy(host)
     assert counts(emu) == {}
 
 
-def test_deleting_what_is_already_gone_is_done_for_every_type(host: ProviderHost, up: MiniEngine) -> None:
+def test_deleting_what_is_already_gone_is_done_for_every_type(host: ProviderHost, up: MiniEngine,
+                                                              workloads: Workloads) -> None:
     kept = dict(up.state.resources)
+    workloads.terminate()
     up.destroy(host)
     for r in up.custom:
         host.delete(r.urn, *kept[r.urn])
@@ -213,20 +234,21 @@ def test_deleting_what_is_already_gone_is_done_for_every_type(host: ProviderHost
 
 # --- convergence ---------------------------------------------------------------------------
 
-def assert_exactly_s2(emulator: Emulator) -> None:
-    assert counts(emulator) == S2_EXPECTED
+def assert_exactly_s2(emulator: Emulator, workloads: Workloads) -> None:
+    assert counts(emulator, workloads) == S2_EXPECTED
     duplicated = [n for n, c in names(emulator).items() if c > 1]
     assert duplicated == []
 
 
-def test_s2_converges_under_20_percent_transient_faults(s2: ProgramRun, emu: Emulator,
-                                                        host: ProviderHost) -> None:
-    set_faults(emu, rate=0.1, codes=(5100, 5000, 5300), http500_rate=0.05, lost_response_rate=0.05)
-    engine = MiniEngine(s2)
+def test_s2_converges_under_30_percent_transient_faults(s2: ProgramRun, emu: Emulator,
+                                                        host: ProviderHost, workloads: Workloads) -> None:
+    set_faults(emu, rate=0.15, codes=(5100, 5000, 5300), http500_rate=0.075, lost_response_rate=0.075)
+    engine = MiniEngine(s2, before_create=workloads)
     engine.up(host)
-    assert_exactly_s2(emu)
+    assert_exactly_s2(emu, workloads)
     engine.up(host)  # a second `pulumi up`: nothing to do
     assert [op for op, _ in engine.log].count("create") == len(engine.custom)
+    workloads.terminate()
     engine.destroy(host)
     assert counts(emu) == {}
 
@@ -236,13 +258,14 @@ def test_s2_converges_after_a_crash_mid_create(s2: ProgramRun) -> None:
     answer); the next `pulumi up` adopts what exists and creates only the rest."""
     with Emulator(job_seconds=0.02, seed=9, job_overrides={"RunInstances": 1.0}) as emu:
         state = State()
+        workloads = Workloads(emu)
         crashed = ProviderHost(FAST, stack_config(emu))
-        first = MiniEngine(s2, state)
+        first = MiniEngine(s2, state, before_create=workloads)
         failure: list[BaseException] = []
         runner = threading.Thread(target=lambda: _capture(failure, first.up, crashed))
         runner.start()
         deadline = time.monotonic() + 20
-        while not emu.snapshot()["instance"]:
+        while not [i for i in emu.snapshot()["instance"] if i["instance_name"].startswith("nw-")]:
             assert time.monotonic() < deadline, "RunInstances never accepted"
             time.sleep(0.01)
         crashed.kill()
@@ -252,9 +275,10 @@ def test_s2_converges_after_a_crash_mid_create(s2: ProgramRun) -> None:
         assert not any(r.short_type == "Instance" for r in first.custom if r.urn in state.resources)
 
         with ProviderHost(FAST, stack_config(emu)) as host:
-            second = MiniEngine(s2, state)
+            second = MiniEngine(s2, state, before_create=workloads)
             second.up(host)
-            assert_exactly_s2(emu)
+            assert_exactly_s2(emu, workloads)
+            workloads.terminate()
             second.destroy(host)
             assert counts(emu) == {}
 
@@ -273,13 +297,13 @@ def test_a_new_boot_configuration_replaces_the_vcpe_and_rewires_its_nic_and_eip(
     archive = base64.b64encode(tar_archive({"/etc/netweave/boot": "v2\n"})).decode()
     changed = dataclasses.replace(instance, inputs={**instance.inputs, "userdata": archive})
     rerun = ProgramRun([changed if r is instance else r for r in s2.resources])
-    second = MiniEngine(rerun, up.state)
+    second = MiniEngine(rerun, up.state, before_create=up.before_create)
     second.up(host)
 
     ops = {second.by_urn[urn].name: op for op, urn in second.log}
     assert ops == {"vcpe01": "replace", "vcpe01-nic1": "update", "vcpe01-eip-association": "replace"}
     snap = emu.snapshot()
-    [vcpe01] = [i for i in snap["instance"] if i["instance_name"].endswith("vcpe01")]
+    [vcpe01] = [i for i in snap["instance"] if i["instance_name"].endswith("-vcpe01")]
     assert vcpe01["instance_id"] != old_id and vcpe01["vxnets"][0]["private_ip"] == "192.168.128.2"
     [extra] = [n for n in snap["nic"] if n.get("nic_name", "").endswith("vcpe01-nic1")]
     assert extra["instance_id"] == vcpe01["instance_id"]

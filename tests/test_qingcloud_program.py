@@ -42,7 +42,7 @@ def test_s1_declares_exactly_the_qingcloud_resources_of_the_topology(s1: Program
     declared = sorted((r.short_type, r.name) for r in s1.resources if r.typ.startswith(QC))
     assert declared == sorted([
         ("Vpc", "vpc01"), ("Vpc", "vpc02"), ("Vxnet", "vxnet01"), ("Vxnet", "vxnet02"),
-        ("RoutePush", "vxnet01-route-push"), ("RoutePush", "vxnet02-route-push"),
+        ("RouteTableRoutes", "vxnet01-route-table"), ("RouteTableRoutes", "vxnet02-route-table"),
         ("Eip", "vcpe01-eip"), ("Eip", "vcpe02-eip"), ("SecurityGroup", "vcpe01-sg"),
         ("SecurityGroup", "vcpe02-sg"), ("Instance", "vcpe01"), ("Instance", "vcpe02"),
         ("EipAssociation", "vcpe01-eip-association"), ("EipAssociation", "vcpe02-eip-association")])
@@ -56,7 +56,7 @@ def test_each_resource_has_its_own_type_token(s1: ProgramRun) -> None:
 def test_vpc_children_are_parented_to_their_vpc_component(s2: ProgramRun) -> None:
     vpc01 = s2.urn("vpc01", "netweave:qingcloud:Vpc")
     for name, short in [("vpc01", "Vpc"), ("vxnet01", "Vxnet"), ("vxnet03", "Vxnet"),
-                        ("vxnet01-route-push", "RoutePush"), ("vxnet03-route-push", "RoutePush")]:
+                        ("vm01-routes", "InstanceRoutes"), ("vm03-routes", "InstanceRoutes")]:
         assert s2.named(name, short).parent == vpc01, name
 
 
@@ -122,15 +122,26 @@ def test_boot_configuration_and_provider_blob_are_secret_inputs(s2: ProgramRun) 
     assert {"userdata", "__provider"} <= s2.named("vcpe01", "Instance").secret_inputs
 
 
-def test_route_pushes_go_to_the_vxnet_where_the_next_hop_is_on_link(s2: ProgramRun) -> None:
-    assert s2.named("vxnet01-route-push").inputs["routes"] == [
+def test_per_instance_pushes_go_to_the_hosts_of_the_vxnet_where_the_next_hop_is_on_link(
+        s2: ProgramRun) -> None:
+    assert s2.named("vm01-routes").inputs["routes"] == [
         {"destination": "172.17.0.0/24", "next_hop": "192.168.128.2"}]
-    assert s2.named("vxnet03-route-push").inputs["routes"] == [
+    assert s2.named("vm03-routes").inputs["routes"] == [
         {"destination": "172.17.0.0/24", "next_hop": "192.168.129.5"}]
-    assert s2.named("vxnet02-route-push").inputs["routes"] == [
+    vm03 = s2.named("vm03-routes").inputs
+    assert (vm03["vxnet_id"], vm03["router_id"]) == ("vxnet-vxnet03", "rtr-vpc01")
+    assert (vm03["address"], vm03["instance"], vm03["host"]) == ("192.168.129.3", {"address": True}, "vm03")
+
+
+def test_route_table_pushes_go_to_the_table_of_the_next_hops_vxnet(s2: ProgramRun) -> None:
+    assert s2.named("vxnet02-route-table").inputs["routes"] == [
         {"destination": "192.168.128.0/24", "next_hop": "172.17.0.2"},
         {"destination": "192.168.129.0/24", "next_hop": "172.17.0.2"}]
-    assert s2.named("vxnet03-route-push").inputs["vxnet_id"] == "vxnet-vxnet03"
+    assert s2.named("vxnet02-route-table").inputs["vxnet_id"] == "vxnet-vxnet02"
+
+
+def test_a_host_without_instance_gets_no_per_instance_push(s2: ProgramRun) -> None:
+    assert names(s2, "InstanceRoutes") == {"vm01-routes", "vm03-routes"}
 
 
 def test_independent_resources_are_not_serialized(s2: ProgramRun) -> None:
@@ -204,7 +215,7 @@ def test_s4_vpn_server_is_a_qingcloud_host_with_its_vpn_port_open() -> None:
     assert instance.inputs["vxnet_id"] == "vxnet-vxnet-apps"
     rules = s4.named("vpn01-sg").inputs["rules"]
     assert any(r["protocol"] == "udp" and r["val1"] == "1194" and r["val3"] == "0.0.0.0/0" for r in rules)
-    assert s4.named("vxnet-apps-route-push").inputs["routes"] == [
+    assert s4.named("vxnet-apps-route-table").inputs["routes"] == [
         {"destination": "10.99.0.0/24", "next_hop": "192.168.20.5"}]
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from netweave.providers.qingcloud.eip import EipAssociationProvider, EipProvider
 from netweave.providers.qingcloud.instance import InstanceProvider
+from netweave.providers.qingcloud.instance_routes import InstanceRoutesProvider
 from netweave.providers.qingcloud.nic import NicProvider
-from netweave.providers.qingcloud.route_push import RoutePushProvider
+from netweave.providers.qingcloud.route_table import RouteTableRoutesProvider
 from netweave.providers.qingcloud.security_group import SecurityGroupProvider
 from netweave.providers.qingcloud.vpc import VpcProvider
 from netweave.providers.qingcloud.vxnet import VxnetProvider
@@ -349,59 +350,9 @@ def test_security_group_delete_and_not_found_is_done(cloud: Emulator) -> None:
     SecurityGroupProvider().delete(created.id, created.outs)
 
 
-# --- route push -------------------------------------------------------------------------------------
-
-def push(vxnet_id: str, routes: list[dict[str, str]]) -> dict[str, object]:
-    return {"name": "nw-t-vxnet03-route-push", "vxnet_id": vxnet_id, "routes": routes}
-
-
-ROUTE = {"destination": "172.17.0.0/24", "next_hop": "192.168.129.5"}
-
-
-def test_route_push_binds_a_route_table_to_the_vxnet_and_applies_it(cloud: Emulator) -> None:
-    net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
-    created = make(RoutePushProvider(), push(net.id, [ROUTE]))
-    [table] = live(cloud, "routing_table")
-    assert table["resources"] == [{"resource_id": net.id}] and table["is_applied"] == 1
-    [rule] = live(cloud, "routing_table_rule")
-    assert (rule["network"], rule["nexthop"], rule["nexthop_type"]) == ("172.17.0.0/24", "192.168.129.5", 3)
-    assert created.outs["bound_vxnets"] == [net.id]
-
-
-def test_route_push_route_change_updates_in_place_and_applies(cloud: Emulator) -> None:
-    net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
-    created = make(RoutePushProvider(), push(net.id, [ROUTE]))
-    other = {"destination": "10.8.0.0/20", "next_hop": "192.168.129.5"}
-    news = {**created.outs, "routes": [ROUTE, other]}
-    assert RoutePushProvider().diff(created.id, created.outs, news).replaces == []
-    RoutePushProvider().update(created.id, created.outs, news)
-    assert {r["network"] for r in live(cloud, "routing_table_rule")} == {"172.17.0.0/24", "10.8.0.0/20"}
-    assert live(cloud, "routing_table")[0]["is_applied"] == 1
-
-
-def test_route_push_import_reads_routes_and_vxnet(cloud: Emulator) -> None:
-    net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
-    created = make(RoutePushProvider(), push(net.id, [ROUTE]))
-    assert RoutePushProvider().read(created.id, {"zone": ZONE}).inputs == {
-        "zone": ZONE, "name": "nw-t-vxnet03-route-push", "vxnet_id": net.id, "routes": [ROUTE]}
-
-
-def test_route_push_check_refuses_a_destination_with_host_bits() -> None:
-    failures = RoutePushProvider().check({}, {"zone": ZONE, **push("vxnet-1", [
-        {"destination": "172.17.0.1/24", "next_hop": "192.168.129.5"}])}).failures
-    assert "did you mean 172.17.0.0/24?" in failures[0].reason
-
-
-def test_route_push_delete_unbinds_and_not_found_is_done(cloud: Emulator) -> None:
-    net = vxnet(router().id, "192.168.129.0/24", "nw-t-vxnet03")
-    created = make(RoutePushProvider(), push(net.id, [ROUTE]))
-    RoutePushProvider().delete(created.id, created.outs)
-    assert live(cloud, "routing_table") == []
-    RoutePushProvider().delete(created.id, created.outs)
-
-
 @pytest.mark.parametrize("provider", [VpcProvider(), VxnetProvider(), NicProvider(), InstanceProvider(),
-                                      EipProvider(), SecurityGroupProvider(), RoutePushProvider()],
+                                      EipProvider(), SecurityGroupProvider(), RouteTableRoutesProvider(),
+                                      InstanceRoutesProvider()],
                          ids=lambda p: type(p).__name__)
 def test_delete_of_an_id_the_cloud_never_had_is_done(cloud: Emulator, provider: object) -> None:
     provider.delete("x-doesnotexist", {"zone": ZONE})  # type: ignore[attr-defined]

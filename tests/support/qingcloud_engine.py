@@ -35,7 +35,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from tests.support.qingcloud_program import QC, ProgramRun, Registered
 
 OUTPUT_IDS = ("router_id", "vxnet_id", "eip_id", "eip_addr", "security_group_id", "instance_id",
-              "nic_id", "routing_table_id")
+              "nic_id", "routing_table_id", "router_static_id")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -139,10 +139,14 @@ class State:
 class MiniEngine:
     """Drive a recorded program run through a ProviderHost the way ``pulumi up`` does."""
 
-    def __init__(self, run: ProgramRun, state: State | None = None, workers: int = 8) -> None:
+    def __init__(self, run: ProgramRun, state: State | None = None, workers: int = 8,
+                 before_create: Callable[[Registered, dict[str, Any]], None] | None = None) -> None:
         self.run = run
         self.state = state or State()
         self.workers = workers
+        # Called with the resource and its (translated) inputs before its first create: what
+        # the world does meanwhile (e.g. the user's VMs a per-instance route push needs).
+        self.before_create = before_create
         # The QingCloud resources (keys are made locally and Vultr is not emulated).
         self.custom = [r for r in run.resources if r.typ.startswith(QC)]
         urns = {r.urn for r in self.custom}
@@ -188,6 +192,8 @@ class MiniEngine:
             checked, failures = host.check(r.urn, {}, news)
             if failures:
                 raise ProviderError(f"{r.name}: {failures}")
+            if self.before_create is not None:
+                self.before_create(r, news)
             id_, outs = host.create(r.urn, checked)
             self.log.append(("create", r.urn))
         with self.state.lock:

@@ -35,7 +35,8 @@ class Registered:
 
 FAKE_IDS = {"Vpc": ("router_id", "rtr-"), "Vxnet": ("vxnet_id", "vxnet-"), "Eip": ("eip_id", "eip-"),
             "SecurityGroup": ("security_group_id", "sg-"), "Instance": ("instance_id", "i-"),
-            "Nic": ("nic_id", "52:54:"), "RoutePush": ("routing_table_id", "rt-")}
+            "Nic": ("nic_id", "52:54:"), "RouteTableRoutes": ("routing_table_id", "rt-"),
+            "InstanceRoutes": ("router_static_id", "rtrs-")}
 
 
 class FakeCloud(pulumi.runtime.Mocks):

@@ -11,7 +11,8 @@ lint``) still cannot deploy a topology that lint refuses.
 - ``no-ssh-from-internet`` (resource, mandatory): a vCPE security group / Vultr
   firewall rule must not open SSH to 0.0.0.0/0.
 - ``route-push-unambiguous`` (resource, mandatory): one next hop per destination in a
-  route push (DHCP option 121 has no ECMP) and no next hop inside its own destination.
+  route push — a DHCP option's classless routes or a route table's rules (one per
+  destination) — and no next hop inside its own destination.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from netweave.paths import project_dir
 
 PROJECT_DIR = project_dir()
 QINGCLOUD_SECURITY_GROUP = "pulumi-python:dynamic/qingcloud:SecurityGroup"
-QINGCLOUD_ROUTE_PUSH = "pulumi-python:dynamic/qingcloud:RoutePush"
+QINGCLOUD_ROUTE_PUSHES = ("pulumi-python:dynamic/qingcloud:InstanceRoutes",
+                          "pulumi-python:dynamic/qingcloud:RouteTableRoutes")
 VULTR_FIREWALL_RULE = "vultr:index/firewallRule:FirewallRule"
 
 Report = Callable[..., None]  # report_violation(message, urn=None)
@@ -124,7 +126,7 @@ def validate_no_ssh_from_internet(args: Any, report_violation: Report) -> None:
 
 
 def validate_route_push(args: Any, report_violation: Report) -> None:
-    if args.resource_type != QINGCLOUD_ROUTE_PUSH:
+    if args.resource_type not in QINGCLOUD_ROUTE_PUSHES:
         return
     hops: dict[str, str] = {}
     for route in args.props.get("routes") or []:
@@ -138,7 +140,7 @@ def validate_route_push(args: Any, report_violation: Report) -> None:
             continue
         if dest in hops and hops[dest] != hop:
             report_violation(f"route push {args.name}: {dest} has two next hops ({hops[dest]}, {hop});"
-                             " DHCP option 121 delivers only one")
+                             " a DHCP option or a route table holds only one")
         hops.setdefault(dest, hop)
 
 

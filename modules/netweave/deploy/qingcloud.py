@@ -1,7 +1,9 @@
 """ComponentResources that mirror the topology on QingCloud.
 
 - ``QingCloudVpc``: the VPC's router, its vxnets (joined with their networks) and its
-  route pushes (one ``RoutePush`` per receiving vxnet, as the design fans them out).
+  route pushes by mechanism (``design/qingcloud_pushes.py``): one ``InstanceRoutes`` (a
+  DHCP option) per declared host that names its instance, one ``RouteTableRoutes`` (rules
+  in the route table bound to the vxnet) per next-hop vxnet of the route-table pushes.
 - ``QingCloudVcpe`` (and ``QingCloudVpnServer``): the host's EIP and security group
   (created at once: the public address is needed to render the boot configuration),
   then — once the boot configuration is known — its instance, extra NICs and the EIP
@@ -20,11 +22,13 @@ from typing import Any
 import pulumi
 
 from netweave.design import CloudFirewall, Design, FirewallRule, HostResources
+from netweave.design.qingcloud_pushes import vpc_pushes
 from netweave.design.resources import physical_name
 from netweave.providers.qingcloud.eip import Eip, EipAssociation
 from netweave.providers.qingcloud.instance import Instance
+from netweave.providers.qingcloud.instance_routes import InstanceRoutes
 from netweave.providers.qingcloud.nic import Nic
-from netweave.providers.qingcloud.route_push import RoutePush
+from netweave.providers.qingcloud.route_table import RouteTableRoutes
 from netweave.providers.qingcloud.security_group import SecurityGroup
 from netweave.providers.qingcloud.vpc import Vpc
 from netweave.providers.qingcloud.vxnet import Vxnet
@@ -42,25 +46,23 @@ def child_options(parent: pulumi.Resource, logical: str,
         pulumi.ResourceOptions(parent=parent)
 
 
-def route_push_targets(design: Design, vpc_name: str) -> dict[str, list[dict[str, str]]]:
-    """Receiving vxnet of ``vpc_name`` -> the routes its VMs receive (the design's fan-out)."""
-    return {vx: [{"destination": str(dest), "next_hop": str(hop)} for dest, hop in p.routes()]
-            for vx, p in design.vxnet_pushes.items() if p.vpc == vpc_name}
+def _routes(routes: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    return [{"destination": dest, "next_hop": hop} for dest, hop in routes]
 
 
 class QingCloudVpc(pulumi.ComponentResource):
-    """A QingCloud VPC: router + vxnets + route pushes."""
+    """A QingCloud VPC: router + vxnets + route pushes (per instance, in the route table)."""
 
     router: Vpc
     vxnets: dict[str, Vxnet]
-    route_pushes: dict[str, RoutePush]
+    instance_routes: dict[str, InstanceRoutes]    # by host
+    route_table_routes: dict[str, RouteTableRoutes]  # by next-hop vxnet
 
     def __init__(self, name: str, *, design: Design, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:Vpc", name, None, opts)
         vpc = design.topology.vpcs[name]
-        push_names = design.route_push_resources()
         self.router = Vpc(name, zone=zone, name=physical_name(stack, name),
                           vpc_network=str(vpc.cidr), opts=child_options(self, name, imports))
         self.vxnets = {
@@ -68,12 +70,21 @@ class QingCloudVpc(pulumi.ComponentResource):
                            router_id=self.router.router_id, ip_network=str(vx.cidr),
                            manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
             for vx_name, vx in vpc.vxnets.items()}
-        self.route_pushes = {
-            vx_name: RoutePush(push_names[vx_name], zone=zone,
-                               name=physical_name(stack, push_names[vx_name]),
-                               vxnet_id=self.vxnets[vx_name].vxnet_id, routes=routes,
-                               opts=child_options(self, push_names[vx_name], imports))
-            for vx_name, routes in route_push_targets(design, name).items()}
+        pushes = vpc_pushes(design.topology, name)
+        self.instance_routes = {
+            p.host: InstanceRoutes(f"{p.host}-routes", zone=zone,
+                                   name=physical_name(stack, f"{p.host}-routes"), host=p.host,
+                                   router_id=self.router.router_id,
+                                   vxnet_id=self.vxnets[p.vxnet].vxnet_id, address=p.address,
+                                   instance=p.instance.as_input(), routes=_routes(p.routes),
+                                   opts=child_options(self, f"{p.host}-routes", imports))
+            for p in pushes.instance}
+        self.route_table_routes = {
+            p.vxnet: RouteTableRoutes(f"{p.vxnet}-route-table", zone=zone,
+                                      name=physical_name(stack, f"{p.vxnet}-route-table"),
+                                      vxnet_id=self.vxnets[p.vxnet].vxnet_id, routes=_routes(p.routes),
+                                      opts=child_options(self, f"{p.vxnet}-route-table", imports))
+            for p in pushes.route_table}
         self.register_outputs({
             "router_id": self.router.router_id,
             "vxnet_ids": {n: v.vxnet_id for n, v in self.vxnets.items()},

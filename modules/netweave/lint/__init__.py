@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # Rule families after the schema stage, in report order. Each module has
 # ``check(ctx: Context) -> Iterable[Finding]``.
-FAMILIES = ("addressing", "routing", "vpn", "paths", "vultr")
+FAMILIES = ("addressing", "routing", "vpn", "paths", "vultr", "qingcloud")
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 

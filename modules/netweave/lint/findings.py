@@ -87,6 +87,15 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "(Vultr has no route push: the rendered cloud-init snippet carries route_push)"),
     Rule("R315", "push-no-receivers", _W,
          "a route push with `vxnets: []`: no vxnet receives it, so it routes nothing"),
+    Rule("R320", "push-host-no-instance", _W,
+         "a per-instance QingCloud route push reaches declared hosts that name no instance "
+         "(or no host at all): those VMs receive nothing"),
+    Rule("R321", "route-table-push-scope", _W,
+         "a route-table push lists vxnets, but the route table routes every vxnet bound to it"),
+    Rule("R322", "route-table-conflict", _E,
+         "two route-table pushes of one VPC send one destination to two next hops (one table)"),
+    Rule("R323", "push-mechanism-not-qingcloud", _W,
+         "a push mechanism or host instance set outside QingCloud, where it means nothing"),
     # paths
     Rule("P401", "intent-unreachable", _E, "intent says A reaches B, but A's packets die on the way"),
     Rule("P402", "intent-no-return", _E, "A's packets reach B but B's replies have no way back"),

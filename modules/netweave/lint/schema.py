@@ -357,7 +357,7 @@ def _schema_findings(exc: ValidationError) -> Iterator[Finding]:
             yield finding("S106", f"{where}: '{err.get('input')}' is not a port or port range",
                           path, "write one port (443) or a range (8000-8100)")
         else:
-            yield finding("S106", f"{where}: {err['msg']}", path)
+            yield finding("S106", f"{where}: {err['msg']}", path, ctx.get("hint"))
     return
 
 

@@ -8,6 +8,7 @@ lint's job (``netweave.lint``), which works on the objects defined here.
 from __future__ import annotations
 
 import functools
+import re
 import socket
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -377,15 +379,24 @@ class Vxnet(Strict):
 class RoutePush(Strict):
     """A route the VPC pushes to its VMs: destination -> next hop.
 
-    QingCloud delivers it by DHCP (option 121), Vultr workloads get it from cloud-init.
-    The next hop must be on-link for the VMs that receive it, so by default a push goes
-    to the vxnet(s) of this VPC that contain the next hop; ``vxnets`` narrows that.
+    On QingCloud, ``mechanism`` says how (see the README, "Deploying with Pulumi"):
+    ``instance`` (default; the console's 路由推送 → 添加云服务器路由) gives the route to each
+    declared host of the receiving vxnets that names its ``instance`` (a DHCP option per
+    instance); ``route-table`` puts it in the VPC route table bound to the next hop's
+    vxnet (the default table: every vxnet of the VPC), so the VPC router forwards the
+    packets of every VM, VMs created later included. Vultr workloads get pushes from
+    cloud-init whatever the mechanism. By default a push goes to the vxnet(s) of this VPC
+    that contain the next hop; ``vxnets`` narrows that (per-instance pushes only).
     """
 
     destination: Cidr
     next_hop: Address
     vxnets: list[Name] | None = Field(
         None, description="vxnets whose VMs receive the route (default: the vxnet of the next hop)")
+    mechanism: Literal["instance", "route-table"] | None = Field(
+        None, description="QingCloud: instance (default; a DHCP option per declared instance, as the "
+                          "console's route push) or route-table (the VPC route table: every VM, later "
+                          "ones included)")
     description: str | None = None
 
 
@@ -399,11 +410,68 @@ class Vpc(Strict):
 
 # --- hosts and routers ----------------------------------------------------------------
 
+INSTANCE_ID_PATTERN = r"^i-[a-z0-9]{8}$"
+
+
+class InstanceRef(Strict):
+    """The existing QingCloud instance a host is: by ``id``, by exact ``name``, or found by
+    the host's address in its vxnet (``lookup: address``), at deploy time."""
+
+    id: Annotated[str, StringConstraints(pattern=INSTANCE_ID_PATTERN)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    lookup: Literal["address"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_as_text(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            if not re.fullmatch(INSTANCE_ID_PATTERN, data):
+                raise PydanticCustomError(
+                    "instance_ref", "'{value}' is not a QingCloud instance id (i- and 8 letters or "
+                    "digits)", {"value": data, "hint": f"to find the instance by its name write "
+                                                      f"{{name: {data}}}"})
+            return {"id": data}
+        return data
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> InstanceRef:
+        given = [k for k in ("id", "name", "lookup") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "instance_ref", "an instance is named one way: an id (i-abcd1234), {name: ...} or "
+                "{lookup: address}; got {given}", {"given": ", ".join(given) or "nothing"})
+        return self
+
+    def as_input(self) -> dict[str, Any]:
+        """How the deploy passes it on: {"id": ...}, {"name": ...} or {"address": True}."""
+        if self.id is not None:
+            return {"id": self.id}
+        if self.name is not None:
+            return {"name": self.name}
+        return {"address": True}
+
+
+InstanceRefField = Annotated[
+    InstanceRef,
+    WithJsonSchema({"description": "an existing QingCloud instance: its id, {name: NAME} or "
+                                   "{lookup: address}",
+                    "anyOf": [{"type": "string", "pattern": INSTANCE_ID_PATTERN},
+                              {"type": "object", "properties": {"name": {"type": "string", "minLength": 1}},
+                               "required": ["name"], "additionalProperties": False},
+                              {"type": "object", "properties": {"lookup": {"const": "address"}},
+                               "required": ["lookup"], "additionalProperties": False}]}),
+]
+
+
 class Host(Strict):
-    """A workload VM: used for reachability checks and emulation, not deployed."""
+    """A workload VM: used for reachability checks and emulation. netweave does not create
+    it; ``instance`` names the QingCloud instance it is, for per-instance route pushes."""
 
     vxnet: Name
     address: Address
+    instance: InstanceRefField | None = Field(
+        None, description="QingCloud: the existing instance this host is (route pushes with "
+                          "mechanism instance are delivered to it)")
     security_groups: list[Name] = Field(default_factory=list)
     description: str | None = None
 

@@ -13,6 +13,7 @@ seeded with ``seed``: the same seed and the same call sequence give the same fau
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, field, fields
@@ -20,6 +21,9 @@ from typing import Any
 
 from .errors import ApiError, bad
 
+# Every call sleeps this long at most: a client's socket timeout (the SDK's 30 s and more)
+# must never be reached because of a setting, or every call "hangs".
+MAX_LATENCY = 10.0
 _MESSAGES = {5000: "InternalError, please try again later (injected by the emulator)",
              5100: "ServerBusy, please try again later (injected by the emulator)",
              5300: "ServiceUpdating, please try again later (injected by the emulator)"}
@@ -39,12 +43,16 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        for name in ("rate", "http500_rate", "lost_response_rate", "job_failure_rate", "latency"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a number, got {value!r}")
         for name in ("rate", "http500_rate", "lost_response_rate", "job_failure_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.latency < 0:
-            raise ValueError("latency must not be negative")
+        if not 0.0 <= self.latency <= MAX_LATENCY:
+            raise ValueError(f"latency must be between 0 and {MAX_LATENCY:g} seconds, got {self.latency}")
         self.codes = tuple(int(c) for c in self.codes)
         self.actions = tuple(self.actions)
         self._rng = random.Random(self.seed)

@@ -1,6 +1,11 @@
 """The HTTP side: ``GET /iaas/?...`` (and ``POST /iaas/`` for uploads) exactly as the
 unmodified qingcloud-sdk sends them, plus a small control API under ``/_emulator/``.
-Serves on loopback addresses only."""
+
+Serves on loopback addresses only, and answers only requests meant for loopback: a
+``Host`` that is not a loopback name (DNS rebinding) or an ``Origin`` that is not a
+loopback origin (a web page posting to ``/_emulator/reset``) gets 403. A body needs a
+valid ``Content-Length`` (missing on POST, negative, not a number or over 8 MiB: 400) and
+must arrive within ``BODY_SECONDS``: nothing a client sends can make it wait forever."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import dataclasses
 import ipaddress
 import json
 import secrets
+import sys
 import threading
 import time
 import traceback
@@ -28,7 +34,39 @@ from .store import KINDS, Record, Store
 API_PATH = "/iaas/"
 CONTROL_PREFIX = "/_emulator/"
 MAX_BODY = 8 * 1024 * 1024
+BODY_SECONDS = 10.0
+LOOPBACK_NAMES = ("localhost",)
 load_all()
+
+
+def is_loopback_name(host: str) -> bool:
+    """``127.0.0.1``, ``[::1]``, ``localhost`` (any port): the names a local client uses."""
+    if host.startswith("["):
+        name = host[1:].partition("]")[0]
+    else:
+        name = host.rpartition(":")[0] if host.count(":") == 1 else host
+    if name.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a killed provider host) is not an emulator error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def check_loopback(host: str) -> str:
@@ -78,8 +116,7 @@ class Emulator:
     def start(self) -> int:
         if self._httpd is not None:
             return self.port
-        httpd = ThreadingHTTPServer((self.host, self.requested_port), _Handler)
-        httpd.daemon_threads = True
+        httpd = _Server((self.host, self.requested_port), _Handler)
         httpd.emulator = self  # type: ignore[attr-defined]
         self._httpd = httpd
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -252,19 +289,50 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _check_origin(self) -> None:
+        host = self.headers.get("Host")
+        if not host or not is_loopback_name(host.strip()):
+            raise BadRequest(403, f"Host {host!r} is not a loopback name: the emulator answers "
+                                  "only requests meant for 127.0.0.1, ::1 or localhost")
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            parts = urllib.parse.urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not is_loopback_name(parts.netloc):
+                raise BadRequest(403, f"Origin {origin!r} is not local: cross-origin requests "
+                                      "(a web page calling the emulator) are refused")
+
+    def _read_body(self, verb: str) -> bytes:
+        text = self.headers.get("Content-Length")
+        if text is None:
+            if verb == "POST" or self.headers.get("Transfer-Encoding"):
+                raise BadRequest(400, "a request body needs a Content-Length")
+            return b""
+        if not text.strip().isdigit():
+            raise BadRequest(400, f"Content-Length {text!r} is not a byte count")
+        length = int(text)
         if length > MAX_BODY:
-            raise ApiError(BAD_FORMAT, f"request body of {length} bytes is too large")
-        return self.rfile.read(length) if length else b""
+            raise BadRequest(400, f"request body of {length} bytes is too large (at most {MAX_BODY})")
+        if not length:
+            return b""
+        self.connection.settimeout(BODY_SECONDS)
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError:
+            raise BadRequest(400, f"the request body did not arrive within {BODY_SECONDS:g} s") from None
+        finally:
+            self.connection.settimeout(None)
+        if len(data) != length:
+            raise BadRequest(400, f"the request body ended after {len(data)} of {length} bytes")
+        return data
 
     def _dispatch(self, verb: str) -> None:
         url = urllib.parse.urlsplit(self.path)
         try:
-            body = self._read_body() if verb == "POST" else b""
-        except ApiError as exc:
+            self._check_origin()
+            body = self._read_body(verb)
+        except BadRequest as exc:
             self.close_connection = True
-            self._send(200, exc.body())
+            self._send(exc.status, {"error": str(exc)})
             return
         if url.path.startswith(CONTROL_PREFIX):
             self._send(*self.emulator.control(verb, url.path, body))

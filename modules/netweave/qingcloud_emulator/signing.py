@@ -43,6 +43,11 @@ def parse_time_stamp(value: str) -> float:
 def verify(credentials: Mapping[str, str], verb: str, path: str, params: Mapping[str, str],
            now: float | None = None) -> str:
     """Check access key, signature and age of a request; return its access_key_id."""
+    # content/network/vpc/api/get_api/parameters.md: "signature_version | 签名函数的版本号，目前只支持
+    # 版本号为 1" (version 2 belongs to IAM signing on /iam/, signature.md): anything else is refused
+    if params.get("signature_version") != "1":
+        raise ApiError(AUTH_FAILED, f"AuthFailure, signature_version [{params.get('signature_version', '')}] "
+                                    "is not supported, only 1 (get_api/parameters.md)")
     key_id = params.get("access_key_id", "")
     secret = credentials.get(key_id)
     if secret is None:

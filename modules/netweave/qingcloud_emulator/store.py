@@ -20,7 +20,8 @@ from typing import Any
 from .errors import denied, not_found
 
 Record = dict[str, Any]
-# An effect a job applies when it ends: ["set", kind, id, {field: value}] or ["remove", kind, id, {}].
+# An effect a job applies when it ends: ["set", kind, id, {field: value}], ["add", kind, id, record]
+# (a record the job brings into being, e.g. a route table's system rule) or ["remove", kind, id, {}].
 Op = list[Any]
 
 KINDS = ("router", "vxnet", "instance", "nic", "eip", "security_group", "security_group_rule",
@@ -122,6 +123,9 @@ class Zone:
 
     def _apply(self, op: Op, when: float) -> None:
         verb, kind, rid, fields = op
+        if verb == "add":
+            self.add(kind, rid, dict(fields))
+            return
         rec = self.res[kind].get(rid)
         if rec is None:
             return

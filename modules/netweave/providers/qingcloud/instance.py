@@ -74,7 +74,7 @@ class InstanceProvider(Provider):
             return body.decode()
         answer = c.call("UploadUserDataAttachment", {
             "attachment_content": base64.b64encode(body).decode(),
-            "attachment_name": f"{name}.tar.gz"}, verb="POST")
+            "attachment_name": userdata.attachment_name(name, body)}, verb="POST")
         return str(answer["attachment_id"])
 
     def outputs_from(self, item: Mapping[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,19 @@ def tar_archive(files: Mapping[str, str]) -> bytes:
     return out.getvalue()
 
 
+def attachment_name(base: str, archive: bytes) -> str:
+    """``<base>.tar``, ``.tar.gz``, ``.tar.bz2`` or ``.zip``: the name says what the bytes are
+    (upload_userdata_attachment.md accepts zip, tar, tgz, tbz; the renderer's userdata.tar
+    is plain tar, ``tar_archive`` gzips)."""
+    if archive[:2] == b"\x1f\x8b":
+        return f"{base}.tar.gz"
+    if archive[:3] == b"BZh":
+        return f"{base}.tar.bz2"
+    if archive[:4] == b"PK\x03\x04":
+        return f"{base}.zip"
+    return f"{base}.tar"
+
+
 def encoded(userdata_type: str, userdata: Any) -> bytes:
     """What is sent: the archive for tar, the base64 text for exec/plain."""
     if userdata_type == "tar":

@@ -19,6 +19,8 @@ from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
 from .nics import allocate_ip, nics_of
 from .routers import eip_of
 from .security_groups import default_group
+from .statics import DHCP_OPTION
+from .vxnets import nics_in
 
 USERDATA_MAX = 4 * 1024            # length of the base64 string of plain/exec user data
 ATTACHMENT_MAX = 2 * 1024 * 1024   # size of a tar/zip attachment
@@ -34,15 +36,30 @@ def _decode(value: str, field: str) -> bytes:
         raise bad(f"{field} is not valid base64") from exc
 
 
-def _is_archive(raw: bytes) -> bool:
+EXTENSIONS = {".zip": "zip", ".tar": "tar", ".tgz": "tgz", ".tar.gz": "tgz", ".tbz": "tbz",
+              ".tbz2": "tbz", ".tar.bz2": "tbz"}
+
+
+def archive_format(raw: bytes) -> str | None:
+    """zip, tar, tgz or tbz (the four kinds upload_userdata_attachment.md accepts), from the
+    bytes themselves; None for anything else."""
     if zipfile.is_zipfile(io.BytesIO(raw)):
-        return True
-    try:
-        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:*") as archive:
-            archive.getmembers()
-        return True
-    except (tarfile.TarError, EOFError, OSError):
-        return False
+        return "zip"
+    for mode, kind in (("r:", "tar"), ("r:gz", "tgz"), ("r:bz2", "tbz")):
+        try:
+            with tarfile.open(fileobj=io.BytesIO(raw), mode=mode) as archive:  # type: ignore[call-overload]
+                archive.getmembers()
+            return kind
+        except (tarfile.TarError, EOFError, OSError):
+            continue
+    return None
+
+
+def named_format(name: str) -> str | None:
+    """The kind an attachment_name's extension announces, None without a known extension."""
+    lowered = name.lower()
+    return next((kind for ext, kind in sorted(EXTENSIONS.items(), key=lambda e: -len(e[0]))
+                 if lowered.endswith(ext)), None)
 
 
 @view("instance")
@@ -97,11 +114,20 @@ def upload_userdata_attachment(ctx: Ctx) -> Body:
     if len(raw) > ATTACHMENT_MAX:
         raise bad(f"attachment_content is {len(raw)} bytes, the limit of a userdata attachment is "
                   f"{ATTACHMENT_MAX} (2 MB)")
-    if not _is_archive(raw):
+    kind = archive_format(raw)
+    if kind is None:
         raise bad("attachment_content is not a zip, tar, tgz or tbz archive")
+    # Whether QingCloud reads the name is not documented ("文件名称", optional; the Terraform
+    # provider sends "userdata"). A name without an archive extension is accepted; a name
+    # whose extension says another kind than the bytes is refused: one of them is wrong.
+    name = ctx.p.text("attachment_name", "") or ""
+    announced = named_format(name)
+    if announced is not None and announced != kind:
+        raise bad(f"attachment_name [{name}] says {announced} but attachment_content is a {kind} "
+                  "archive: name the file for what it is")
     attachment_id = zone.new_id("uda")
     zone.add("attachment", attachment_id, {
-        "attachment_id": attachment_id, "attachment_name": ctx.p.text("attachment_name", "") or "",
+        "attachment_id": attachment_id, "attachment_name": name,
         "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), "_content": raw.hex()})
     return {"attachment_id": attachment_id}
 
@@ -246,3 +272,37 @@ def modify_instance_attributes(ctx: Ctx) -> Body:
     inst = ctx.zone.get("instance", iid)
     inst.update(text_changes(ctx, ("instance_name", "description")))
     return {"instance_id": iid}
+
+
+# content/network/vpc/api/vxnet_api/describe_vxnet_instances.md: the instances with a NIC in
+# the vxnet, each with its private_ip there and dhcp_options (the DHCP option router static
+# for this instance and vxnet: {"val2": ..., "router_static_id": ...}, {} without one).
+@action("DescribeVxnetInstances", read_only=True)
+def describe_vxnet_instances(ctx: Ctx) -> Body:
+    p, zone = ctx.p, ctx.zone
+    vid = p.req("vxnet")
+    zone.get("vxnet", vid)
+    wanted = set(p.many("instances"))
+    status, image, kind = p.text("status"), p.text("image"), p.text("instance_type")
+    items = []
+    for nic in sorted(nics_in(zone, vid), key=lambda n: n["private_ip"]):
+        inst = zone.find("instance", nic.get("instance_id") or "")
+        if inst is None or (wanted and inst["instance_id"] not in wanted) or \
+                (status and inst["status"] != status) or (kind and inst["instance_type"] != kind) or \
+                (image and inst["image"]["image_id"] != image):
+            continue
+        option = next((s for s in zone.live("router_static") if s["static_type"] == DHCP_OPTION
+                       and s["val1"] == inst["instance_id"] and s["vxnet_id"] == vid), None)
+        items.append({
+            "vxnet_id": vid, "instance_id": inst["instance_id"], "instance_name": inst["instance_name"],
+            "description": inst.get("description"), "instance_type": inst["instance_type"],
+            "vcpus_current": inst["vcpus_current"], "memory_current": inst["memory_current"],
+            "status": inst["status"], "transition_status": inst.get("transition_status", ""),
+            "create_time": inst["create_time"], "status_time": inst["status_time"],
+            "image_id": inst["image"]["image_id"], "private_ip": nic["private_ip"], "nic_id": nic["nic_id"],
+            "sequence": nic.get("sequence", 0),
+            "dhcp_options": ({"val2": option["val2"], "router_static_id": option["router_static_id"]}
+                             if option else {})})
+    offset = p.number("offset", 0) or 0
+    limit = min(p.number("limit", 20) or 20, 100)
+    return {"instance_set": items[offset:offset + limit], "total_count": len(items)}

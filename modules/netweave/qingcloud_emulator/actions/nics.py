@@ -7,7 +7,7 @@ import ipaddress
 from ..errors import bad, denied
 from ..store import Record, Zone
 from . import Body, Ctx, action, listing, public, tags_of, view
-from .vxnets import network_of, nics_in
+from .vxnets import network_of, nics_in, reserved
 
 MAX_NICS_PER_INSTANCE = 64
 
@@ -25,9 +25,9 @@ def allocate_ip(zone: Zone, vxnet: Record, wanted: str | None, taken: set[str] |
             addr = ipaddress.IPv4Address(wanted)
         except ValueError as exc:
             raise bad(f"private ip [{wanted}] is not an IPv4 address") from exc
-        if addr not in net or addr in (net.network_address, net.broadcast_address):
+        if addr not in net or reserved(net, addr):
             raise bad(f"private ip [{wanted}] is not a host address of vxnet "
-                      f"[{vxnet['vxnet_id']}] ({net})")
+                      f"[{vxnet['vxnet_id']}] ({net}; the first and the last three are reserved)")
         if wanted in used:
             raise denied(f"private ip [{wanted}] is already in use in vxnet [{vxnet['vxnet_id']}]")
         return wanted

@@ -1,4 +1,17 @@
-"""VPC networks (routers): content/network/vpc/api/vpc_api/*.md."""
+"""VPC networks (routers): content/network/vpc/api/vpc_api/*.md.
+
+Where the pages disagree, the emulator follows the newer page and says so:
+
+- ``router_type``: create_routers.md lists "0 - 中型，1 - 小型，2 - 大型，默认为 1". The FAQ
+  (content/network/vpc/faq/vpc_ expansion.md) names a fourth size, 超大型 (250kpps), but no
+  page gives its number (only qingcloud-api-specs and the SDKs say 3): refused.
+- ``vpc_network``: create_routers.md still says "192.168.0.0/16 或 172.16.0.0/16"; the network
+  planning guide content/network/vpc/quick-start/10_qs_net_plan.md (the page the console's
+  current VPC guides point to, and the one that also gives the /16–/29 vxnet rule the
+  console enforces) says "192.168.0.0/16、172.16.0.0/16-172.31.0.0/16这些网段及其子网". The
+  emulator follows the planning guide: those ranges and their subnets down to /29 (the
+  smallest vxnet, which a VPC must be able to hold).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +20,13 @@ import ipaddress
 from ..errors import bad, denied
 from ..store import Record, Zone
 from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
+from .route_tables import create_default_table, remove_router_tables_ops
 from .security_groups import default_group
 
 VPC_RANGES = [ipaddress.ip_network("192.168.0.0/16")] + [
     ipaddress.ip_network(f"172.{n}.0.0/16") for n in range(16, 32)]
+ROUTER_TYPES = (0, 1, 2)  # create_routers.md: 0 medium, 1 small (default), 2 large
+SMALLEST_VXNET = 29       # 10_qs_net_plan.md: "子网掩码范围为16～29"
 
 
 def vxnets_of(zone: Zone, router_id: str) -> list[Record]:
@@ -56,16 +72,18 @@ def router_view(zone: Zone, rec: Record, verbose: bool) -> Record:
 def create_routers(ctx: Ctx) -> Body:
     p, zone = ctx.p, ctx.zone
     router_type = p.number("router_type", 1)
-    if router_type not in (0, 1, 2, 3):
-        raise bad(f"router_type [{router_type}] should be 0, 1, 2 or 3")
+    if router_type not in ROUTER_TYPES:
+        raise bad(f"router_type [{router_type}] should be 0 (medium), 1 (small) or 2 (large) "
+                  "(create_routers.md; no page gives a number to the FAQ's 超大型)")
     vpc_text = p.text("vpc_network", "192.168.0.0/16") or ""
     try:
         vpc = ipaddress.ip_network(vpc_text)
     except ValueError as exc:
         raise bad(f"vpc_network [{vpc_text}] is not a network") from exc
-    if vpc not in VPC_RANGES:
-        raise bad(f"vpc_network [{vpc_text}] should be 192.168.0.0/16 or one of 172.16.0.0/16 - "
-                  "172.31.0.0/16")
+    if not isinstance(vpc, ipaddress.IPv4Network) or vpc.prefixlen > SMALLEST_VXNET or \
+            not any(vpc.subnet_of(r) for r in VPC_RANGES if isinstance(r, ipaddress.IPv4Network)):
+        raise bad(f"vpc_network [{vpc_text}] should be 192.168.0.0/16, one of 172.16.0.0/16 - "
+                  "172.31.0.0/16, or a subnet of them no smaller than /29 (10_qs_net_plan.md)")
     count = p.number("count", 1) or 1
     if not 1 <= count <= 10:
         raise bad(f"count [{count}] should be between 1 and 10")
@@ -82,6 +100,7 @@ def create_routers(ctx: Ctx) -> Body:
             "private_ip": f"10.{140 + host % 10}.{host}.{zone.store.rng.randrange(2, 250)}",
             "security_group_id": sg_id, "mode": 0,
         })
+        create_default_table(zone, rid)
         ids.append(rid)
     job = zone.job("CreateRouters", ids,
                    ok=[["set", "router", r, {"status": "active", "transition_status": ""}] for r in ids],
@@ -169,5 +188,6 @@ def delete_routers(ctx: Ctx) -> Body:
             ok.append(["set", "eip", eip["eip_id"], {"status": "available", "_resource_id": None}])
         ok += [["remove", "router_static", s["router_static_id"], {}]
                for s in zone.live("router_static") if s["router_id"] == rid]
+        ok += remove_router_tables_ops(zone, rid)
     fail = [["set", "router", r, {"transition_status": ""}] for r in ids]
     return {"routers": ids, "job_id": zone.job("DeleteRouters", ids, ok=ok, fail=fail)}

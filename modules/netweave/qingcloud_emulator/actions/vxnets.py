@@ -8,11 +8,18 @@ import ipaddress
 from ..errors import bad, denied
 from ..store import Record, Zone
 from . import Body, Ctx, action, listing, public, tags_of, text_changes, view
+from .route_tables import bind_ops, default_table, unbind_ops
 from .routers import active_router
 
 
 def nics_in(zone: Zone, vxnet_id: str) -> list[Record]:
     return [n for n in zone.live("nic") if n["vxnet_id"] == vxnet_id]
+
+
+def reserved(net: ipaddress.IPv4Network, addr: ipaddress.IPv4Address) -> bool:
+    """content/network/vpc/quick-start/10_qs_net_plan.md: "每个私有网络中的第一个和最后三个IP地址为
+    系统保留地址" (the first and the last three addresses of a vxnet are the system's)."""
+    return addr == net.network_address or int(addr) >= int(net.broadcast_address) - 2
 
 
 def network_of(vxnet: Record) -> ipaddress.IPv4Network | None:
@@ -81,8 +88,9 @@ def _address(text: str | None, field: str, net: ipaddress.IPv4Network,
         addr = ipaddress.IPv4Address(text)
     except ValueError as exc:
         raise bad(f"{field} [{text}] is not an IPv4 address") from exc
-    if addr not in net or addr in (net.network_address, net.broadcast_address):
-        raise bad(f"{field} [{text}] is not a host address of ip_network [{net}]")
+    if addr not in net or reserved(net, addr):
+        raise bad(f"{field} [{text}] is not a host address of ip_network [{net}] (the first and "
+                  "the last three addresses are reserved)")
     return addr
 
 
@@ -115,14 +123,18 @@ def join_router(ctx: Ctx) -> Body:
     hosts = net.num_addresses
     manager = _address(p.text("manager_ip"), "manager_ip", net, net.network_address + 1)
     dyn_start = _address(p.text("dyn_ip_start"), "dyn_ip_start", net, net.network_address + 2)
-    dyn_end = _address(p.text("dyn_ip_end"), "dyn_ip_end", net, net.network_address + hosts - 2)
+    dyn_end = _address(p.text("dyn_ip_end"), "dyn_ip_end", net, net.network_address + hosts - 4)
     if dyn_start > dyn_end:
         raise bad(f"dyn_ip_start [{dyn_start}] is after dyn_ip_end [{dyn_end}]")
     zone.set(vxnet, _joining_router=rid, _ip_network=str(net))
     joined = {"_router_id": rid, "_joining_router": None, "_manager_ip": str(manager),
               "_dyn_ip_start": str(dyn_start), "_dyn_ip_end": str(dyn_end),
               "_router_nic": zone.new_id("nic")}
-    job = zone.job("JoinRouter", [rid, vid], ok=[["set", "vxnet", vid, joined]],
+    ok: list[list[object]] = [["set", "vxnet", vid, joined]]
+    table = default_table(zone, rid)
+    if table is not None:  # 01_route_description.md: later vxnets join the default table too
+        ok += bind_ops(zone, table["rtable_id"], vid, str(net))
+    job = zone.job("JoinRouter", [rid, vid], ok=ok,
                    fail=[["set", "vxnet", vid, {"_joining_router": None, "_ip_network": None}]])
     return {"router_id": rid, "vxnet_id": vid, "job_id": job}
 
@@ -145,8 +157,10 @@ def leave_router(ctx: Ctx) -> Body:
             "_dyn_ip_end": None, "_router_nic": None}
     for vid in ids:
         zone.set(zone.get("vxnet", vid), _leaving=True)
-    job = zone.job("LeaveRouter", [rid, *ids],
-                   ok=[["set", "vxnet", v, {**left, "_leaving": False}] for v in ids],
+    ok: list[list[object]] = [["set", "vxnet", v, {**left, "_leaving": False}] for v in ids]
+    for vid in ids:  # a vxnet that leaves its VPC leaves the VPC's route table
+        ok += unbind_ops(zone, vid)
+    job = zone.job("LeaveRouter", [rid, *ids], ok=ok,
                    fail=[["set", "vxnet", v, {"_leaving": False}] for v in ids])
     return {"job_id": job}
 
