@@ -117,7 +117,7 @@ def test_the_base_document_is_valid_for_both() -> None:
 def test_a_boolean_or_quoted_asn_is_a_wrong_type_at_the_asn(text: str, field: str) -> None:
     source = (ROOT / "stacks" / "s1-one-to-one.yaml").read_text().replace("asn: 65001", text)
     result = lint_text(source, "s1.yaml")
-    assert [(f.code, f.path[-1], f.line) for f in result.findings] == [("S102", field, 39)]
+    assert [(f.code, f.path[-1], f.line) for f in result.findings] == [("S102", field, 44)]
 
 
 def test_a_whole_float_is_read_as_the_integer_it_is() -> None:

@@ -24,7 +24,7 @@ from netweave.design.firewall import CloudFirewall, FirewallRule, build_firewall
 from netweave.design.hosts import NicInterface, StaticRoute, VcpeDesign, VpnServerDesign, build_hosts
 from netweave.design.keys import KeySpec, key_specs
 from netweave.design.pushes import PushedRoute, PushMechanism, VxnetPushes, build_pushes, hosts_by_vxnet
-from netweave.design.resources import HostResources, host_resources, route_push_name
+from netweave.design.resources import HostResources, host_resources
 from netweave.design.tunnels import Endpoint, TunnelLink, TunnelSide, build_tunnels
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -97,7 +97,4 @@ class Design:
         return ([n for n in sorted(self.vcpes) if self.vcpes[n].cloud == cloud]
                 + [n for n in sorted(self.vpn_servers) if self.vpn_servers[n].cloud == cloud])
 
-    def route_push_resources(self) -> dict[str, str]:
-        """Receiving QingCloud vxnet -> the logical name of its route push."""
-        return {vx: route_push_name(vx) for vx, p in self.vxnet_pushes.items()
-                if p.mechanism is PushMechanism.ROUTE_TABLE}
+

@@ -24,15 +24,18 @@ from netweave.model.topology import Topology
 class PushMechanism(StrEnum):
     """How a cloud delivers a route push to the VMs of a vxnet."""
 
-    # QingCloud: one VPC route table per receiving vxnet, bound to it and applied
-    # (providers/qingcloud/route_push.py; qingcloud-api.md "Routes").
+    # QingCloud, ``mechanism: instance`` (the default): a DHCP option per declared instance
+    # (providers/qingcloud/instance_routes.py; design/qingcloud_pushes.py has the resources).
+    INSTANCE = "instance"
+    # QingCloud, ``mechanism: route-table``: rules in the route table bound to the next hop's
+    # vxnet — the VPC's default table, bound to all its vxnets (providers/qingcloud/route_table.py).
     ROUTE_TABLE = "route-table"
     # Vultr has no route push: the VPC's workloads apply the rendered cloud-init snippet
     # (``<vpc>/workload-routes.yaml``, lint R314).
     CLOUD_INIT = "cloud-init"
 
 
-MECHANISM = {"qingcloud": PushMechanism.ROUTE_TABLE, "vultr": PushMechanism.CLOUD_INIT}
+MECHANISM = {"qingcloud": PushMechanism.INSTANCE, "vultr": PushMechanism.CLOUD_INIT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ def build_pushes(topology: Topology, index: Index, hosts: Mapping[str, tuple[str
     for vpc_name, vpc in topology.vpcs.items():
         if not vpc.route_push:
             continue
-        mechanism = MECHANISM[index.cloud_of_vpc(vpc_name)[1].provider]
+        cloud_default = MECHANISM[index.cloud_of_vpc(vpc_name)[1].provider]
         spans = sorted((vx.cidr.first, vx.cidr.last, n) for n, vx in vpc.vxnets.items())
         starts = [first for first, _last, _n in spans]
         # Pushes share few next hops: resolve each once (parsed addresses are shared objects).
@@ -111,6 +114,8 @@ def build_pushes(topology: Topology, index: Index, hosts: Mapping[str, tuple[str
                 receiving = hosts.get(receivers[0], ())
             else:
                 receiving = tuple(h for vx in receivers for h in hosts.get(vx, ()))
+            mechanism = (PushMechanism(push.mechanism)
+                         if push.mechanism and cloud_default is PushMechanism.INSTANCE else cloud_default)
             route = PushedRoute(vpc_name, i, push.destination, hop, found[0], receivers, receiving,
                                 push.vxnets is not None, mechanism)
             every.append(route)

@@ -12,11 +12,6 @@ def physical_name(stack: str, logical: str) -> str:
     return f"nw-{stack}-{logical}"
 
 
-def route_push_name(vxnet: str) -> str:
-    """The route push (QingCloud route table) of one receiving vxnet."""
-    return f"{vxnet}-route-push"
-
-
 @dataclass(frozen=True, slots=True)
 class HostResources:
     """The resources of one vCPE or VPN server, by logical name."""
