@@ -17,13 +17,16 @@ from typing import Generic, TypeVar
 
 import netaddr
 
+from netweave.lint.typos import TypoIndex, distance
+
+__all__ = ["TYPO", "Candidates", "PrefixSet", "distance", "listing", "point", "span", "typo_of"]
+
 T = TypeVar("T")
 
 # IPv4 and IPv6 integers overlap; shifting IPv6 above 2**128 keeps their ranges apart.
 V6_BASE = 1 << 128
 
 NEIGHBOURS = 4  # numeric neighbours on each side considered for a hint
-_DIGITS = "0123456789abcdef:./"
 
 
 def span(net: netaddr.IPNetwork) -> tuple[int, int]:
@@ -39,36 +42,6 @@ def point(address: netaddr.IPAddress) -> int:
     return (V6_BASE if address.version == 6 else 0) + int(address)
 
 
-def distance(a: str, b: str) -> int:
-    """Levenshtein distance: how many keystrokes turn one address into the other."""
-    if a == b:
-        return 0
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1,
-                               previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
-def one_edit_away(text: str) -> Iterable[str]:
-    """Every string one substitution, deletion, insertion or transposition away."""
-    for i in range(len(text)):
-        yield text[:i] + text[i + 1:]
-        for c in _DIGITS:
-            if c != text[i]:
-                yield text[:i] + c + text[i + 1:]
-        if i + 1 < len(text):
-            yield text[:i] + text[i + 1] + text[i] + text[i + 2:]
-    for i in range(len(text) + 1):
-        for c in _DIGITS:
-            yield text[:i] + c + text[i:]
-
-
 @dataclass
 class Candidates(Generic[T]):
     """Named things at addresses or prefixes, searchable by digits and by value."""
@@ -77,6 +50,7 @@ class Candidates(Generic[T]):
     texts: list[str] = field(default_factory=list)
     items: list[T] = field(default_factory=list)
     by_text: dict[str, T] = field(default_factory=dict)
+    _typos: TypoIndex | None = None
 
     @classmethod
     def build(cls, entries: Iterable[tuple[int, str, T]]) -> Candidates[T]:
@@ -96,9 +70,12 @@ class Candidates(Generic[T]):
         """The candidate a typo most likely meant: by keystrokes, then by value."""
         if not self.keys:
             return None
-        for variant in one_edit_away(text):
-            if variant in self.by_text:
-                return self.by_text[variant]
+        if self._typos is None:
+            self._typos = TypoIndex(self.texts)
+        slips = self._typos.slips(text)
+        if slips:
+            best = min(slips, key=lambda i: (distance(text, self.texts[i]), abs(self.keys[i] - key)))
+            return self.items[best]
         at = bisect_left(self.keys, key)
         lo, hi = max(0, at - NEIGHBOURS), min(len(self.keys), at + NEIGHBOURS)
         best = min(range(lo, hi), key=lambda i: (distance(text, self.texts[i]),

@@ -5,17 +5,34 @@ These run before any other lint family: the others may assume every name resolve
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 
 from netweave.lint.findings import Finding, finding
-from netweave.lint.schema import dotted, nearest
+from netweave.lint.schema import dotted
+from netweave.lint.typos import NameIndex
 from netweave.model.source import PathKey
 from netweave.model.topology import Topology
 
 
-def _unresolved(name: str, what: str, path: PathKey, pool: Iterable[str]) -> Finding:
-    names = sorted(pool)
-    guess = nearest(name, names)
+class _Pools:
+    """One name index per pool (a mapping of the topology), built on the first unresolved
+    name that needs it: every finding then costs O(log n), not a scan of the pool."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[Collection[str], NameIndex]] = {}
+
+    def __call__(self, pool: Collection[str]) -> NameIndex:
+        held = self._held.get(id(pool))
+        if held is None or held[0] is not pool:
+            held = self._held[id(pool)] = (pool, NameIndex(pool))
+        return held[1]
+
+
+def _unresolved(pools: _Pools, name: str, what: str, path: PathKey,
+                pool: Collection[str]) -> Finding:
+    index = pools(pool)
+    names = index.names
+    guess = index.nearest(name)
     if guess:
         hint = f"did you mean '{guess}'?"
     elif names:
@@ -27,6 +44,7 @@ def _unresolved(name: str, what: str, path: PathKey, pool: Iterable[str]) -> Fin
 
 
 def check(topo: Topology) -> Iterator[Finding]:
+    pools = _Pools()
     vxnet_vpc: dict[str, str] = {}
     seen: dict[str, tuple[str, PathKey]] = {}
 
@@ -43,7 +61,7 @@ def check(topo: Topology) -> Iterator[Finding]:
     for vpc_name, vpc in topo.vpcs.items():
         yield from claim(vpc_name, "VPC", ("vpcs", vpc_name))
         if vpc.cloud not in topo.clouds:
-            yield _unresolved(vpc.cloud, "cloud", ("vpcs", vpc_name, "cloud"), topo.clouds)
+            yield _unresolved(pools, vpc.cloud, "cloud", ("vpcs", vpc_name, "cloud"), topo.clouds)
         for vx_name in vpc.vxnets:
             yield from claim(vx_name, "vxnet", ("vpcs", vpc_name, "vxnets", vx_name))
             vxnet_vpc.setdefault(vx_name, vpc_name)
@@ -51,40 +69,40 @@ def check(topo: Topology) -> Iterator[Finding]:
         for i, push in enumerate(vpc.route_push):
             for j, vx in enumerate(push.vxnets or []):
                 if vx not in vpc.vxnets:
-                    yield _unresolved(vx, f"vxnet of VPC {vpc_name}",
+                    yield _unresolved(pools, vx, f"vxnet of VPC {vpc_name}",
                                       ("vpcs", vpc_name, "route_push", i, "vxnets", j), vpc.vxnets)
     for name, host in topo.hosts.items():
         yield from claim(name, "host", ("hosts", name))
         if host.vxnet not in vxnet_vpc:
-            yield _unresolved(host.vxnet, "vxnet", ("hosts", name, "vxnet"), vxnet_vpc)
+            yield _unresolved(pools, host.vxnet, "vxnet", ("hosts", name, "vxnet"), vxnet_vpc)
         for j, sg in enumerate(host.security_groups):
             if sg not in topo.security_groups:
-                yield _unresolved(sg, "security group", ("hosts", name, "security_groups", j),
+                yield _unresolved(pools, sg, "security group", ("hosts", name, "security_groups", j),
                                   topo.security_groups)
     for name, vcpe in topo.vcpes.items():
         yield from claim(name, "vCPE", ("vcpes", name))
         for i, nic in enumerate(vcpe.nics):
             if nic.vxnet not in vxnet_vpc:
-                yield _unresolved(nic.vxnet, "vxnet", ("vcpes", name, "nics", i, "vxnet"), vxnet_vpc)
+                yield _unresolved(pools, nic.vxnet, "vxnet", ("vcpes", name, "nics", i, "vxnet"), vxnet_vpc)
         for j, sg in enumerate(vcpe.security_groups):
             if sg not in topo.security_groups:
-                yield _unresolved(sg, "security group", ("vcpes", name, "security_groups", j),
+                yield _unresolved(pools, sg, "security group", ("vcpes", name, "security_groups", j),
                                   topo.security_groups)
     for name, vpn in topo.vpn_servers.items():
         yield from claim(name, "VPN server", ("vpn_servers", name))
         if vpn.vxnet not in vxnet_vpc:
-            yield _unresolved(vpn.vxnet, "vxnet", ("vpn_servers", name, "vxnet"), vxnet_vpc)
+            yield _unresolved(pools, vpn.vxnet, "vxnet", ("vpn_servers", name, "vxnet"), vxnet_vpc)
     for i, tunnel in enumerate(topo.tunnels):
         if tunnel.name:
             yield from claim(tunnel.name, "tunnel", ("tunnels", i, "name"))
         for j, end in enumerate(tunnel.ends):
             if end.vcpe not in topo.vcpes:
-                yield _unresolved(end.vcpe, "vCPE", ("tunnels", i, "ends", j, "vcpe"), topo.vcpes)
+                yield _unresolved(pools, end.vcpe, "vCPE", ("tunnels", i, "ends", j, "vcpe"), topo.vcpes)
     if topo.intent:
         endpoints = {*topo.hosts, *vxnet_vpc, *topo.vpcs}
         for group in ("must_reach", "must_not_reach"):
             for i, pair in enumerate(getattr(topo.intent, group)):
                 for key, value in (("from", pair.from_), ("to", pair.to)):
                     if value not in endpoints:
-                        yield _unresolved(value, "host, vxnet or VPC",
+                        yield _unresolved(pools, value, "host, vxnet or VPC",
                                           ("intent", group, i, key), endpoints)

@@ -8,29 +8,36 @@ from typing import Any
 
 from netweave.lint import LintResult
 from netweave.lint.findings import Finding, Severity
+from netweave.model.source import split_lines
 
 FORMATS = ("text", "json", "github")
 
 
-def _excerpt(result: LintResult, f: Finding) -> list[str]:
-    if result.source is None or not result.source.text or f.line < 1:
-        return []
-    lines = result.source.text.splitlines()
-    if f.line > len(lines):
+def _excerpt(lines: list[str], f: Finding) -> list[str]:
+    if f.line < 1 or f.line > len(lines):
         return []
     text = lines[f.line - 1].rstrip()
     return [f"   {f.line:>4} | {text}", "        | " + " " * max(f.column - 1, 0) + "^"]
+
+
+def _lines(result: LintResult) -> list[str]:
+    """The file's lines, split once per file (not once per finding: 16,384 findings of a
+    big file made that quadratic)."""
+    if result.source is None or not result.source.text:
+        return []
+    return split_lines(result.source.text)
 
 
 def text(results: Sequence[LintResult], *, excerpts: bool = True) -> str:
     out: list[str] = []
     errors = warnings = 0
     for result in results:
+        lines = _lines(result) if excerpts else []
         for f in result.findings:
             where = f"{f.file}:{f.line}:{f.column}" if f.line else f.file
             out.append(f"{where}: {f.level.value} {f.code} {f.rule.slug}: {f.message}")
             if excerpts:
-                out.extend(_excerpt(result, f))
+                out.extend(_excerpt(lines, f))
             if f.hint:
                 out.append(f"    hint: {f.hint}")
             errors += f.level is Severity.ERROR

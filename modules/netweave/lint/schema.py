@@ -7,7 +7,6 @@ set. Literal secrets are refused here, before anything else looks at the data.
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -18,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from netweave.lint.findings import Finding, finding
+from netweave.lint.typos import NameIndex
 from netweave.model.source import MAX_NUMBER_DIGITS, PathKey, Source, number_digits
 from netweave.model.topology import NAME_PATTERN, Topology
 
@@ -261,14 +261,9 @@ def _tags(model: type[BaseModel]) -> set[str]:
 
 
 def nearest(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
-    """The closest candidate by spelling, for 'did you mean' hints."""
-    pool = list(candidates)
-    found = difflib.get_close_matches(word, pool, n=1, cutoff=cutoff)
-    if not found:
-        lowered = {c.lower(): c for c in pool}
-        found = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered),
-                                                               n=1, cutoff=cutoff)]
-    return found[0] if found else None
+    """The closest candidate by spelling, for 'did you mean' hints (one query; build a
+    :class:`~netweave.lint.typos.NameIndex` to ask many against one pool)."""
+    return NameIndex(candidates).nearest(word, cutoff)
 
 
 _TYPE_WORDS = {

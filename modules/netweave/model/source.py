@@ -131,10 +131,21 @@ class LoadError(Exception):
         self.hint = hint
 
 
+# Line breaks as PyYAML counts them (its marks give every position netweave reports).
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a file, numbered as positions count them (line N is item N-1)."""
+    return _LINE_BREAK.split(text)
+
+
 def _line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and column of a character offset (lines end at LF, as editors count)."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+    """1-based line and column of a character offset."""
+    line, line_start = 1, 0
+    for brk in _LINE_BREAK.finditer(text, 0, offset):
+        line, line_start = line + 1, brk.end()
+    return line, offset - line_start + 1
 
 
 class OversizedNumber:
@@ -409,10 +420,8 @@ def decode(data: bytes, file: str = "<string>") -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = data[:exc.start]
-        line_start = before.rfind(b"\n") + 1
-        line = before.count(b"\n") + 1
-        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        before = data[:exc.start].decode("utf-8", errors="replace")
+        line, column = _line_column(before, len(before))
         raise LoadError(
             file, line, column, "S004", "not-utf8",
             f"byte 0x{data[exc.start]:02X} at line {line}, column {column} is not UTF-8 "
