@@ -244,7 +244,7 @@ def test_vultr_firewall_admits_the_tunnel_port_from_the_peer_and_drops_anyone_el
     seen: dict[str, int] = {}
 
     def probe(lab: Lab) -> None:
-        vultr, peer = lab.plan.vcpes["vultr-vcpe"], lab.plan.vcpes["qc-vcpe"]
+        vultr, peer = lab.layout.vcpes["vultr-vcpe"], lab.layout.vcpes["qc-vcpe"]
         assert vultr.public is not None and peer.public is not None
         target = str(vultr.public.ip)
         accept = f"-s {peer.public.ip}/32 -p udp -m udp --dport 51820"
@@ -253,9 +253,9 @@ def test_vultr_firewall_admits_the_tunnel_port_from_the_peer_and_drops_anyone_el
         _udp(peer.ns, target, 51820)  # a new flow from the peer's public address
         # a stranger on the internet: an address on the underlay bridge, in the lab's own
         # underlay namespace, for this one datagram
-        stranger = ["ip", "-n", lab.plan.underlay_ns, "addr", "add", "198.19.255.254/15", "dev", "inet"]
+        stranger = ["ip", "-n", lab.layout.underlay_ns, "addr", "add", "198.19.255.254/15", "dev", "inet"]
         subprocess.run(stranger, check=True)
-        _udp(lab.plan.underlay_ns, target, 51820)
+        _udp(lab.layout.underlay_ns, target, 51820)
         seen["peer"] = _counter(vultr.ns, "NW-CLOUD-IN", accept) - before[0]
         seen["stranger"] = _counter(vultr.ns, "NW-CLOUD-IN", "default-deny") - before[1]
     result = run(STACKS / "s3-hybrid-vultr.yaml", on_ready=probe)

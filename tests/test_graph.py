@@ -61,7 +61,7 @@ def test_tunnel_edge_carries_the_bgp_advertisements_of_both_ends() -> None:
 
 def test_labels_with_quotes_and_pipes_survive_the_round_trip() -> None:
     g = graph.Graph("t")
-    g.nodes["host_a"] = graph.Node("host_a", "a", "host", 'say "hi" | <b>', None)
+    g.nodes["host_a"] = graph.GraphNode("host_a", "a", "host", 'say "hi" | <b>', None)
     assert mermaid_subset.parse(graph.mermaid(g)).nodes["host_a"][1] == 'say "hi" | <b>'
 
 
@@ -73,9 +73,10 @@ def test_merged_graph_marks_added_removed_and_changed_elements() -> None:
     base = s2_graph()
     head = s2_graph()
     del head.nodes["host_vm03"]
-    head.nodes["host_vm09"] = graph.Node("host_vm09", "vm09", "host", "vm09\n192.168.128.9", "vpc_vpc01")
+    head.nodes["host_vm09"] = graph.GraphNode("host_vm09", "vm09", "host", "vm09\n192.168.128.9", "vpc_vpc01")
     vm01 = head.nodes["host_vm01"]
-    head.nodes["host_vm01"] = graph.Node(vm01.id, vm01.name, vm01.kind, "vm01\n192.168.128.4", vm01.cluster)
+    head.nodes["host_vm01"] = graph.GraphNode(vm01.id, vm01.name, vm01.kind, "vm01\n192.168.128.4",
+                                              vm01.cluster)
     d = mermaid_subset.parse(graph.mermaid(graph.merged(base, head)))
     assert (d.classes["host_vm03"], d.classes["host_vm09"], d.classes["host_vm01"]) == \
         ("removed", "added", "changed")

@@ -37,7 +37,7 @@ class Cluster:
 
 
 @dataclass(frozen=True)
-class Node:
+class GraphNode:
     id: str
     name: str  # the topology name, always the first line of the label
     kind: str  # "vxnet" | "host" | "vcpe" | "vpn_server"
@@ -60,7 +60,7 @@ class Edge:
 class Graph:
     title: str
     clusters: dict[str, Cluster] = field(default_factory=dict)
-    nodes: dict[str, Node] = field(default_factory=dict)
+    nodes: dict[str, GraphNode] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
 
 
@@ -94,24 +94,24 @@ def build(topology: Topology, index: Index | None = None, design: Design | None 
         g.clusters[cid] = Cluster(cid, f"{name} · {vpc.cidr}", node_id("cloud", vpc.cloud))
         for vx_name, vx in vpc.vxnets.items():
             vid = node_id("vx", vx_name)
-            g.nodes[vid] = Node(vid, vx_name, "vxnet", f"{vx_name}\n{vx.cidr}", cid)
+            g.nodes[vid] = GraphNode(vid, vx_name, "vxnet", f"{vx_name}\n{vx.cidr}", cid)
     for name, host in topology.hosts.items():
         hid = node_id("host", name)
         cluster = _vpc_cluster(index, host.vxnet)
-        g.nodes[hid] = Node(hid, name, "host", f"{name}\n{host.address}", cluster)
+        g.nodes[hid] = GraphNode(hid, name, "host", f"{name}\n{host.address}", cluster)
         _edge(g, Edge(f"attach:{name}", hid, node_id("vx", host.vxnet), "attach"))
     for name, vcpe in topology.vcpes.items():
         cid = node_id("vcpe", name)
         asn = f"\nAS{vcpe.bgp.asn}" if vcpe.bgp else ""
         cluster = _vpc_cluster(index, vcpe.nics[0].vxnet)
-        g.nodes[cid] = Node(cid, name, "vcpe", f"{name}{asn}", cluster)
+        g.nodes[cid] = GraphNode(cid, name, "vcpe", f"{name}{asn}", cluster)
         for i, nic in enumerate(vcpe.nics):
             _edge(g, Edge(f"nic:{name}:{nic.vxnet}", cid, node_id("vx", nic.vxnet), "nic",
                           f"eth{i} {nic.address}"))
     for name, vpn in topology.vpn_servers.items():
         sid = node_id("vpn", name)
         cluster = _vpc_cluster(index, vpn.vxnet)
-        g.nodes[sid] = Node(sid, name, "vpn_server",
+        g.nodes[sid] = GraphNode(sid, name, "vpn_server",
                             f"{name}\n{vpn.type} {vpn.address}\nclients {vpn.client_pool}", cluster)
         _edge(g, Edge(f"attach:{name}", sid, node_id("vx", vpn.vxnet), "attach"))
     for i, tunnel in enumerate(topology.tunnels):
@@ -186,7 +186,7 @@ def merged(base: Graph, head: Graph) -> Graph:
     return out
 
 
-def _elements(g: Graph) -> list[Cluster | Node | Edge]:
+def _elements(g: Graph) -> list[Cluster | GraphNode | Edge]:
     return [*g.clusters.values(), *g.nodes.values(), *g.edges.values()]
 
 
@@ -214,12 +214,12 @@ def mermaid_text(label: str) -> str:
     return '"' + safe.replace("\n", "<br/>") + '"'
 
 
-def _cluster_tree(g: Graph) -> tuple[dict[str | None, list[Cluster]], dict[str | None, list[Node]]]:
+def _cluster_tree(g: Graph) -> tuple[dict[str | None, list[Cluster]], dict[str | None, list[GraphNode]]]:
     """Sub-clusters and nodes of each cluster (None: the top level), in declaration order."""
     children: dict[str | None, list[Cluster]] = {}
     for c in g.clusters.values():
         children.setdefault(c.parent if c.parent in g.clusters else None, []).append(c)
-    members: dict[str | None, list[Node]] = {}
+    members: dict[str | None, list[GraphNode]] = {}
     for n in g.nodes.values():
         members.setdefault(n.cluster if n.cluster in g.clusters else None, []).append(n)
     return children, members
@@ -247,7 +247,7 @@ def mermaid(g: Graph, direction: str = "LR") -> str:
         out.append(f"  {e.src} {arrow}{label} {e.dst}")
         if e.state:
             link_styles.append(f"  linkStyle {i} stroke:{_LINK_COLOURS[e.state]},stroke-width:3px")
-    boxes: list[Cluster | Node] = [*g.clusters.values(), *g.nodes.values()]
+    boxes: list[Cluster | GraphNode] = [*g.clusters.values(), *g.nodes.values()]
     states = {x.state for x in boxes if x.state}
     for state in STATES:
         if state in states:

@@ -24,14 +24,14 @@ import pulumi
 from netweave.design import CloudFirewall, Design, FirewallRule, HostResources
 from netweave.design.qingcloud_pushes import vpc_pushes
 from netweave.design.resources import physical_name
-from netweave.providers.qingcloud.eip import Eip, EipAssociation
-from netweave.providers.qingcloud.instance import Instance
+from netweave.providers.qingcloud.eip import EipAssociationResource, EipResource
+from netweave.providers.qingcloud.instance import InstanceResource
 from netweave.providers.qingcloud.instance_routes import InstanceRoutes
-from netweave.providers.qingcloud.nic import Nic
+from netweave.providers.qingcloud.nic import NicResource
 from netweave.providers.qingcloud.route_table import RouteTableRoutes
-from netweave.providers.qingcloud.security_group import SecurityGroup
-from netweave.providers.qingcloud.vpc import Vpc
-from netweave.providers.qingcloud.vxnet import Vxnet
+from netweave.providers.qingcloud.security_group import SecurityGroupResource
+from netweave.providers.qingcloud.vpc import VpcResource
+from netweave.providers.qingcloud.vxnet import VxnetResource
 
 DEFAULT_IMAGE = "debian12x64"
 DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
@@ -53,8 +53,8 @@ def _routes(routes: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
 class QingCloudVpc(pulumi.ComponentResource):
     """A QingCloud VPC: router + vxnets + route pushes (per instance, in the route table)."""
 
-    router: Vpc
-    vxnets: dict[str, Vxnet]
+    router: VpcResource
+    vxnets: dict[str, VxnetResource]
     instance_routes: dict[str, InstanceRoutes]    # by host
     route_table_routes: dict[str, RouteTableRoutes]  # by next-hop vxnet
 
@@ -63,10 +63,10 @@ class QingCloudVpc(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("netweave:qingcloud:Vpc", name, None, opts)
         vpc = design.topology.vpcs[name]
-        self.router = Vpc(name, zone=zone, name=physical_name(stack, name),
+        self.router = VpcResource(name, zone=zone, name=physical_name(stack, name),
                           vpc_network=str(vpc.cidr), opts=child_options(self, name, imports))
         self.vxnets = {
-            vx_name: Vxnet(vx_name, zone=zone, name=physical_name(stack, vx_name),
+            vx_name: VxnetResource(vx_name, zone=zone, name=physical_name(stack, vx_name),
                            router_id=self.router.router_id, ip_network=str(vx.cidr),
                            manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
             for vx_name, vx in vpc.vxnets.items()}
@@ -143,11 +143,11 @@ class QingCloudHost(pulumi.ComponentResource):
     """A VM on QingCloud: EIP + security group first (the address is needed to render the
     boot configuration), then — ``launch`` — instance, extra NICs, EIP association."""
 
-    eip: Eip | None
-    security_group: SecurityGroup
-    instance: Instance | None
-    nics: list[Nic]
-    association: EipAssociation | None
+    eip: EipResource | None
+    security_group: SecurityGroupResource
+    instance: InstanceResource | None
+    nics: list[NicResource]
+    association: EipAssociationResource | None
 
     def __init__(self, token: str, name: str, spec: HostSpec, *, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
@@ -156,9 +156,9 @@ class QingCloudHost(pulumi.ComponentResource):
         self._name, self._stack, self._zone, self.spec = name, stack, zone, spec
         self._imports = dict(imports or {})
         names = spec.resources
-        self.eip = (Eip(names.public_ip, zone=zone, name=physical_name(stack, names.public_ip),
+        self.eip = (EipResource(names.public_ip, zone=zone, name=physical_name(stack, names.public_ip),
                         opts=self._child(names.public_ip)) if names.public_ip else None)
-        self.security_group = SecurityGroup(
+        self.security_group = SecurityGroupResource(
             names.firewall, zone=zone, name=physical_name(stack, names.firewall), rules=spec.rules,
             opts=self._child(names.firewall))
         self.instance, self.nics, self.association = None, [], None
@@ -175,7 +175,7 @@ class QingCloudHost(pulumi.ComponentResource):
         names = spec.resources
         name = names.instance
         (primary_vxnet, primary_address), *extra = spec.nics
-        self.instance = Instance(
+        self.instance = InstanceResource(
             name, zone=zone, name=physical_name(stack, name), image_id=spec.image or launch.image_id,
             instance_type=spec.instance_type or launch.instance_type,
             vxnet_id=launch.vxnet_ids[primary_vxnet], private_ip=primary_address,
@@ -183,11 +183,11 @@ class QingCloudHost(pulumi.ComponentResource):
             login_keypair=launch.login_keypair, userdata_type=launch.userdata_type,
             userdata=launch.userdata, opts=self._child(name))
         self.nics = [
-            Nic(nic, zone=zone, name=physical_name(stack, nic), vxnet_id=launch.vxnet_ids[vxnet],
+            NicResource(nic, zone=zone, name=physical_name(stack, nic), vxnet_id=launch.vxnet_ids[vxnet],
                 private_ip=address, instance_id=self.instance.instance_id, opts=self._child(nic))
             for nic, (vxnet, address) in zip(names.extra_nics, extra, strict=True)]
         if self.eip is not None and names.public_ip_association:
-            self.association = EipAssociation(names.public_ip_association, zone=zone,
+            self.association = EipAssociationResource(names.public_ip_association, zone=zone,
                                               eip_id=self.eip.eip_id,
                                               instance_id=self.instance.instance_id,
                                               opts=self._child(names.public_ip_association))

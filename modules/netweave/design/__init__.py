@@ -21,7 +21,7 @@ from netweave.design.bgp import BgpSession, BgpSpeaker, SessionEnd, build_bgp
 from netweave.design.declared import declared_prefixes
 from netweave.design.errors import DesignError
 from netweave.design.firewall import CloudFirewall, FirewallRule, build_firewalls, group_rules
-from netweave.design.hosts import NicInterface, StaticRoute, VcpeDesign, VpnServerDesign, build_hosts
+from netweave.design.hosts import NicInterface, ResolvedStaticRoute, VcpeDesign, VpnServerDesign, build_hosts
 from netweave.design.keys import KeySpec, key_specs
 from netweave.design.pushes import PushedRoute, PushMechanism, VxnetPushes, build_pushes, hosts_by_vxnet
 from netweave.design.resources import HostResources, host_resources
@@ -29,10 +29,27 @@ from netweave.design.tunnels import Endpoint, TunnelLink, TunnelSide, build_tunn
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
-__all__ = ["BgpSession", "BgpSpeaker", "CloudFirewall", "Design", "DesignError", "Endpoint",
-           "FirewallRule", "HostResources", "KeySpec", "NicInterface", "PushMechanism",
-           "PushedRoute", "SessionEnd", "StaticRoute", "TunnelLink", "TunnelSide", "VcpeDesign",
-           "VpnServerDesign", "VxnetPushes"]
+__all__ = [
+    "BgpSession",
+    "BgpSpeaker",
+    "CloudFirewall",
+    "Design",
+    "DesignError",
+    "Endpoint",
+    "FirewallRule",
+    "HostResources",
+    "KeySpec",
+    "NicInterface",
+    "PushMechanism",
+    "PushedRoute",
+    "ResolvedStaticRoute",
+    "SessionEnd",
+    "TunnelLink",
+    "TunnelSide",
+    "VcpeDesign",
+    "VpnServerDesign",
+    "VxnetPushes",
+]
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ class NicInterface:
 
 
 @dataclass(frozen=True, slots=True)
-class StaticRoute:
+class ResolvedStaticRoute:
     destination: netaddr.IPNetwork
     via: str  # a next-hop address, or the NIC a connected destination leaves by
 
@@ -57,7 +57,7 @@ class VcpeDesign:
     vpcs: tuple[str, ...]      # of all its NICs, sorted
     nics: tuple[NicInterface, ...]
     tunnels: tuple[TunnelSide, ...]
-    static_routes: tuple[StaticRoute, ...]
+    static_routes: tuple[ResolvedStaticRoute, ...]
     bgp: BgpSpeaker | None
     public_ip: bool
 
@@ -89,7 +89,7 @@ def nic_interfaces(index: Index, cloud: str,
 
 
 def static_routes(topology: Topology, index: Index, vcpe: str,
-                  nics: tuple[NicInterface, ...]) -> tuple[StaticRoute, ...]:
+                  nics: tuple[NicInterface, ...]) -> tuple[ResolvedStaticRoute, ...]:
     routes = []
     for route in topology.vcpes[vcpe].static_routes:
         if route.next_hop is not None:
@@ -98,7 +98,7 @@ def static_routes(topology: Topology, index: Index, vcpe: str,
             via = next((nic.name for nic in nics
                         if route.destination in nic.cidr or nic.cidr in route.destination),
                        nics[0].name)
-        routes.append(StaticRoute(route.destination, via))
+        routes.append(ResolvedStaticRoute(route.destination, via))
     return tuple(routes)
 
 

@@ -1,7 +1,7 @@
 """Emulation: boot a topology in Linux network namespaces with real FRR and
 wireguard-go, run the rendered configuration, and prove the reachability matrix.
 
-Layers, one module each: ``naming`` (run prefix, short names) -> ``plan`` (the lab as
+Layers, one module each: ``naming`` (run prefix, short names) -> ``layout`` (the lab as
 data) -> ``netns`` (namespaces, veths, bridges) -> ``dhcp`` (VPC routers, option 121)
 -> ``workloads`` (Vultr cloud-init routes) -> ``firewall`` (security groups) ->
 ``vcpe`` (rendered files, tunnels, FRR) -> ``processes`` (start/track/stop by PID) ->
@@ -152,11 +152,11 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
              prediction: Prediction, title: str) -> tuple[Verdict, list[str]]:
     predicted, paths = prediction.reachable, prediction.paths
     verdict = Verdict(observed, predicted, intent_problems(topology, index, observed))
-    hosts = list(lab.plan.hosts)
+    hosts = list(lab.layout.hosts)
     out = [title, format_matrix(hosts, verdict)]
     blocked = sorted(p for p, ok in observed.items() if not ok)
     for a, b in blocked[:MAX_PROBES]:
-        arrived = request_arrives(lab.plan.hosts[a], lab.plan.hosts[b])
+        arrived = request_arrives(lab.layout.hosts[a], lab.layout.hosts[b])
         verdict.request_arrived[(a, b)] = arrived
         seen = (f"{b} got the request and answered, the reply was lost" if arrived
                 else f"the request was not delivered to {b}")
@@ -178,7 +178,7 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
             out += ["  predicted path:", *("    " + line for line in paths[(a, b)].splitlines())]
         out += ["  observed (traceroute):",
                 *("    " + line for line in
-                  traceroute(lab.plan.hosts[a], str(lab.plan.hosts[b].address.ip)).splitlines())]
+                  traceroute(lab.layout.hosts[a], str(lab.layout.hosts[b].address.ip)).splitlines())]
     out += [f"INTENT {p}" for p in verdict.intent_problems]
     agree = len(observed) - len(verdict.differences)
     out.append(f"{agree}/{len(observed)} pairs agree with reach; intent "
@@ -219,7 +219,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                                        f"== matrix of {topology.name or file} (ping -c 2 -W 1)")
             remote_lines: list[str] = []
             remote_problems: list[str] = []
-            if lab.plan.vpn_servers:
+            if lab.layout.vpn_servers:
                 remote_lines, remote_problems = lab.remote_access()
                 report += remote_lines
             if on_ready:
@@ -255,7 +255,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 report += ["lab kept running:", *lab.enter_hints()]
             result = EmulationResult(lab.prefix, verdict, bgp, report, failed, prediction,
                                      tcp_verdict=tcp_verdict, notes=notes + lab.notes,
-                                     hosts=list(lab.plan.hosts), stack=topology.name or file,
+                                     hosts=list(lab.layout.hosts), stack=topology.name or file,
                                      remote_access=remote_lines,
                                      remote_access_problems=remote_problems)
     finally:

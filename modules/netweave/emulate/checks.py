@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netweave.emulate import shell
-from netweave.emulate.layout import HostPlan
+from netweave.emulate.layout import HostLayout
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
@@ -145,7 +145,7 @@ TCP_ALL = ('i=0; for d in "$@"; do (timeout 2 bash -c "exec 3<>/dev/tcp/$d/' + s
 SOURCES_AT_ONCE = 6
 
 
-def _probe_all(hosts: Mapping[str, HostPlan], script: str, shell_name: str, timeout: float,
+def _probe_all(hosts: Mapping[str, HostLayout], script: str, shell_name: str, timeout: float,
                tick: Callable[[int, int], None] | None = None) -> dict[Pair, bool]:
     names = list(hosts)
     results: dict[Pair, bool] = {}
@@ -180,13 +180,13 @@ def _probe_all(hosts: Mapping[str, HostPlan], script: str, shell_name: str, time
     return results
 
 
-def ping_matrix(hosts: Mapping[str, HostPlan], tick: Callable[[int, int], None] | None = None
+def ping_matrix(hosts: Mapping[str, HostLayout], tick: Callable[[int, int], None] | None = None
                 ) -> dict[Pair, bool]:
     """``ping -c 2 -W 1`` from every host to every other host (bounded: 10 s per source)."""
     return _probe_all(hosts, PING_ALL, "sh", 10.0, tick)
 
 
-def tcp_matrix(hosts: Mapping[str, HostPlan], tick: Callable[[int, int], None] | None = None
+def tcp_matrix(hosts: Mapping[str, HostLayout], tick: Callable[[int, int], None] | None = None
                ) -> dict[Pair, bool]:
     """A TCP connect (2 s timeout) from every host to every other host's listener."""
     return _probe_all(hosts, TCP_ALL, "bash", 10.0, tick)
@@ -198,7 +198,7 @@ TCP_LISTENER = ("import socket\n"
                 "while True:\n    c, _ = s.accept(); c.close()\n")
 
 
-def wait_listening(hosts: Mapping[str, HostPlan], timeout: float) -> list[str]:
+def wait_listening(hosts: Mapping[str, HostLayout], timeout: float) -> list[str]:
     pending = dict(hosts)
     deadline = time.monotonic() + timeout
     while pending and time.monotonic() < deadline:
@@ -212,7 +212,7 @@ def wait_listening(hosts: Mapping[str, HostPlan], timeout: float) -> list[str]:
     return sorted(pending)
 
 
-def request_arrives(src: HostPlan, dst: HostPlan) -> bool:
+def request_arrives(src: HostLayout, dst: HostLayout) -> bool:
     return request_arrives_at(src.ns, str(src.address.ip), dst.ns, str(dst.address.ip))
 
 
@@ -233,7 +233,7 @@ def request_arrives_at(src_ns: str, src_ip: str, dst_ns: str, dst_ip: str) -> bo
         shell.run(shell.in_ns(dst_ns, ["iptables", "-D", *rule]), check=False)
 
 
-def traceroute(host: HostPlan, address: str) -> str:
+def traceroute(host: HostLayout, address: str) -> str:
     proc = shell.run(shell.in_ns(host.ns, ["traceroute", "-n", "-w", "1", "-q", "1", "-m", "8",
                                            address]), check=False, timeout=15)
     return (proc.stdout or proc.stderr).strip()

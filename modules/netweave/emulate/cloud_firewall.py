@@ -66,7 +66,7 @@ class LabRule:
 
 
 @dataclass(frozen=True)
-class CloudFirewall:
+class CloudFirewallChains:
     cloud: str                      # qingcloud | vultr
     interfaces: tuple[str, ...]     # where the cloud filters (in the lab's names)
     rules: tuple[LabRule, ...]
@@ -93,7 +93,7 @@ class CloudFirewall:
 
 
 def cloud_firewall(design: Design, name: str, nics: Sequence[str], public_if: str | None,
-                   public_addresses: Mapping[str, str]) -> CloudFirewall:
+                   public_addresses: Mapping[str, str]) -> CloudFirewallChains:
     """The firewall the program deploys in front of vCPE or VPN server ``name``."""
     fw = design.firewalls[name]
     rules = []
@@ -108,10 +108,10 @@ def cloud_firewall(design: Design, name: str, nics: Sequence[str], public_if: st
         interfaces = tuple([*nics, *([public_if] if public_if else [])])
     else:  # a Vultr firewall group filters the public interface only
         interfaces = (public_if,) if public_if else ()
-    return CloudFirewall(fw.cloud, interfaces, tuple(rules), fw.notes)
+    return CloudFirewallChains(fw.cloud, interfaces, tuple(rules), fw.notes)
 
 
-def apply(ns: str, firewall: CloudFirewall) -> None:
+def apply(ns: str, firewall: CloudFirewallChains) -> None:
     """After the host's own rendered rules (whose iptables-restore flushes its tables)."""
     if firewall.interfaces:
         shell.run(shell.in_ns(ns, ["iptables-restore", "--noflush"]), input=firewall.document())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from netweave.emulate import shell
-from netweave.emulate.layout import HostPlan, LabPlan, RouterPlan
+from netweave.emulate.layout import HostLayout, LabLayout, RouterLayout
 from netweave.emulate.processes import Processes
 from netweave.emulate.state import RunState
 
@@ -21,13 +21,13 @@ DHCLIENT_CONF = "/etc/dhcp/dhclient.conf"
 ETC_NETNS = Path("/etc/netns")  # Debian's: requests rfc3442-classless-static-routes
 
 
-def option_121(plan: LabPlan, router: RouterPlan, vxnet: str) -> list[str]:
+def option_121(layout: LabLayout, router: RouterLayout, vxnet: str) -> list[str]:
     """The option-121 list for one vxnet: its route pushes, then the default route."""
-    routes = [*plan.pushes.get(vxnet, ()), ("0.0.0.0/0", str(router.bridges[vxnet].gateway.ip))]
+    routes = [*layout.pushes.get(vxnet, ()), ("0.0.0.0/0", str(router.bridges[vxnet].gateway.ip))]
     return [item for route in routes for item in route]
 
 
-def dnsmasq_argv(plan: LabPlan, router: RouterPlan, run_dir: Path) -> list[str]:
+def dnsmasq_argv(layout: LabLayout, router: RouterLayout, run_dir: Path) -> list[str]:
     argv = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
             "--no-ping", "--no-resolv", "--no-hosts", "--bind-interfaces", "--user=root",
             "--dhcp-authoritative", "--log-facility=-",
@@ -42,28 +42,28 @@ def dnsmasq_argv(plan: LabPlan, router: RouterPlan, run_dir: Path) -> list[str]:
                  f"--dhcp-range=set:{bridge.name},{net.network},static,{net.netmask},1h",
                  f"--dhcp-option=tag:{bridge.name},option:router,{bridge.gateway.ip}",
                  f"--dhcp-option=tag:{bridge.name},121,"
-                 + ",".join(option_121(plan, router, vxnet))]
-    for host in plan.hosts.values():
+                 + ",".join(option_121(layout, router, vxnet))]
+    for host in layout.hosts.values():
         if host.vpc == router.vpc and host.dhcp:
             argv.append(f"--dhcp-host={host.mac},{host.address.ip}")
     return argv
 
 
-def start_dnsmasq(plan: LabPlan, procs: Processes, run_dir: Path) -> None:
-    for router in plan.routers.values():
+def start_dnsmasq(layout: LabLayout, procs: Processes, run_dir: Path) -> None:
+    for router in layout.routers.values():
         if router.cloud == "qingcloud" and any(h.vpc == router.vpc and h.dhcp
-                                               for h in plan.hosts.values()):
-            procs.start(router.ns, dnsmasq_argv(plan, router, run_dir),
+                                               for h in layout.hosts.values()):
+            procs.start(router.ns, dnsmasq_argv(layout, router, run_dir),
                         f"dnsmasq@{router.vpc}", run_dir / f"dnsmasq-{router.vpc}.log")
 
 
-def start_dhclients(plan: LabPlan, procs: Processes, run_dir: Path, state: RunState,
-                    save: Callable[[], None]) -> list[HostPlan]:
+def start_dhclients(layout: LabLayout, procs: Processes, run_dir: Path, state: RunState,
+                    save: Callable[[], None]) -> list[HostLayout]:
     """One dhclient per QingCloud VM; each namespace gets its own resolv.conf first, so
     dhclient-script never touches the machine's /etc/resolv.conf."""
     started = []
     etc_netns = state.etc_netns
-    for host in plan.hosts.values():
+    for host in layout.hosts.values():
         if not host.dhcp:
             continue
         if not ETC_NETNS.exists():
@@ -81,7 +81,7 @@ def start_dhclients(plan: LabPlan, procs: Processes, run_dir: Path, state: RunSt
     return started
 
 
-def wait_for_leases(hosts: list[HostPlan], timeout: float) -> list[str]:
+def wait_for_leases(hosts: list[HostLayout], timeout: float) -> list[str]:
     """Bounded wait until every VM has its address and default route; names the late ones."""
     pending = {h.name: h for h in hosts}
     deadline = time.monotonic() + timeout

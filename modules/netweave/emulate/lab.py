@@ -1,4 +1,4 @@
-"""One emulation run: build the lab from the plan and the render output, converge,
+"""One emulation run: build the lab from the layout and the render output, converge,
 check, and always tear down — on success, failure, exceptions and Ctrl-C."""
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import TypeVar
 
 from netweave.design import Design
 from netweave.emulate import checks, cloud_firewall, dhcp, firewall, netns, remote_access, vcpe, workloads
-from netweave.emulate.layout import LabPlan, VcpePlan, build_plan
+from netweave.emulate.layout import LabLayout, VcpeLayout, build_layout
 from netweave.emulate.naming import Names, new_prefix, run_dir
 from netweave.emulate.processes import Processes
 from netweave.emulate.progress import Progress
-from netweave.emulate.rendered import Rendered
+from netweave.emulate.rendered import RenderOutput
 from netweave.emulate.state import RunState
 from netweave.emulate.teardown import list_namespaces, teardown
 from netweave.model.index import Index
@@ -48,10 +48,10 @@ class Lab:
         self.dir = run_dir(self.prefix)
         self.state = RunState(self.prefix, self.dir, file=file)
         self.procs = Processes(on_change=self._save)
-        self.plan: LabPlan = build_plan(topology, index, self.names, self.design)
-        self.rendered: Rendered | None = None
+        self.layout: LabLayout = build_layout(topology, index, self.names, self.design)
+        self.rendered: RenderOutput | None = None
         self.booted: dict[str, vcpe.Booted] = {}
-        self.clients: list[remote_access.Client] = []
+        self.clients: list[remote_access.VpnClient] = []
         self.next_socket = 0  # wireguard-go control sockets: unique in the shared directory
         self.notes: list[str] = []
         self.fail_after = fail_after
@@ -98,27 +98,27 @@ class Lab:
         self._owns_dir = True
         os.chmod(self.dir, 0o711)  # FRR (user frr) must reach its vty dir; nothing else is readable
         self.state.nodes = self.names.mapping()
-        self.state.nodes["underlay"] = self.plan.underlay_ns
+        self.state.nodes["underlay"] = self.layout.underlay_ns
         self._save()
         p = self.progress
         with p.phase("render (real keys, underlay addresses)"):
             self._render()
         self._checkpoint("render")
-        with p.phase(f"namespaces + links ({len(self.plan.namespaces)} namespaces)"):
-            taken = set(self.plan.namespaces) & set(list_namespaces())
+        with p.phase(f"namespaces + links ({len(self.layout.namespaces)} namespaces)"):
+            taken = set(self.layout.namespaces) & set(list_namespaces())
             if taken:  # never adopt (and later delete) namespaces someone else made
                 raise RuntimeError(f"namespaces exist already: {', '.join(sorted(taken))}")
-            self.state.namespaces = list(self.plan.namespaces)
+            self.state.namespaces = list(self.layout.namespaces)
             self._save()
-            netns.add_namespaces(self.plan.namespaces)
-            netns.build_skeleton(self.plan)
+            netns.add_namespaces(self.layout.namespaces)
+            netns.build_skeleton(self.layout)
         self._checkpoint("namespaces")
         with p.phase("VPC routers: DHCP option 121 leases"):
             self._workloads()
         self._checkpoint("workloads")
         self._vcpes()
         self._checkpoint("vcpes")
-        if self.plan.vpn_servers:
+        if self.layout.vpn_servers:
             self._vpn_servers()
             self._checkpoint("vpn_servers")
 
@@ -129,26 +129,26 @@ class Lab:
         out = self.dir / "rendered"
         out.mkdir(mode=0o700)
         write_rendered(render_topology(self.topology, self.index, design=self.design,
-                                       public_addresses=self.plan.public_addresses(), keys=keys),
+                                       public_addresses=self.layout.public_addresses(), keys=keys),
                        out)
-        self.rendered = Rendered.load(out)
+        self.rendered = RenderOutput.load(out)
         # NIC names as the rendered host sees them (eth0 on QingCloud, enp6s0 on Vultr)
-        for nodes in (self.plan.vcpes, self.plan.vpn_servers):
-            for name, plan in list(nodes.items()):
+        for nodes in (self.layout.vcpes, self.layout.vpn_servers):
+            for name, layout in list(nodes.items()):
                 by_nic = {int(i.get("nic", n)): str(i["name"])
                           for n, i in enumerate(self.rendered.host(name).interfaces)}
                 nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
-                             for nic in plan.nics)
-                nodes[name] = dataclasses.replace(plan, nics=nics)
+                             for nic in layout.nics)
+                nodes[name] = dataclasses.replace(layout, nics=nics)
 
     def _workloads(self) -> None:
-        dhcp.start_dnsmasq(self.plan, self.procs, self.dir)
-        started = dhcp.start_dhclients(self.plan, self.procs, self.dir, self.state, self._save)
+        dhcp.start_dnsmasq(self.layout, self.procs, self.dir)
+        started = dhcp.start_dhclients(self.layout, self.procs, self.dir, self.state, self._save)
         late = dhcp.wait_for_leases(started, LEASE_TIMEOUT)
         if late:
             raise RuntimeError(f"no DHCP lease within {LEASE_TIMEOUT:.0f} s for: {', '.join(late)}")
         assert self.rendered is not None
-        for host in self.plan.hosts.values():
+        for host in self.layout.hosts.values():
             if not host.dhcp:
                 routes, source = workloads.workload_routes(self.rendered, host.vpc)
                 if source is None:
@@ -173,33 +173,33 @@ class Lab:
         assert rendered is not None
         first_socket: dict[str, int] = {}
         n = 0
-        for name in self.plan.vcpes:
+        for name in self.layout.vcpes:
             first_socket[name] = n
             n += sum(1 for t in rendered.host(name).tunnels if t.get("type", "wireguard") == "wireguard")
         self.next_socket = n
-        for name, plan in self.plan.vcpes.items():
-            self.booted[name] = vcpe.Booted(name, plan.ns)
+        for name, layout in self.layout.vcpes.items():
+            self.booted[name] = vcpe.Booted(name, layout.ns)
         if n and not vcpe.WG_SOCKET_DIR.exists():
             self.state.created_wg_dir = True
             self._save()
 
         def boot(name: str) -> None:
-            plan, host, booted = self.plan.vcpes[name], rendered.host(name), self.booted[name]
+            layout, host, booted = self.layout.vcpes[name], rendered.host(name), self.booted[name]
             vcpe.note_not_run(host, booted)
-            if plan.public is not None:
-                booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+            if layout.public is not None:
+                booted.notes.append(f"public address {layout.public.ip} on an extra interface "
                                     f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
-            vcpe.apply_netplan(plan, host, booted)
-            vcpe.start_wireguard(plan, host, self.names, [first_socket[name]], self.procs,
+            vcpe.apply_netplan(layout, host, booted)
+            vcpe.start_wireguard(layout, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)
-            vcpe.start_openvpn(plan, host, self.procs, self.dir, booted)
-            vcpe.apply_iptables(plan, host)
-            self._cloud_firewall(plan, booted)
-            vcpe.apply_sysctl(plan, host, booted)
+            vcpe.start_openvpn(layout, host, self.procs, self.dir, booted)
+            vcpe.apply_iptables(layout, host)
+            self._cloud_firewall(layout, booted)
+            vcpe.apply_sysctl(layout, host, booted)
 
-        count = len(self.plan.vcpes)
+        count = len(self.layout.vcpes)
         with self.progress.phase(f"vCPEs: netplan, sysctl, iptables, tunnels ({count})"):
-            self._parallel(list(self.plan.vcpes), boot)
+            self._parallel(list(self.layout.vcpes), boot)
         tunnels = sorted({t for b in self.booted.values() for t in b.wg_configs})
         with self.progress.phase(f"WireGuard peers ({len(tunnels)} tunnels)"):
             self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
@@ -207,22 +207,22 @@ class Lab:
         self._parallel(list(self.booted.values()), vcpe.wait_for_interfaces)
         with self.progress.phase(f"FRR: zebra, bgpd, staticd ({count})"):
             for stage in ("zebra", "routing"):
-                self._parallel(list(self.plan.vcpes), functools.partial(self._frr, stage))
+                self._parallel(list(self.layout.vcpes), functools.partial(self._frr, stage))
         for name, booted in self.booted.items():
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
         self._save()
 
-    def _cloud_firewall(self, plan: VcpePlan, booted: vcpe.Booted) -> None:
+    def _cloud_firewall(self, layout: VcpeLayout, booted: vcpe.Booted) -> None:
         """What the cloud's firewall admits, enforced in front of the host's own rules."""
         fw = cloud_firewall.cloud_firewall(
-            self.design, plan.name, [nic.ifname for nic in plan.nics],
-            netns.UNDERLAY_IF if plan.public is not None else None, self.plan.public_addresses())
-        cloud_firewall.apply(plan.ns, fw)
+            self.design, layout.name, [nic.ifname for nic in layout.nics],
+            netns.UNDERLAY_IF if layout.public is not None else None, self.layout.public_addresses())
+        cloud_firewall.apply(layout.ns, fw)
         where = ", ".join(fw.interfaces) or "no interface"
-        kind = "security group" if plan.cloud == "qingcloud" else "firewall group"
-        booted.notes.append(f"{plan.cloud} {kind} as the program deploys it: iptables chain "
+        kind = "security group" if layout.cloud == "qingcloud" else "firewall group"
+        booted.notes.append(f"{layout.cloud} {kind} as the program deploys it: iptables chain "
                             f"{cloud_firewall.IN_CHAIN} on {where} ({len(fw.rules)} rules, stateful, "
                             "everything else dropped)")
         booted.notes += fw.notes
@@ -230,37 +230,37 @@ class Lab:
     def _vpn_servers(self) -> None:
         rendered = self.rendered
         assert rendered is not None
-        with self.progress.phase(f"VPN servers ({len(self.plan.vpn_servers)}): netplan, sysctl, "
+        with self.progress.phase(f"VPN servers ({len(self.layout.vpn_servers)}): netplan, sysctl, "
                                  "iptables, VPN daemon"):
             if not vcpe.WG_SOCKET_DIR.exists() and any(
                     s.type == "wireguard" for s in self.topology.vpn_servers.values()):
                 self.state.created_wg_dir = True
                 self._save()
-            for name, plan in self.plan.vpn_servers.items():
-                host, booted = rendered.host(name), vcpe.Booted(name, plan.ns)
+            for name, layout in self.layout.vpn_servers.items():
+                host, booted = rendered.host(name), vcpe.Booted(name, layout.ns)
                 self.booted[name] = booted
                 vcpe.note_not_run(host, booted)
-                if plan.public is not None:
-                    booted.notes.append(f"public address {plan.public.ip} on an extra interface "
+                if layout.public is not None:
+                    booted.notes.append(f"public address {layout.public.ip} on an extra interface "
                                         f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
-                vcpe.apply_netplan(plan, host, booted)
-                vcpe.apply_iptables(plan, host)
-                self._cloud_firewall(plan, booted)
-                vcpe.apply_sysctl(plan, host, booted)
+                vcpe.apply_netplan(layout, host, booted)
+                vcpe.apply_iptables(layout, host)
+                self._cloud_firewall(layout, booted)
+                vcpe.apply_sysctl(layout, host, booted)
                 self.next_socket = remote_access.start_server(
-                    plan, host, self.names, self.next_socket, self.procs, self.dir, booted)
-        with self.progress.phase(f"VPN clients ({len(self.plan.clients)}): dial in with their profiles"):
-            for (server, client), cplan in self.plan.clients.items():
+                    layout, host, self.names, self.next_socket, self.procs, self.dir, booted)
+        with self.progress.phase(f"VPN clients ({len(self.layout.clients)}): dial in with their profiles"):
+            for (server, client), cplan in self.layout.clients.items():
                 host = rendered.host(server)
                 profile = rendered.dir / host.entry["client_profiles"][client]
                 kind = str(host.entry["vpn"]["type"])
-                found = remote_access.Client(cplan, kind)
+                found = remote_access.VpnClient(cplan, kind)
                 self.clients.append(found)
                 self.next_socket = remote_access.start_client(
                     found, profile, self.names, self.next_socket, self.procs, self.dir)
             pools = {name: s.client_pool for name, s in self.topology.vpn_servers.items()}
             self.notes += remote_access.wait_connected(self.clients, pools)
-        for name in self.plan.vpn_servers:
+        for name in self.layout.vpn_servers:
             booted = self.booted[name]
             self.state.wg_sockets.update({f"{i}@{name}": s for i, s in booted.wg_sockets.items()})
         self._save()
@@ -268,16 +268,16 @@ class Lab:
     def remote_access(self) -> tuple[list[str], list[str]]:
         assert self.rendered is not None
         with self.progress.phase(f"remote access ({len(self.clients)} clients)"):
-            lines, problems = remote_access.check(self.topology, self.index, self.plan,
+            lines, problems = remote_access.check(self.topology, self.index, self.layout,
                                                   self.clients, self.rendered)
         for client in self.clients:
-            self.notes += [f"client {client.plan.name} ({client.plan.server}): {n}"
+            self.notes += [f"client {client.layout.name} ({client.layout.server}): {n}"
                            for n in dict.fromkeys(client.notes)]
         return lines, problems
 
     def _frr(self, stage: str, name: str) -> None:
         assert self.rendered is not None
-        vcpe.start_frr(self.plan.vcpes[name], self.rendered.host(name), self.procs, self.dir,
+        vcpe.start_frr(self.layout.vcpes[name], self.rendered.host(name), self.procs, self.dir,
                        self.booted[name], stage)
 
     # --- converge and check -------------------------------------------------------------
@@ -295,7 +295,7 @@ class Lab:
                                        tick=lambda d, t: self.progress.tick(d, t, "converged"))
 
     def matrix(self, tcp: bool = False) -> dict[checks.Pair, bool]:
-        hosts = self.plan.hosts
+        hosts = self.layout.hosts
         pairs = len(hosts) * (len(hosts) - 1)
         with self.progress.phase(f"{'tcp' if tcp else 'ping'} matrix ({pairs} pairs)"):
             tick: Callable[[int, int], None] = lambda d, t: self.progress.tick(d, t, "pairs")  # noqa: E731
@@ -326,8 +326,8 @@ class Lab:
         for key, ns in sorted(self.names.mapping().items()):
             kind, _, name = key.partition(":")
             lines.append(f"  {kinds.get(kind, kind) + ' ' + name:<26} ip netns exec {ns} bash")
-        if self.plan.underlay_ns:
-            lines.append(f"  {'underlay (198.18.0.0/15)':<26} ip netns exec {self.plan.underlay_ns} bash")
+        if self.layout.underlay_ns:
+            lines.append(f"  {'underlay (198.18.0.0/15)':<26} ip netns exec {self.layout.underlay_ns} bash")
         for name, booted in sorted(self.booted.items()):
             if booted.vty:
                 lines.append(f"  {'FRR of ' + name:<26} vtysh --vty_socket {booted.vty}")

@@ -29,7 +29,7 @@ class Bridge:
 
 
 @dataclass(frozen=True)
-class RouterPlan:
+class RouterLayout:
     vpc: str
     ns: str
     cloud: str                 # "qingcloud" | "vultr"
@@ -37,7 +37,7 @@ class RouterPlan:
 
 
 @dataclass(frozen=True)
-class HostPlan:
+class HostLayout:
     name: str
     ns: str
     vpc: str
@@ -51,7 +51,7 @@ class HostPlan:
 
 
 @dataclass(frozen=True)
-class NicPlan:
+class NicLayout:
     index: int
     ifname: str                 # inside the vCPE namespace ("eth0", ...)
     vxnet: str
@@ -62,18 +62,18 @@ class NicPlan:
 
 
 @dataclass(frozen=True)
-class VcpePlan:
+class VcpeLayout:
     name: str
     ns: str
     vpc: str
     cloud: str
-    nics: tuple[NicPlan, ...]
+    nics: tuple[NicLayout, ...]
     public: netaddr.IPNetwork | None  # underlay address (its EIP / reserved IP)
     security_groups: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class ClientPlan:
+class ClientLayout:
     """A remote-access client (a laptop on the internet) of a VPN server."""
 
     name: str
@@ -84,17 +84,17 @@ class ClientPlan:
 
 
 @dataclass
-class LabPlan:
+class LabLayout:
     names: Names
-    routers: dict[str, RouterPlan] = field(default_factory=dict)
+    routers: dict[str, RouterLayout] = field(default_factory=dict)
     # vxnet -> (destination, next hop) its VPC router hands out (DHCP option 121 on
     # QingCloud, the workload-routes snippet on Vultr): the design's fan-out.
     pushes: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
-    hosts: dict[str, HostPlan] = field(default_factory=dict)
-    vcpes: dict[str, VcpePlan] = field(default_factory=dict)
+    hosts: dict[str, HostLayout] = field(default_factory=dict)
+    vcpes: dict[str, VcpeLayout] = field(default_factory=dict)
     # a VPN server is wired like a vCPE: NIC in its vxnet, public address on the underlay
-    vpn_servers: dict[str, VcpePlan] = field(default_factory=dict)
-    clients: dict[tuple[str, str], ClientPlan] = field(default_factory=dict)
+    vpn_servers: dict[str, VcpeLayout] = field(default_factory=dict)
+    clients: dict[tuple[str, str], ClientLayout] = field(default_factory=dict)
     underlay_ns: str = ""
 
     @property
@@ -118,59 +118,59 @@ def _mac(kind: int, n: int) -> str:
     return f"02:6e:77:{kind:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
 
-def build_plan(topology: Topology, index: Index, names: Names,
-               design: Design | None = None) -> LabPlan:
+def build_layout(topology: Topology, index: Index, names: Names,
+               design: Design | None = None) -> LabLayout:
     design = design if design is not None else Design.build(topology, index)
-    plan = LabPlan(names)
+    layout = LabLayout(names)
     for vxnet, received in design.vxnet_pushes.items():
-        plan.pushes[vxnet] = tuple((str(dest), str(hop)) for dest, hop in received.routes())
+        layout.pushes[vxnet] = tuple((str(dest), str(hop)) for dest, hop in received.routes())
     for vpc_name, vpc in topology.vpcs.items():
         _, cloud = index.cloud_of_vpc(vpc_name)
         ns = names.router(vpc_name)
         bridges = {vx: Bridge(vx, f"b{i}", netaddr.IPNetwork(f"{gateway(v.cidr)}/{v.cidr.prefixlen}"))
                    for i, (vx, v) in enumerate(vpc.vxnets.items())}
-        plan.routers[vpc_name] = RouterPlan(vpc_name, ns, cloud.provider, bridges)
+        layout.routers[vpc_name] = RouterLayout(vpc_name, ns, cloud.provider, bridges)
     for n, (name, host) in enumerate(topology.hosts.items()):
         vpc_name = index.vpc_of(host.vxnet)
         cidr = index.vxnets[host.vxnet].cidr
-        plan.hosts[name] = HostPlan(
+        layout.hosts[name] = HostLayout(
             name, names.host(name), vpc_name, host.vxnet,
             netaddr.IPNetwork(f"{host.address}/{cidr.prefixlen}"), gateway(cidr), _mac(1, n),
-            f"h{n}", plan.routers[vpc_name].cloud == "qingcloud", tuple(host.security_groups))
+            f"h{n}", layout.routers[vpc_name].cloud == "qingcloud", tuple(host.security_groups))
     public_n = 0
     for v, (name, vcpe) in enumerate(topology.vcpes.items()):
         nics = []
         for i, nic in enumerate(vcpe.nics):
             cidr = index.vxnets[nic.vxnet].cidr
-            nics.append(NicPlan(i, f"eth{i}", nic.vxnet,
+            nics.append(NicLayout(i, f"eth{i}", nic.vxnet,
                                 netaddr.IPNetwork(f"{nic.address}/{cidr.prefixlen}"),
-                                f"v{v}n{i}", plan.routers[index.vpc_of(nic.vxnet)].ns, gateway(cidr)))
+                                f"v{v}n{i}", layout.routers[index.vpc_of(nic.vxnet)].ns, gateway(cidr)))
         public = None
         if vcpe.public_ip:
             public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
                                        f"/{UNDERLAY.prefixlen}")
             public_n += 1
-        plan.vcpes[name] = VcpePlan(name, names.vcpe(name), index.vcpe_vpc(name),
+        layout.vcpes[name] = VcpeLayout(name, names.vcpe(name), index.vcpe_vpc(name),
                                     index.vcpe_cloud(name)[1].provider, tuple(nics), public,
                                     tuple(vcpe.security_groups))
     for s, (name, server) in enumerate(topology.vpn_servers.items()):
         cidr = index.vxnets[server.vxnet].cidr
         home = index.vpc_of(server.vxnet)
-        leg = NicPlan(0, "eth0", server.vxnet, netaddr.IPNetwork(f"{server.address}/{cidr.prefixlen}"),
-                      f"s{s}n0", plan.routers[home].ns, gateway(cidr))
+        leg = NicLayout(0, "eth0", server.vxnet, netaddr.IPNetwork(f"{server.address}/{cidr.prefixlen}"),
+                      f"s{s}n0", layout.routers[home].ns, gateway(cidr))
         public = None
         if server.public_ip:
             public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
                                        f"/{UNDERLAY.prefixlen}")
             public_n += 1
             for client in server.clients:  # laptops dial in from the internet
-                n = len(plan.clients)
-                plan.clients[(name, client)] = ClientPlan(
+                n = len(layout.clients)
+                layout.clients[(name, client)] = ClientLayout(
                     client, name, names.node("c", f"{name}/{client}"),
                     netaddr.IPNetwork(f"{netaddr.IPAddress(CLIENTS.first + 2 + n)}/{UNDERLAY.prefixlen}"),
                     f"c{n}")
-        plan.vpn_servers[name] = VcpePlan(name, names.node("s", name), home,
-                                          plan.routers[home].cloud, (leg,), public, ())
-    if any(v.public is not None for v in [*plan.vcpes.values(), *plan.vpn_servers.values()]):
-        plan.underlay_ns = names.underlay
-    return plan
+        layout.vpn_servers[name] = VcpeLayout(name, names.node("s", name), home,
+                                          layout.routers[home].cloud, (leg,), public, ())
+    if any(v.public is not None for v in [*layout.vcpes.values(), *layout.vpn_servers.values()]):
+        layout.underlay_ns = names.underlay
+    return layout

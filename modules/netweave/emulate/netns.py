@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from netweave.emulate import shell
-from netweave.emulate.layout import UNDERLAY_BRIDGE, LabPlan
+from netweave.emulate.layout import UNDERLAY_BRIDGE, LabLayout
 
 UNDERLAY_IF = "inet0"  # the vCPE's leg on "the internet" (holds its public address)
 
@@ -20,17 +20,17 @@ def sysctl(ns: str, *settings: str) -> None:
     shell.run(shell.in_ns(ns, ["sysctl", "-qw", *settings]))
 
 
-def build_skeleton(plan: LabPlan) -> None:
+def build_skeleton(layout: LabLayout) -> None:
     """Bridges in the VPC router namespaces, veths to hosts and vCPE NICs, the underlay."""
     links: list[str] = []
-    per_ns: dict[str, list[str]] = {ns: ["link set lo up"] for ns in plan.namespaces}
-    for router in plan.routers.values():
+    per_ns: dict[str, list[str]] = {ns: ["link set lo up"] for ns in layout.namespaces}
+    for router in layout.routers.values():
         cmds = per_ns[router.ns]
         for bridge in router.bridges.values():
             cmds += [f"link add {bridge.name} type bridge", f"link set {bridge.name} up",
                      f"addr add {bridge.gateway} dev {bridge.name}"]
-    for host in plan.hosts.values():
-        router = plan.routers[host.vpc]
+    for host in layout.hosts.values():
+        router = layout.routers[host.vpc]
         links.append(f"link add {host.port} netns {router.ns} type veth peer name eth0 "
                      f"netns {host.ns}")
         per_ns[router.ns] += [f"link set {host.port} master {router.bridges[host.vxnet].name}",
@@ -39,30 +39,30 @@ def build_skeleton(plan: LabPlan) -> None:
         if not host.dhcp:  # Vultr: cloud-init writes the static address and routes
             per_ns[host.ns] += [f"addr add {host.address} dev eth0",
                                 f"route add default via {host.gateway}"]
-    if plan.underlay_ns:
-        per_ns[plan.underlay_ns] += [f"link add {UNDERLAY_BRIDGE} type bridge",
+    if layout.underlay_ns:
+        per_ns[layout.underlay_ns] += [f"link add {UNDERLAY_BRIDGE} type bridge",
                                      f"link set {UNDERLAY_BRIDGE} up"]
-    nodes = [(f"v{v}", vcpe) for v, vcpe in enumerate(plan.vcpes.values())]
-    nodes += [(f"s{s}", server) for s, server in enumerate(plan.vpn_servers.values())]
+    nodes = [(f"v{v}", vcpe) for v, vcpe in enumerate(layout.vcpes.values())]
+    nodes += [(f"s{s}", server) for s, server in enumerate(layout.vpn_servers.values())]
     for key, vcpe in nodes:
         for nic in vcpe.nics:
-            router = next(r for r in plan.routers.values() if r.ns == nic.router_ns)
+            router = next(r for r in layout.routers.values() if r.ns == nic.router_ns)
             links.append(f"link add {nic.port} netns {router.ns} type veth peer name "
                          f"{nic.ifname} netns {vcpe.ns}")
             per_ns[router.ns] += [f"link set {nic.port} master {router.bridges[nic.vxnet].name}",
                                   f"link set {nic.port} up"]
         if vcpe.public is not None:
             port = f"u{key}"
-            links.append(f"link add {port} netns {plan.underlay_ns} type veth peer name "
+            links.append(f"link add {port} netns {layout.underlay_ns} type veth peer name "
                          f"{UNDERLAY_IF} netns {vcpe.ns}")
-            per_ns[plan.underlay_ns] += [f"link set {port} master {UNDERLAY_BRIDGE}",
+            per_ns[layout.underlay_ns] += [f"link set {port} master {UNDERLAY_BRIDGE}",
                                          f"link set {port} up"]
             per_ns[vcpe.ns] += [f"addr add {vcpe.public} dev {UNDERLAY_IF}",
                                 f"link set {UNDERLAY_IF} up"]
-    for client in plan.clients.values():
-        links.append(f"link add {client.port} netns {plan.underlay_ns} type veth peer name "
+    for client in layout.clients.values():
+        links.append(f"link add {client.port} netns {layout.underlay_ns} type veth peer name "
                      f"{UNDERLAY_IF} netns {client.ns}")
-        per_ns[plan.underlay_ns] += [f"link set {client.port} master {UNDERLAY_BRIDGE}",
+        per_ns[layout.underlay_ns] += [f"link set {client.port} master {UNDERLAY_BRIDGE}",
                                      f"link set {client.port} up"]
         # the laptop's own internet connection: the VPN adds routes beside it
         per_ns[client.ns] += [f"addr add {client.address} dev {UNDERLAY_IF}",
@@ -71,5 +71,5 @@ def build_skeleton(plan: LabPlan) -> None:
     # bridges must exist before ports are enslaved: router namespaces first
     for ns, cmds in per_ns.items():
         shell.ip_batch(cmds, ns)
-    for router in plan.routers.values():
+    for router in layout.routers.values():
         sysctl(router.ns, "net.ipv4.ip_forward=1")

@@ -21,10 +21,10 @@ import netaddr
 
 from netweave.emulate import shell
 from netweave.emulate.checks import PING_ALL, request_arrives_at
-from netweave.emulate.layout import ClientPlan, LabPlan, VcpePlan
+from netweave.emulate.layout import ClientLayout, LabLayout, VcpeLayout
 from netweave.emulate.naming import Names
 from netweave.emulate.processes import Processes
-from netweave.emulate.rendered import Rendered, RenderedHost, parse_wg_quick
+from netweave.emulate.rendered import RenderedHost, RenderOutput, parse_wg_quick
 from netweave.emulate.vcpe import WG_ENV, WG_SOCKET_DIR, Booted, _wait_for
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -34,8 +34,8 @@ FULL_TUNNEL = {"0.0.0.0/0", "0.0.0.0/1", "128.0.0.0/1"}
 
 
 @dataclass
-class Client:
-    plan: ClientPlan
+class VpnClient:
+    layout: ClientLayout
     kind: str                      # openvpn | wireguard
     interface: str = ""            # its tunnel interface, once connected
     address: str = ""              # its address from the client pool
@@ -78,7 +78,7 @@ def _wireguard(ns: str, text: str, iface: str, sock: str, role: str, procs: Proc
     return notes
 
 
-def start_server(plan: VcpePlan, host: RenderedHost, names: Names, socket: int,
+def start_server(layout: VcpeLayout, host: RenderedHost, names: Names, socket: int,
                  procs: Processes, run_dir: Path, booted: Booted) -> int:
     """The VPN daemon of a booted server host; returns the next free socket number."""
     vpn = host.entry.get("vpn") or {}
@@ -88,28 +88,28 @@ def start_server(plan: VcpePlan, host: RenderedHost, names: Names, socket: int,
         argv = ["openvpn", "--config", str(config), "--cd", str(config.parent)]
         if "disable-dco" not in config.read_text():
             argv.append("--disable-dco")
-        procs.start(plan.ns, argv, f"openvpn@{plan.name}", run_dir / f"openvpn-{plan.name}.log")
+        procs.start(layout.ns, argv, f"openvpn@{layout.name}", run_dir / f"openvpn-{layout.name}.log")
         booted.notes.append(f"{vpn.get('unit')}: not run (no systemd); openvpn started directly "
                             "with the rendered server config")
         return socket
     sock = names.tunnel_socket_name(socket)
     booted.wg_sockets[iface] = sock
-    booted.notes += _wireguard(plan.ns, config.read_text(), iface, sock,
-                               f"wireguard-go@{plan.name}/{iface}", procs, run_dir, routes=False)
+    booted.notes += _wireguard(layout.ns, config.read_text(), iface, sock,
+                               f"wireguard-go@{layout.name}/{iface}", procs, run_dir, routes=False)
     return socket + 1
 
 
-def start_client(client: Client, profile: Path, names: Names, socket: int, procs: Processes,
+def start_client(client: VpnClient, profile: Path, names: Names, socket: int, procs: Processes,
                  run_dir: Path) -> int:
-    ns = client.plan.ns
-    role = f"{client.kind}@{client.plan.name}({client.plan.server})"
+    ns = client.layout.ns
+    role = f"{client.kind}@{client.layout.name}({client.layout.server})"
     if client.kind == "openvpn":
         argv = ["openvpn", "--config", str(profile), "--cd", str(profile.parent)]
         if "disable-dco" not in profile.read_text():
             argv.append("--disable-dco")
             client.notes.append("--disable-dco added (no ovpn-dco module here)")
-        procs.start(ns, argv, role, run_dir / f"openvpn-client-{client.plan.server}-"
-                    f"{client.plan.name}.log")
+        procs.start(ns, argv, role, run_dir / f"openvpn-client-{client.layout.server}-"
+                    f"{client.layout.name}.log")
         return socket
     sock = names.tunnel_socket_name(socket)
     client.interface = "wg0"
@@ -132,7 +132,7 @@ def _pool_address(ns: str, iface: str, pool: netaddr.IPNetwork) -> str:
     return ""
 
 
-def wait_connected(clients: list[Client], pool: dict[str, netaddr.IPNetwork],
+def wait_connected(clients: list[VpnClient], pool: dict[str, netaddr.IPNetwork],
                    timeout: float = CONNECT_TIMEOUT) -> list[str]:
     """Bounded wait until each client's tunnel interface has its pool address; for
     OpenVPN also until the pushed routes are in (the log's last step)."""
@@ -140,8 +140,8 @@ def wait_connected(clients: list[Client], pool: dict[str, netaddr.IPNetwork],
     pending = list(clients)
     while pending and time.monotonic() < deadline:
         for client in list(pending):
-            for iface in ([client.interface] if client.interface else _links(client.plan.ns)):
-                address = _pool_address(client.plan.ns, iface, pool[client.plan.server])
+            for iface in ([client.interface] if client.interface else _links(client.layout.ns)):
+                address = _pool_address(client.layout.ns, iface, pool[client.layout.server])
                 if address:
                     client.interface, client.address = iface, address
                     pending.remove(client)
@@ -150,13 +150,13 @@ def wait_connected(clients: list[Client], pool: dict[str, netaddr.IPNetwork],
             time.sleep(0.05)
     if clients and any(c.kind == "openvpn" for c in clients):
         time.sleep(0.2)  # OpenVPN adds the pushed routes right after the address
-    return [f"{c.plan.name} ({c.plan.server}): not connected within {timeout:.0f} s"
+    return [f"{c.layout.name} ({c.layout.server}): not connected within {timeout:.0f} s"
             for c in pending]
 
 
-def tunnel_routes(client: Client, pool: netaddr.IPNetwork) -> list[str]:
+def tunnel_routes(client: VpnClient, pool: netaddr.IPNetwork) -> list[str]:
     """Networks the client routes through its tunnel (its own pool's connected route aside)."""
-    out = shell.run(["ip", "-n", client.plan.ns, "-j", "-4", "route", "show", "dev",
+    out = shell.run(["ip", "-n", client.layout.ns, "-j", "-4", "route", "show", "dev",
                      client.interface], check=False).stdout
     found = []
     for route in json.loads(out or "[]"):
@@ -189,24 +189,24 @@ def targets(topology: Topology, index: Index, server: str) -> list[str]:
             or (spec.full_tunnel and index.vpc_of(host.vxnet) == vpc)]
 
 
-def check(topology: Topology, index: Index, plan: LabPlan, clients: list[Client],
-          rendered: Rendered) -> tuple[list[str], list[str]]:
+def check(topology: Topology, index: Index, layout: LabLayout, clients: list[VpnClient],
+          rendered: RenderOutput) -> tuple[list[str], list[str]]:
     """(report lines, problems): routes of each client, then each client -> host ping."""
     lines: list[str] = []
     problems: list[str] = []
     for name, spec in topology.vpn_servers.items():
-        mine = [c for c in clients if c.plan.server == name]
+        mine = [c for c in clients if c.layout.server == name]
         mode = "full tunnel" if spec.full_tunnel else "split tunnel"
         pushed = ", ".join(str(n) for n in spec.push_networks) or "nothing"
         lines.append(f"== remote access via {name} ({spec.type}, {mode}, pushes {pushed}; "
                      "ping -c 2 -W 1)")
-        if plan.vpn_servers[name].public is None:
+        if layout.vpn_servers[name].public is None:
             lines.append(f"remote access: {name} has no public address: clients cannot dial in, "
                          "none emulated")
             continue
         wanted = targets(topology, index, name)
         for client in mine:
-            who = client.plan.name
+            who = client.layout.name
             if not client.address:
                 problems.append(f"{who} -> {name}: not connected")
                 lines.append(f"remote access: {who} NOT CONNECTED to {name} (see its log in the "
@@ -229,30 +229,30 @@ def check(topology: Topology, index: Index, plan: LabPlan, clients: list[Client]
                 problems.append(f"{who}: routes through the tunnel {routes}: {verdict}")
             if not wanted:
                 lines.append(f"remote access: {who}: no host inside the pushed networks to ping")
-            results = ping_many(client.plan.ns, [str(topology.hosts[h].address) for h in wanted])
+            results = ping_many(client.layout.ns, [str(topology.hosts[h].address) for h in wanted])
             for host, ok in zip(wanted, results, strict=True):
                 if ok:
                     lines.append(f"remote access: {who} -> {host} ok")
                     continue
                 problems.append(f"{who} -> {host} fails")
                 lines.append(f"remote access: {who} -> {host} FAILS: "
-                             + _why(topology, index, plan, client, host))
+                             + _why(topology, index, layout, client, host))
     return lines, problems
 
 
-def _why(topology: Topology, index: Index, plan: LabPlan, client: Client, host: str) -> str:
-    dst = plan.hosts.get(host)
+def _why(topology: Topology, index: Index, layout: LabLayout, client: VpnClient, host: str) -> str:
+    dst = layout.hosts.get(host)
     if dst is None:
         return "the host is not part of the lab"
-    arrived = request_arrives_at(client.plan.ns, client.address, dst.ns, str(dst.address.ip))
+    arrived = request_arrives_at(client.layout.ns, client.address, dst.ns, str(dst.address.ip))
     if not arrived:
         return f"the request was not delivered to {host}"
-    spec = topology.vpn_servers[client.plan.server]
-    back = [(d, nh) for d, nh in plan.pushes.get(dst.vxnet, ())
+    spec = topology.vpn_servers[client.layout.server]
+    back = [(d, nh) for d, nh in layout.pushes.get(dst.vxnet, ())
             if netaddr.IPAddress(client.address) in netaddr.IPNetwork(d) and nh == str(spec.address)]
     hint = (f"the route push {back[0][0]} via {back[0][1]} is declared, yet the reply did not "
             "come back" if back else
             f"{host} has no route back to the client pool {spec.client_pool}: the topology pushes "
-            f"no route {spec.client_pool} via {spec.address} ({client.plan.server}) to "
+            f"no route {spec.client_pool} via {spec.address} ({client.layout.server}) to "
             f"{dst.vxnet} — a finding: add it to route_push of {dst.vpc}")
     return f"{host} got the request and answered, the reply was lost ({hint})"

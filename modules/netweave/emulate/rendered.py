@@ -123,12 +123,12 @@ class RenderedHost:
 
 
 @dataclass
-class Rendered:
+class RenderOutput:
     dir: Path
     manifest: dict[str, Any]
 
     @classmethod
-    def load(cls, out_dir: Path) -> Rendered:
+    def load(cls, out_dir: Path) -> RenderOutput:
         return cls(out_dir, json.loads((out_dir / "manifest.json").read_text()))
 
     def host(self, name: str) -> RenderedHost:

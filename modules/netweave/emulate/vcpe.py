@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from netweave.emulate import shell
-from netweave.emulate.layout import VcpePlan
+from netweave.emulate.layout import VcpeLayout
 from netweave.emulate.naming import Names
 from netweave.emulate.processes import Processes, signals_deferred
 from netweave.emulate.rendered import RenderedHost, parse_wg_quick
@@ -60,7 +60,7 @@ def note_not_run(host: RenderedHost, booted: Booted) -> None:
                             "read from rootfs/ of the render output")
 
 
-def apply_sysctl(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
+def apply_sysctl(vcpe: VcpeLayout, host: RenderedHost, booted: Booted) -> None:
     """Only ``net.*`` keys are per-namespace; anything else would change the machine."""
     settings = host.sysctl()
     per_ns = [f"{k}={v}" for k, v in settings if k.startswith("net.")]
@@ -72,7 +72,7 @@ def apply_sysctl(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
                             "not applied (it would change this machine)")
 
 
-def apply_netplan(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
+def apply_netplan(vcpe: VcpeLayout, host: RenderedHost, booted: Booted) -> None:
     netplan = host.netplan()
     cmds: list[str] = []
     has_default = False
@@ -114,7 +114,7 @@ def apply_netplan(vcpe: VcpePlan, host: RenderedHost, booted: Booted) -> None:
     shell.ip_batch(cmds, vcpe.ns)
 
 
-def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: list[int],
+def start_wireguard(vcpe: VcpeLayout, host: RenderedHost, names: Names, counter: list[int],
                     procs: Processes, run_dir: Path, booted: Booted) -> None:
     for tunnel in host.tunnels:
         iface = tunnel["interface"]
@@ -154,7 +154,7 @@ def start_wireguard(vcpe: VcpePlan, host: RenderedHost, names: Names, counter: l
             booted.notes.append(f"{iface}: wg-quick keys not run: {', '.join(conf.ignored)}")
 
 
-def start_openvpn(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
+def start_openvpn(vcpe: VcpeLayout, host: RenderedHost, procs: Processes, run_dir: Path,
                   booted: Booted) -> None:
     """OpenVPN point-to-point tunnels, from the rendered config (keys inline), in the
     foreground so that the PID we record is OpenVPN's own."""
@@ -210,7 +210,7 @@ def connect_wireguard(ends: list[tuple[Booted, str]]) -> None:
                                          "endpoint", endpoint.group(1)]))
 
 
-def apply_iptables(vcpe: VcpePlan, host: RenderedHost) -> None:
+def apply_iptables(vcpe: VcpeLayout, host: RenderedHost) -> None:
     rules = host.iptables()
     if rules is not None and rules.is_file():
         shell.run(shell.in_ns(vcpe.ns, ["iptables-restore"]), input=rules.read_text())
@@ -280,7 +280,7 @@ def daemon_config(text: str, daemon: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def start_frr(vcpe: VcpePlan, host: RenderedHost, procs: Processes, run_dir: Path,
+def start_frr(vcpe: VcpeLayout, host: RenderedHost, procs: Processes, run_dir: Path,
               booted: Booted, stage: str) -> None:
     """zebra, bgpd, staticd started directly in the namespace, each reading the
     integrated config at start like a booting router. (Loading it afterwards with

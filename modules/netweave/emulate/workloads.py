@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from netweave.emulate import shell
-from netweave.emulate.layout import HostPlan
-from netweave.emulate.rendered import Rendered
+from netweave.emulate.layout import HostLayout
+from netweave.emulate.rendered import RenderOutput
 
 
 def _routes(data: Any) -> list[tuple[str, str]]:
@@ -38,7 +38,7 @@ def _routes(data: Any) -> list[tuple[str, str]]:
     return found
 
 
-def workload_routes(rendered: Rendered, vpc: str) -> tuple[list[tuple[str, str]], Path | None]:
+def workload_routes(rendered: RenderOutput, vpc: str) -> tuple[list[tuple[str, str]], Path | None]:
     rel = rendered.vpc(vpc).get("workload_routes")
     if not rel:
         return [], None
@@ -48,6 +48,6 @@ def workload_routes(rendered: Rendered, vpc: str) -> tuple[list[tuple[str, str]]
     return [r for d in docs for r in _routes(d)], path
 
 
-def apply_routes(host: HostPlan, routes: list[tuple[str, str]]) -> None:
+def apply_routes(host: HostLayout, routes: list[tuple[str, str]]) -> None:
     cmds = [f"route replace {to} via {via} dev eth0" for to, via in routes if to != "0.0.0.0/0"]
     shell.ip_batch(cmds, host.ns)

@@ -564,7 +564,7 @@ class VpnServer(Strict):
 
 # --- security groups ------------------------------------------------------------------
 
-class FirewallRule(Strict):
+class SecurityGroupRule(Strict):
     action: Literal["accept", "drop"] = "accept"
     direction: Literal["ingress", "egress"] = "ingress"
     protocol: Literal["tcp", "udp", "icmp", "any"] = "any"
@@ -574,7 +574,7 @@ class FirewallRule(Strict):
 
 
 class SecurityGroup(Strict):
-    rules: list[FirewallRule] = Field(default_factory=list)
+    rules: list[SecurityGroupRule] = Field(default_factory=list)
     description: str | None = None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import netaddr
 
-from netweave.design import BgpSpeaker, StaticRoute
+from netweave.design import BgpSpeaker, ResolvedStaticRoute
 from netweave.render.templating import render
 
 CONFIG = "/etc/frr/frr.conf"
@@ -63,7 +63,7 @@ def bgp_context(speaker: BgpSpeaker | None) -> dict[str, Any] | None:
             "networks": [str(p) for p in speaker.announces]}
 
 
-def static_routes(routes: tuple[StaticRoute, ...]) -> list[dict[str, str]]:
+def static_routes(routes: tuple[ResolvedStaticRoute, ...]) -> list[dict[str, str]]:
     return [{"destination": str(r.destination), "via": r.via} for r in routes]
 
 

@@ -79,7 +79,7 @@ class EipProvider(Provider):
         c.delete(self.kind, id_, "ReleaseEips", {"eips": [id_]})
 
 
-class Eip(dynamic.Resource, module="qingcloud", name="Eip"):
+class EipResource(dynamic.Resource, module="qingcloud", name="Eip"):
     """A public address. Outputs: ``eip_id``, ``eip_addr``."""
 
     eip_id: pulumi.Output[str]
@@ -136,7 +136,7 @@ class EipAssociationProvider(Provider):
         dissociate(c, eip_id)
 
 
-class EipAssociation(dynamic.Resource, module="qingcloud", name="EipAssociation"):
+class EipAssociationResource(dynamic.Resource, module="qingcloud", name="EipAssociation"):
     """Binds an EIP to the vCPE instance (after the instance runs)."""
 
     eip_addr: pulumi.Output[str]

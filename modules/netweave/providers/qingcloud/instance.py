@@ -109,7 +109,7 @@ class InstanceProvider(Provider):
         c.delete(self.kind, id_, "TerminateInstances", {"instances": [id_]})
 
 
-class Instance(dynamic.Resource, module="qingcloud", name="Instance"):
+class InstanceResource(dynamic.Resource, module="qingcloud", name="Instance"):
     """A vCPE VM. ``userdata``: files (tar) or a script (exec); pass it as a secret."""
 
     instance_id: pulumi.Output[str]

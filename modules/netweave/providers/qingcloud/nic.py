@@ -86,7 +86,7 @@ class NicProvider(Provider):
         c.delete(self.kind, id_, "DeleteNics", {"nics": [id_]})
 
 
-class Nic(dynamic.Resource, module="qingcloud", name="Nic"):
+class NicResource(dynamic.Resource, module="qingcloud", name="Nic"):
     """An extra NIC with a fixed address, attached to ``instance_id``. Outputs: ``nic_id``."""
 
     nic_id: pulumi.Output[str]

@@ -113,7 +113,7 @@ class SecurityGroupProvider(Provider):
         c.delete(self.kind, id_, "DeleteSecurityGroups", {"security_groups": [id_]})
 
 
-class SecurityGroup(dynamic.Resource, module="qingcloud", name="SecurityGroup"):
+class SecurityGroupResource(dynamic.Resource, module="qingcloud", name="SecurityGroup"):
     """Rules: ``{protocol, priority, action, direction (0 in / 1 out), val1, val2, val3}``
     (ports or ICMP type/code in val1/val2, source network in val3)."""
 

@@ -90,7 +90,7 @@ def apply_router(c: Client, router_id: str) -> None:
     c.wait_stable("router", router_id)
 
 
-class Vpc(dynamic.Resource, module="qingcloud", name="Vpc"):
+class VpcResource(dynamic.Resource, module="qingcloud", name="Vpc"):
     """A QingCloud VPC (router). Outputs: ``router_id``, ``private_ip``."""
 
     router_id: pulumi.Output[str]

@@ -106,7 +106,7 @@ class VxnetProvider(Provider):
         c.delete(self.kind, id_, "DeleteVxnets", {"vxnets": [id_]})
 
 
-class Vxnet(dynamic.Resource, module="qingcloud", name="Vxnet"):
+class VxnetResource(dynamic.Resource, module="qingcloud", name="Vxnet"):
     """A managed vxnet joined to its VPC router. Outputs: ``vxnet_id``."""
 
     vxnet_id: pulumi.Output[str]

@@ -166,19 +166,19 @@ def run_instances(ctx: Ctx) -> Body:
     zone.get("security_group", sg_id)
     userdata = _userdata(ctx)
     taken: dict[str, set[str]] = {}
-    plans = []
+    placements = []
     for _ in range(count):
-        plan = []
+        placement = []
         for vxnet, fixed in wanted:
             used = taken.setdefault(vxnet["vxnet_id"], set())
             addr = allocate_ip(zone, vxnet, fixed, used)
             used.add(addr)
-            plan.append((vxnet["vxnet_id"], addr))
-        plans.append(plan)
+            placement.append((vxnet["vxnet_id"], addr))
+        placements.append(placement)
     ids = []
     ok: list[list[object]] = []
     fail: list[list[object]] = []
-    for plan in plans:
+    for placement in placements:
         iid = zone.new_id("i")
         zone.add("instance", iid, {
             "instance_id": iid, "instance_name": p.text("instance_name", "") or "", "description": None,
@@ -189,7 +189,7 @@ def run_instances(ctx: Ctx) -> Body:
             "image": {"image_id": image_id, "image_name": image_id, "platform": "linux",
                       "processor_type": "64bit", "provider": "system", "os_family": "linux"},
             "_security_group_id": sg_id, **userdata})
-        for seq, (vid, addr) in enumerate(plan):
+        for seq, (vid, addr) in enumerate(placement):
             nic_id = zone.new_id("nic")
             zone.add("nic", nic_id, {"nic_id": nic_id, "nic_name": "", "vxnet_id": vid, "private_ip": addr,
                                      "status": "in-use", "instance_id": iid, "role": 1 if seq == 0 else 0,

@@ -1,4 +1,4 @@
-"""The emulator's pure layers: naming, the lab plan, DHCP option 121, reading the render
+"""The emulator's pure layers: naming, the lab layout, DHCP option 121, reading the render
 output, security groups, expected BGP state and the matrix display (no root needed)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from netweave.design import Design
 from netweave.emulate import checks, cloud_firewall, dhcp, firewall, remote_access
-from netweave.emulate.layout import UNDERLAY, build_plan
+from netweave.emulate.layout import UNDERLAY, build_layout
 from netweave.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
 from netweave.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
 from netweave.emulate.vcpe import daemon_config, lab_timers
@@ -37,11 +37,11 @@ def test_prefix_is_short_and_recognisable() -> None:
 
 def test_every_namespace_and_port_name_fits_ifnamsiz() -> None:
     topology, index = load("s2-many-to-many.yaml")
-    plan = build_plan(topology, index, Names(new_prefix()))
-    names = plan.namespaces + [h.port for h in plan.hosts.values()]
-    names += [n.port for v in plan.vcpes.values() for n in v.nics]
+    layout = build_layout(topology, index, Names(new_prefix()))
+    names = layout.namespaces + [h.port for h in layout.hosts.values()]
+    names += [n.port for v in layout.vcpes.values() for n in v.nics]
     assert all(len(n) <= IFNAMSIZ for n in names)
-    assert len(set(plan.namespaces)) == len(plan.namespaces)
+    assert len(set(layout.namespaces)) == len(layout.namespaces)
 
 
 def test_names_are_stable_per_node() -> None:
@@ -53,16 +53,16 @@ def test_names_are_stable_per_node() -> None:
 
 def test_plan_puts_the_vpc_router_at_the_first_address_of_each_vxnet() -> None:
     topology, index = load("s2-many-to-many.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    bridges = plan.routers["vpc01"].bridges
+    layout = build_layout(topology, index, Names("nw0001"))
+    bridges = layout.routers["vpc01"].bridges
     assert str(bridges["vxnet01"].gateway) == "192.168.128.1/24"
     assert str(bridges["vxnet03"].gateway) == "192.168.129.1/24"
 
 
 def test_public_addresses_come_from_the_benchmark_range() -> None:
     topology, index = load("s1-one-to-one.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    addresses = plan.public_addresses()
+    layout = build_layout(topology, index, Names("nw0001"))
+    addresses = layout.public_addresses()
     assert set(addresses) == {"vcpe01", "vcpe02"}
     assert all(netaddr.IPAddress(a) in UNDERLAY for a in addresses.values())
     assert len(set(addresses.values())) == 2
@@ -70,33 +70,33 @@ def test_public_addresses_come_from_the_benchmark_range() -> None:
 
 def test_qingcloud_hosts_use_dhcp_and_vultr_hosts_do_not() -> None:
     topology, index = load("s3-hybrid-vultr.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    assert plan.hosts["qc-app"].dhcp
-    assert not plan.hosts["vultr-app"].dhcp
+    layout = build_layout(topology, index, Names("nw0001"))
+    assert layout.hosts["qc-app"].dhcp
+    assert not layout.hosts["vultr-app"].dhcp
 
 
 def test_a_push_goes_to_the_vxnet_holding_its_next_hop() -> None:
     topology, index = load("s2-many-to-many.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    assert plan.pushes["vxnet01"] == (("172.17.0.0/24", "192.168.128.2"),)
-    assert plan.pushes["vxnet03"] == (("172.17.0.0/24", "192.168.129.5"),)
+    layout = build_layout(topology, index, Names("nw0001"))
+    assert layout.pushes["vxnet01"] == (("172.17.0.0/24", "192.168.128.2"),)
+    assert layout.pushes["vxnet03"] == (("172.17.0.0/24", "192.168.129.5"),)
 
 
 def test_option_121_ends_with_the_default_route() -> None:
     """RFC 3442: with option 121 present the client ignores the router option."""
     topology, index = load("s2-many-to-many.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    items = dhcp.option_121(plan, plan.routers["vpc02"], "vxnet02")
+    layout = build_layout(topology, index, Names("nw0001"))
+    items = dhcp.option_121(layout, layout.routers["vpc02"], "vxnet02")
     assert items == ["192.168.128.0/24", "172.17.0.2", "192.168.129.0/24", "172.17.0.2",
                      "0.0.0.0/0", "172.17.0.1"]
 
 
 def test_dnsmasq_serves_dhcp_only_and_pins_each_vm_address(tmp_path: Path) -> None:
     topology, index = load("s1-one-to-one.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    argv = dhcp.dnsmasq_argv(plan, plan.routers["vpc01"], tmp_path)
+    layout = build_layout(topology, index, Names("nw0001"))
+    argv = dhcp.dnsmasq_argv(layout, layout.routers["vpc01"], tmp_path)
     assert "--port=0" in argv and "--no-ping" in argv
-    assert f"--dhcp-host={plan.hosts['vm01'].mac},192.168.128.3" in argv
+    assert f"--dhcp-host={layout.hosts['vm01'].mac},192.168.128.3" in argv
     assert any(a.startswith("--dhcp-option=tag:b0,121,172.17.0.0/24,192.168.128.2,") for a in argv)
 
 
@@ -254,7 +254,7 @@ def test_down_of_an_unknown_run_says_which_runs_exist(capsys: pytest.CaptureFixt
 
 # --- cloud firewalls and remote access ---------------------------------------------------
 
-def _firewall(stack: str, name: str, publics: dict[str, str]) -> cloud_firewall.CloudFirewall:
+def _firewall(stack: str, name: str, publics: dict[str, str]) -> cloud_firewall.CloudFirewallChains:
     topology, index = load(stack)
     return cloud_firewall.cloud_firewall(Design.build(topology, index), name, ["eth0"], "inet0",
                                          publics)
@@ -296,15 +296,15 @@ def test_qingcloud_named_group_rules_come_before_the_base_rules() -> None:
 
 def test_vpn_server_and_clients_are_planned_on_the_underlay() -> None:
     topology, index = load("s4-remote-access.yaml")
-    plan = build_plan(topology, index, Names("nw0001"))
-    server = plan.vpn_servers["vpn01"]
+    layout = build_layout(topology, index, Names("nw0001"))
+    server = layout.vpn_servers["vpn01"]
     assert str(server.nics[0].address) == "192.168.20.5/24"
     assert server.public is not None and server.public.ip in UNDERLAY
-    assert sorted(c.name for c in plan.clients.values()) == ["alice", "bob"]
-    assert all(c.address.ip in UNDERLAY for c in plan.clients.values())
-    assert plan.public_addresses() == {"vpn01": str(server.public.ip)}
-    assert {server.ns, *(c.ns for c in plan.clients.values()), plan.underlay_ns} <= set(plan.namespaces)
-    assert len(set(plan.namespaces)) == len(plan.namespaces)
+    assert sorted(c.name for c in layout.clients.values()) == ["alice", "bob"]
+    assert all(c.address.ip in UNDERLAY for c in layout.clients.values())
+    assert layout.public_addresses() == {"vpn01": str(server.public.ip)}
+    assert {server.ns, *(c.ns for c in layout.clients.values()), layout.underlay_ns} <= set(layout.namespaces)
+    assert len(set(layout.namespaces)) == len(layout.namespaces)
 
 
 def test_remote_access_targets_are_the_hosts_inside_push_networks() -> None:
