@@ -10,11 +10,13 @@ holds, no ``must_not_reach`` leaks and lint finds no errors; 1 otherwise
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from netweave.forwarding.classes import Verdicts
 from netweave.forwarding.reach import Network, PingResult, Trace
 from netweave.lint import EXIT_ERRORS, EXIT_OK, EXIT_UNUSABLE, LintResult, Unusable, load_topology, report
 from netweave.lint.findings import Severity
@@ -79,16 +81,8 @@ def _intent(net: Network) -> tuple[list[IntentCheck], dict[frozenset[str], str]]
     return checks, covered
 
 
-def _cell(ping: PingResult) -> str:
-    if ping.reachable:
-        return "ok"
-    if ping.forward.loop or ping.back.loop:
-        return "loop"
-    return "x>" if not ping.forward.delivered else "x<"
-
-
-def _grid(hosts: list[str], pings: dict[tuple[str, str], PingResult],
-          covered: dict[frozenset[str], str]) -> list[str]:
+def _grid(verdicts: Verdicts, covered: dict[frozenset[str], str]) -> list[str]:
+    hosts = verdicts.hosts
     width = max([len(h) for h in hosts] + [4]) + 1
     lines = [" " * (width + 5) + "".join(h.rjust(width + 1) for h in hosts)]
     for a in hosts:
@@ -98,34 +92,35 @@ def _grid(hosts: list[str], pings: dict[tuple[str, str], PingResult],
                 cells.append("-")
                 continue
             mark = {"must_reach": "*", "must_not_reach": "!"}.get(covered.get(frozenset((a, b)), ""), "")
-            cells.append(_cell(pings[(a, b)]) + mark)
+            cells.append(verdicts.cell(a, b) + mark)
         lines.append(f"from {a.ljust(width)}" + "".join(c.rjust(width + 1) for c in cells))
     return lines
 
 
 def _text_matrix(file: str, net: Network, checks: list[IntentCheck],
                  covered: dict[frozenset[str], str]) -> str:
-    hosts = net.hosts
-    results = net.matrix()
-    pings = {(p.src, p.dst): p for p in results}
-    ok = sum(p.reachable for p in results)
-    out = [f"reachability of {file}: {len(hosts)} hosts, {len(results)} pings (request and reply)"]
+    # Verdicts for every pair come from the classes (no pair-by-pair trace); words and
+    # hops only for the pairs listed.
+    verdicts = Verdicts(net)
+    hosts = verdicts.hosts
+    pings, ok = verdicts.pings, verdicts.reachable_count
+    out = [f"reachability of {file}: {len(hosts)} hosts, {pings} pings (request and reply)"]
     if not hosts:
         out.append("no hosts: add workload hosts to check paths between vxnets")
     elif len(hosts) <= GRID_MAX_HOSTS:
-        out += ["", *_grid(hosts, pings, covered), "",
+        out += ["", *_grid(verdicts, covered), "",
                 "ok: ping works   x>: the request dies   x<: the reply dies   loop: routing loop",
                 "*: intent must_reach   !: intent must_not_reach   (row pings column)"]
-    broken = [p for p in results if not p.reachable]
-    if broken:
+    if ok < pings:
         out += ["", "not reachable:"]
-        for p in broken[:LIST_MAX]:
+        for src, dst in itertools.islice(verdicts.broken(), LIST_MAX):
+            p = net.ping(src, dst)
             if not p.forward.delivered:
                 out.append(f"  {p.forward.failure}")
             else:
                 out.append(f"  {p.src} -> {p.dst}: the {p.back.failure}")
-        if len(broken) > LIST_MAX:
-            out.append(f"  ... and {len(broken) - LIST_MAX} more")
+        if pings - ok > LIST_MAX:
+            out.append(f"  ... and {pings - ok - LIST_MAX} more")
     if checks:
         out += ["", "intent:"]
         for c in checks:
@@ -138,7 +133,7 @@ def _text_matrix(file: str, net: Network, checks: list[IntentCheck],
     held = sum(c.holds for c in checks if c.group == "must_reach")
     total = sum(c.group == "must_reach" for c in checks)
     leaks = sum(not c.holds for c in checks if c.group == "must_not_reach")
-    out += ["", f"summary: {ok} of {len(results)} pings work; intent: {held} of {total} must_reach "
+    out += ["", f"summary: {ok} of {pings} pings work; intent: {held} of {total} must_reach "
                 f"hold, {leaks} must_not_reach leak{'s' if leaks != 1 else ''}"]
     return "\n".join(out)
 

@@ -102,8 +102,9 @@ def compare(base_spec: str, head_spec: str, *, plans: bool = True,
 def _reachability(report: DiffReport, base: LintResult, head: LintResult) -> None:
     assert base.topology is not None and head.topology is not None
     try:
-        before = reachdiff.Reachability.of(base.network)
-        after = reachdiff.Reachability.of(head.network)
+        hosts = sorted(set(base.network.hosts) | set(head.network.hosts))
+        before = reachdiff.Reachability.of(base.network, hosts)
+        after = reachdiff.Reachability.of(head.network, hosts)
     except ImportError:
         report.reach_note = "the forwarding model (netweave.forwarding.reach) is not available"
         return

@@ -8,14 +8,15 @@ separately, so a new VM that can reach nothing is not mistaken for a regression.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
 if TYPE_CHECKING:
+    from netweave.forwarding.classes import Verdicts
     from netweave.forwarding.reach import Network, PingResult
 
 
@@ -63,25 +64,40 @@ class IntentChange:
 
 @dataclass
 class Reachability:
-    """Verdicts of one topology: (src, dst) -> ping result."""
+    """Verdicts of one topology: by classes over a host order shared with the other side
+    (``verdicts``, with ``network`` for the words of a failure), or a table of pings."""
 
-    pings: dict[tuple[str, str], PingResult]
+    pings: dict[tuple[str, str], PingResult] = field(default_factory=dict)
+    verdicts: Verdicts | None = None
+    network: Network | None = None
 
     @classmethod
-    def of(cls, network: Network) -> Reachability:
-        """From the forwarding model lint built already (``LintResult.network``)."""
-        return cls({(p.src, p.dst): p for p in network.matrix()})
+    def of(cls, network: Network, order: Sequence[str] | None = None) -> Reachability:
+        """From the forwarding model lint built already (``LintResult.network``); ``order``:
+        every host of both sides, so the two verdict tables line up."""
+        from netweave.forwarding.classes import Verdicts
+        return cls(verdicts=Verdicts(network, order), network=network)
+
+    def _ping(self, src: str, dst: str) -> PingResult | None:
+        if self.verdicts is not None:
+            assert self.network is not None
+            return None if self.verdicts.pairs(src, dst) is None else self.network.ping(src, dst)
+        return self.pings.get((src, dst))
 
     def reachable(self, src: str, dst: str) -> bool | None:
+        if self.verdicts is not None:
+            return self.verdicts.reachable(src, dst)
         p = self.pings.get((src, dst))
         return None if p is None else p.reachable
 
     def forward(self, src: str, dst: str) -> bool:
+        if self.verdicts is not None:
+            return self.verdicts.forward(src, dst)
         p = self.pings.get((src, dst))
         return bool(p and p.forward.delivered)
 
     def why(self, src: str, dst: str) -> str | None:
-        p = self.pings.get((src, dst))
+        p = self._ping(src, dst)
         if p is None or p.reachable:
             return None
         if not p.forward.delivered:
@@ -89,9 +105,29 @@ class Reachability:
         return "no way back: " + (p.back.failure or f"{dst}'s replies do not reach {src}")
 
 
+def _candidates(base: Reachability, head: Reachability) -> Iterator[tuple[str, str]]:
+    """Pairs whose verdict may differ: by bitsets when both sides have class verdicts
+    over one host order (never every pair), else every pair of either table."""
+    if base.verdicts is None or head.verdicts is None \
+            or base.verdicts.hosts != head.verdicts.hosts:
+        yield from base.pings.keys() | head.pings.keys()
+        return
+    before, after = base.verdicts, head.verdicts
+    hosts = before.hosts
+    for src in hosts:
+        was, now = before.others(src), after.others(src)
+        reach_was, reach_now = before.row(src), after.row(src)
+        changed = (was & now & (reach_was ^ reach_now)) | (was & ~now & reach_was) \
+            | (now & ~was & reach_now)
+        while changed:
+            low = changed & -changed
+            yield src, hosts[low.bit_length() - 1]
+            changed ^= low
+
+
 def pair_changes(base: Reachability, head: Reachability) -> list[PairChange]:
     found: dict[tuple[str, str], PairChange] = {}
-    for key in base.pings.keys() | head.pings.keys():
+    for key in _candidates(base, head):
         before, after = base.reachable(*key), head.reachable(*key)
         if before == after or (before is None and not after) or (after is None and not before):
             continue  # unchanged, or a new/removed host that reaches nothing either way
