@@ -192,8 +192,6 @@ class MiniEngine:
             checked, failures = host.check(r.urn, {}, news)
             if failures:
                 raise ProviderError(f"{r.name}: {failures}")
-            if self.before_create is not None:
-                self.before_create(r, news)
             id_, outs = host.create(r.urn, checked)
             self.log.append(("create", r.urn))
         with self.state.lock:
@@ -229,6 +227,9 @@ class MiniEngine:
 
     def up(self, host: ProviderHost | LocalHost) -> None:
         def one(urn: str) -> None:
+            r = self.by_urn[urn]
+            if self.before_create is not None and urn not in self.state.resources:
+                self.before_create(r, self.news(r))  # not timed: not the provider's work
             start = time.monotonic()
             self._up_one(host, self.by_urn[urn])
             self.timings[urn] = (start, time.monotonic())

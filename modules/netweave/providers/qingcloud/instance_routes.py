@@ -44,6 +44,9 @@ LOOKUPS = ("id", "name", "address")
 class LookupError_(QingCloudError):
     """The instance a host names is not there, not unique, or not where the topology says."""
 
+    def __str__(self) -> str:
+        return f"QingCloud {self.action}: {self.message}"
+
 
 def _pages(c: Client, action: str, params: Mapping[str, Any], set_key: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
@@ -94,7 +97,7 @@ def resolve(c: Client, host: str, vxnet_id: str, address: str, instance: Mapping
             raise LookupError_("DescribeVxnetInstances", None,
                                f"{what}: no instance has the address {address} in vxnet {vxnet_id}; "
                                "a per-instance route push reaches VMs that exist at deploy time "
-                               "(mechanism: route_table also reaches VMs created later)")
+                               "(mechanism: route-table also reaches VMs created later)")
         if len(at) > 1:
             ids = ", ".join(sorted(str(i["instance_id"]) for i in at))
             raise LookupError_("DescribeVxnetInstances", None,
