@@ -19,6 +19,7 @@ from netweave.design import Design
 from netweave.lint import references
 from netweave.lint.findings import Finding, Severity
 from netweave.lint.schema import validate
+from netweave.lint.secrets import masked
 from netweave.model.index import Index
 from netweave.model.source import LoadError, Source, load, parse, parse_bytes
 from netweave.model.topology import Topology
@@ -125,14 +126,16 @@ def _lint(source: Source, families: Iterable[str]) -> LintResult:
 
 
 def _located(found: Iterable[Finding], source: Source) -> list[Finding]:
-    unique = {f.located(source) for f in found}
+    # masked here, once: every consumer of findings (reports, diff, the Pulumi program's
+    # log, the policy pack) gets messages, hints and paths without key material
+    unique = {masked(f.located(source)) for f in found}
     return sorted(unique, key=Finding.sort_key)
 
 
 def _load_failure(error: LoadError) -> LintResult:
     result = LintResult(error.file, None, unusable=True)
-    result.findings = [Finding(error.code, error.message, (), error.hint, file=error.file,
-                               line=error.line, column=error.column)]
+    result.findings = [masked(Finding(error.code, error.message, (), error.hint, file=error.file,
+                                      line=error.line, column=error.column))]
     return result
 
 

@@ -1,4 +1,9 @@
-"""Printing findings: for people (text), for programs (json), for GitHub (annotations)."""
+"""Printing findings: for people (text), for programs (json), for GitHub (annotations).
+
+Every format prints a finding through :func:`public` and a line of the file through
+:func:`public_line`: no key material reaches a terminal or a CI log, whatever the rule
+that found something next to it. A new format calls them too.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,75 @@ from typing import Any
 
 from netweave.lint import LintResult
 from netweave.lint.findings import Finding, Severity
+from netweave.lint.secrets import mask, masked
 from netweave.model.source import split_lines
 
 FORMATS = ("text", "json", "github")
 
 
-def _excerpt(lines: list[str], f: Finding) -> list[str]:
+def public(f: Finding) -> Finding:
+    """The finding as it may be shown: key material in its message, hint or path masked."""
+    return masked(f)
+
+
+Hidden = dict[int, list[tuple[int, int]]]  # line -> [(first column, column after), ...]
+
+
+def _scalar_end(line: str, start: int) -> int:
+    """Index after the scalar that starts at ``line[start]``: a quoted one ends at its
+    closing quote; a plain one inside ``{...}``/``[...]`` at the next ',', '}' or ']';
+    otherwise at a comment or the end of the line."""
+    if start >= len(line):
+        return start
+    quote = line[start]
+    if quote in "'\"":
+        at = start + 1
+        while at < len(line):
+            if line[at] == "\\" and quote == '"':
+                at += 2
+                continue
+            if line[at] == quote:
+                if quote == "'" and line[at + 1:at + 2] == "'":
+                    at += 2
+                    continue
+                return at + 1
+            at += 1
+        return len(line)
+    flow = line.count("{", 0, start) + line.count("[", 0, start) > \
+        line.count("}", 0, start) + line.count("]", 0, start)
+    stops = [line.find(" #", start)] + ([line.find(c, start) for c in ",}]"] if flow else [])
+    return min([s for s in stops if s >= 0] or [len(line)])
+
+
+def secret_spans(result: LintResult, lines: list[str]) -> Hidden:
+    """Where the file holds literal secrets (V504): the value of a ``password:`` has no
+    pattern to recognise it by, but lint knows where it is."""
+    hidden: Hidden = {}
+    if result.source is None:
+        return hidden
+    for f in result.findings:
+        if f.code != "V504":
+            continue
+        at = result.source.values.get(f.path) if f.at_key else None
+        line, column = (at.line, at.column) if at else (f.line, f.column)
+        if 1 <= line <= len(lines):
+            end = _scalar_end(lines[line - 1], column - 1)
+            hidden.setdefault(line, []).append((column, end + 1))
+    return hidden
+
+
+def public_line(text: str, number: int, hidden: Hidden) -> str:
+    """Line ``number`` of the file as it may be shown: literal secrets and anything that
+    looks like a key replaced by '*' (same width, so a caret under it stays in place)."""
+    for first, after in hidden.get(number, ()):
+        text = text[:first - 1] + "*" * max(min(after, len(text) + 1) - first, 0) + text[after - 1:]
+    return mask(text)
+
+
+def _excerpt(lines: list[str], f: Finding, hidden: Hidden) -> list[str]:
     if f.line < 1 or f.line > len(lines):
         return []
-    text = lines[f.line - 1].rstrip()
+    text = public_line(lines[f.line - 1].rstrip(), f.line, hidden)
     return [f"   {f.line:>4} | {text}", "        | " + " " * max(f.column - 1, 0) + "^"]
 
 
@@ -33,11 +98,12 @@ def text(results: Sequence[LintResult], *, excerpts: bool = True) -> str:
     errors = warnings = 0
     for result in results:
         lines = _lines(result) if excerpts else []
-        for f in result.findings:
+        hidden = secret_spans(result, lines) if excerpts else {}
+        for f in map(public, result.findings):
             where = f"{f.file}:{f.line}:{f.column}" if f.line else f.file
             out.append(f"{where}: {f.level.value} {f.code} {f.rule.slug}: {f.message}")
             if excerpts:
-                out.extend(_excerpt(lines, f))
+                out.extend(_excerpt(lines, f, hidden))
             if f.hint:
                 out.append(f"    hint: {f.hint}")
             errors += f.level is Severity.ERROR
@@ -52,6 +118,7 @@ def text(results: Sequence[LintResult], *, excerpts: bool = True) -> str:
 
 
 def as_dict(f: Finding) -> dict[str, Any]:
+    f = public(f)
     return {"code": f.code, "rule": f.rule.slug, "family": f.rule.family,
             "severity": f.level.value, "message": f.message, "hint": f.hint,
             "file": f.file, "line": f.line, "column": f.column,
@@ -76,7 +143,7 @@ def github(results: Sequence[LintResult]) -> str:
     """GitHub workflow commands: annotations shown on the YAML lines of a pull request."""
     out = []
     for result in results:
-        for f in result.findings:
+        for f in map(public, result.findings):
             level = "error" if f.level is Severity.ERROR else "warning"
             props = [f"file={_escape_property(f.file)}"]
             if f.line:

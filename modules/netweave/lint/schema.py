@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from netweave.lint.findings import Finding, finding
+from netweave.lint.secrets import SHORTEST, key_material
 from netweave.lint.typos import NameIndex
 from netweave.model.source import MAX_NUMBER_DIGITS, PathKey, Source, number_digits
 from netweave.model.topology import NAME_PATTERN, Topology
@@ -35,15 +36,7 @@ SECRET_KEYS = frozenset({
 })
 # Keys whose schema value is a switch (``psk: true``): a string there is the secret itself.
 SECRET_SWITCHES = frozenset({"psk"})
-_WG_KEY = re.compile(r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw480]=$")
-_PEM = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|-----BEGIN OpenVPN |PuTTY-User-Key-File-")
-# A Vultr API key: 36 upper-case letters and digits (both present), nothing else.
-_VULTR_KEY = re.compile(r"^(?=[A-Z0-9]*[0-9])(?=[A-Z0-9]*[A-Z])[A-Z0-9]{36}$")
-# What every pattern above needs (see _suspect): keep in step when adding one.
-_SHORTEST_KEY = 36  # the Vultr key; a WireGuard key is 44
 _PUTTY = "PuTTY-User-Key-File-"
-
-
 def dotted(path: PathKey) -> str:
     """``("vpcs", "vpc01", "route_push", 0)`` -> ``vpcs.vpc01.route_push[0]``."""
     out = ""
@@ -67,17 +60,6 @@ def _secret_hint(key: str) -> str:
 # Mappings whose keys are object names, not settings: a vxnet may be called 'token'.
 _NAME_MAPS = frozenset({"clouds", "vpcs", "vxnets", "hosts", "vcpes", "vpn_servers",
                         "security_groups"})
-
-
-def _key_material(text: str) -> str | None:
-    text = text.strip()
-    if _WG_KEY.match(text):
-        return "a WireGuard key"
-    if _PEM.search(text):
-        return "a private key (PEM / OpenVPN / PuTTY key file)"
-    if _VULTR_KEY.match(text):
-        return "a Vultr API key"
-    return None
 
 
 def _oversized(digits: int, path: PathKey, at_key: bool = False) -> Finding:
@@ -130,7 +112,7 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
                 if isinstance(v, dict | list) or (isinstance(v, str) and _suspect(v))
                 or _unusual(v) else v
                 for i, v in enumerate(data)]
-    material = _key_material(data) if isinstance(data, str) and _suspect(data) else None
+    material = key_material(data) if isinstance(data, str) else None
     if material:
         out.append(finding("V504", f"the value at {dotted(path)} looks like {material}",
                            path, _secret_hint(str(path[-1]) if path else "value")))
@@ -193,10 +175,10 @@ def _plainly_clean(data: Any) -> bool:
 
 
 def _suspect(text: str) -> bool:
-    """Whether :func:`_key_material` could match at all: exact, cheap pre-checks. The
-    WireGuard (44) and Vultr (36) keys are whole stripped values of that length; the
-    other patterns need '-----BEGIN' or 'PuTTY-User-Key-File-' in the text."""
-    return len(text) >= _SHORTEST_KEY or "-----BEGIN" in text or _PUTTY in text
+    """Whether the text holds key material (:func:`~netweave.lint.secrets.key_material`);
+    the length test first, so the short strings most of a stack is made of cost nothing."""
+    return (len(text) >= SHORTEST or "-----BEGIN" in text or _PUTTY in text) \
+        and key_material(text) is not None
 
 
 # --- walking the schema along an error location --------------------------------------
