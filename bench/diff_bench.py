@@ -1,30 +1,27 @@
-"""Benchmark: `netweave diff` of two 10,000-prefix stacks (target: under 5 s).
+"""Benchmark: `netweave diff` of two stacks at 10,000 and 100,000 prefixes, offline plans
+included (target at 10k: under 2 s), next to its baseline measured in the same run:
+`netweave lint` of the same two files.
 
-The stacks are S2 plus an on-premises router behind vcpe02 that holds 10,000 /24s:
-vcpe02 has a static route to each (advertised over BGP, so vcpe01 learns all 10,000)
-and vpc01 pushes the aggregate (also announced, so the push is covered). HEAD withdraws
-50 of them, adds 50 others and re-points one route push. Prints the time of each stage
-and of the whole command.
+The stacks are S2 plus an on-premises router behind vcpe02 that holds N /24s: vcpe02
+has a static route to each (advertised over BGP, so vcpe01 learns all of them) and vpc01
+pushes the aggregate (also announced, so the push is covered). HEAD withdraws 50 of
+them, adds 50 others and re-points one route push. Each command runs as a user runs it,
+a fresh process from start-up to exit, the two in turn; figures are medians.
 
-    venv/bin/python bench/diff_bench.py [--prefixes N]
+    venv/bin/python bench/diff_bench.py [--sizes 10000,100000] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from netweave.diff import compare as diff  # noqa: E402
-from netweave.diff import report as diff_report  # noqa: E402
+from bench import measure  # noqa: E402
 
 S2 = ROOT / "stacks" / "s2-many-to-many.yaml"
 
@@ -48,48 +45,30 @@ def stack(prefixes: list[int], push_next_hop: str) -> str:
         f"      - destination: 10.0.0.0/8\n        next_hop: {push_next_hop}\n", 1)
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> int:
     p = argparse.ArgumentParser()
-    p.add_argument("--prefixes", type=int, default=10_000)
-    p.add_argument("--runs", type=int, default=3, help="CLI runs; the best counts (the machine is shared)")
+    p.add_argument("--sizes", default="10000,100000", help="prefix counts, comma-separated")
+    p.add_argument("--runs", type=int, default=3)
     args = p.parse_args()
-    n = args.prefixes
-    with tempfile.TemporaryDirectory() as tmp:
-        base, head = Path(tmp) / "base.yaml", Path(tmp) / "big.yaml"
-        base.write_text(stack(list(range(n)), "192.168.128.2"))
-        head.write_text(stack([*range(50, n), *range(n, n + 50)], "192.168.129.5"))
-        print(f"stacks: {n} prefixes each, {base.stat().st_size // 1024} KiB")
-
-        started = time.perf_counter()
-        report = diff.compare(str(base), str(head), plans=False)
-        no_plan = time.perf_counter() - started
-        md = diff_report.markdown(report)
-        print(f"in-process, without plans: {no_plan:.2f} s "
-              f"({len(report.network)} network changes, {len(report.pairs)} pair changes, "
-              f"markdown {len(md):,} chars)")
-
-        walls = []
-        for _ in range(args.runs):
-            cpu_before = _children_cpu()
-            started = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "netweave", "diff", str(base), str(head),
-                                   "--format", "markdown", "--out", str(Path(tmp) / "comment.md")],
-                                  cwd=ROOT, capture_output=True, text=True, timeout=600)
-            walls.append(time.perf_counter() - started)
-            if proc.returncode != 0:
-                print(proc.stdout, proc.stderr, file=sys.stderr)
-                return 1
-            print(f"  run {len(walls)}: {walls[-1]:.2f} s wall, {_children_cpu() - cpu_before:.2f} s CPU "
-                  f"(load average {os.getloadavg()[0]:.1f})")
-        best = min(walls)
-        verdict = "OK" if best < 5 else "TOO SLOW"
-        print(f"netweave diff (CLI, both offline plans, markdown): best of {args.runs}: {best:.2f} s "
-              f"[target < 5 s: {verdict}]")
+    netweave = [sys.executable, "-m", "netweave"]
+    print(f"whole processes, medians of {args.runs} runs in turn (diff, lint, diff, ...):")
+    for n in (int(size) for size in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            base, head = Path(tmp) / "base.yaml", Path(tmp) / "big.yaml"
+            base.write_text(stack(list(range(n)), "192.168.128.2"))
+            head.write_text(stack([*range(50, n), *range(n, n + 50)], "192.168.129.5"))
+            comment = Path(tmp) / "comment.md"
+            diff, lint, ratio = measure.paired(
+                [*netweave, "diff", str(base), str(head), "--format", "markdown",
+                 "--out", str(comment)],
+                [*netweave, "lint", str(base), str(head)], args.runs)
+            print(f"  {n:>7} prefixes each ({base.stat().st_size // 1024} KiB), "
+                  f"markdown comment of {len(comment.read_text()):,} characters")
+            target = f"  ({measure.verdict(diff.median('wall'), 2.0)} s wall)" if n <= 10_000 else ""
+            print(f"    netweave diff (both offline plans)  {diff.line()}  exit "
+                  f"{diff.runs[0].exit}{target}")
+            print(f"    baseline: lint of both files        {lint.line()}")
+            print(f"    diff / lint (wall, paired) x{ratio:.2f}")
     return 0
 
 
