@@ -75,6 +75,14 @@ def test_qingcloud_hosts_use_dhcp_and_vultr_hosts_do_not() -> None:
     assert not layout.hosts["vultr-app"].dhcp
 
 
+def test_a_route_table_push_is_the_vpc_routers_not_a_dhcp_option() -> None:
+    """A route table routes inside the VPC router (qingcloud-api.md "Routes")."""
+    topology, index = load("s1-one-to-one.yaml")
+    layout = build_layout(topology, index, Names("nw0001"))
+    assert layout.pushes == {}
+    assert layout.router_routes["vpc01"] == (("172.17.0.0/24", "192.168.128.2"),)
+
+
 def test_a_push_goes_to_the_vxnet_holding_its_next_hop() -> None:
     topology, index = load("s2-many-to-many.yaml")
     layout = build_layout(topology, index, Names("nw0001"))
@@ -86,13 +94,12 @@ def test_option_121_ends_with_the_default_route() -> None:
     """RFC 3442: with option 121 present the client ignores the router option."""
     topology, index = load("s2-many-to-many.yaml")
     layout = build_layout(topology, index, Names("nw0001"))
-    items = dhcp.option_121(layout, layout.routers["vpc02"], "vxnet02")
-    assert items == ["192.168.128.0/24", "172.17.0.2", "192.168.129.0/24", "172.17.0.2",
-                     "0.0.0.0/0", "172.17.0.1"]
+    items = dhcp.option_121(layout, layout.routers["vpc01"], "vxnet01")
+    assert items == ["172.17.0.0/24", "192.168.128.2", "0.0.0.0/0", "192.168.128.1"]
 
 
 def test_dnsmasq_serves_dhcp_only_and_pins_each_vm_address(tmp_path: Path) -> None:
-    topology, index = load("s1-one-to-one.yaml")
+    topology, index = load("s2-many-to-many.yaml")
     layout = build_layout(topology, index, Names("nw0001"))
     argv = dhcp.dnsmasq_argv(layout, layout.routers["vpc01"], tmp_path)
     assert "--port=0" in argv and "--no-ping" in argv

@@ -51,7 +51,8 @@ def test_explain_names_every_hop_of_request_and_reply(capsys: pytest.CaptureFixt
     assert main(["reach", S2, "--explain", "vm03", "vm02"]) == 0
     out = capsys.readouterr().out
     assert "request  vm03 -> vcpe01 (route push via 192.168.129.5) -> tunnel -> vcpe02 -> vm02" in out
-    assert "reply    vm02 -> vcpe02 (route push via 172.17.0.2) -> tunnel -> vcpe01 -> vm03" in out
+    assert ("reply    vm02 -> vpc02 (default via 172.17.0.1) -> vcpe02 (route push via 172.17.0.2) "
+            "-> tunnel -> vcpe01 -> vm03") in out
 
 
 def test_explain_shows_where_the_reply_dies_and_where_to_fix_it(

@@ -130,6 +130,9 @@ def run_program(stack: str, config: dict[str, str] | None = None) -> ProgramRun:
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
     def body() -> Any:
+        root = pulumi.runtime.settings.get_root_resource()
+        if root is not None:  # set_mocks keeps one root stack: drop the last run's exports
+            root.outputs = {}  # type: ignore[attr-defined]
         program.main()
         stack = pulumi.runtime.settings.get_root_resource()
         outputs = getattr(stack, "outputs", {})  # what pulumi.export collected, resolved below

@@ -70,7 +70,7 @@ class QingCloudVpc(pulumi.ComponentResource):
                            router_id=self.router.router_id, ip_network=str(vx.cidr),
                            manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
             for vx_name, vx in vpc.vxnets.items()}
-        pushes = vpc_pushes(design.topology, name)
+        pushes = vpc_pushes(design.topology, design.pushes_of(name))
         self.instance_routes = {
             p.host: InstanceRoutes(f"{p.host}-routes", zone=zone,
                                    name=physical_name(stack, f"{p.host}-routes"), host=p.host,

@@ -70,7 +70,8 @@ class Design:
     @classmethod
     def build(cls, topology: Topology, index: Index) -> Design:
         declared = {name: tuple(declared_prefixes(topology, name)) for name in topology.vcpes}
-        pushes, per_vxnet = build_pushes(topology, index, hosts_by_vxnet(topology))
+        named = frozenset(n for n, h in topology.hosts.items() if h.instance is not None)
+        pushes, per_vxnet = build_pushes(topology, index, hosts_by_vxnet(topology), named)
         links, unusable = build_tunnels(topology, index, declared)
         sessions, speakers = build_bgp(topology, links, declared)
         sides: dict[str, list[TunnelSide]] = {}
@@ -96,6 +97,14 @@ class Design:
 
     def pushes_of(self, vpc: str) -> tuple[PushedRoute, ...]:
         return tuple(p for p in self.route_pushes if p.vpc == vpc)
+
+    def router_pushes(self) -> dict[str, tuple[PushedRoute, ...]]:
+        """VPC -> the pushes its VPC router forwards (QingCloud ``route-table``)."""
+        out: dict[str, list[PushedRoute]] = {}
+        for p in self.route_pushes:
+            if p.by_router and p.vxnets:
+                out.setdefault(p.vpc, []).append(p)
+        return {vpc: tuple(found) for vpc, found in out.items()}
 
     def tunnels_of(self, vcpe: str) -> tuple[TunnelSide, ...]:
         return self.vcpes[vcpe].tunnels

@@ -1,10 +1,9 @@
-"""QingCloud route pushes by mechanism: what each push becomes on the cloud.
+"""QingCloud route pushes by mechanism: what each push becomes on the cloud, read from the
+design's fan-out (:mod:`netweave.design.pushes`).
 
-- ``instance`` (the default, as the console's 路由推送 → 添加云服务器路由): the push's receiving
-  vxnets are the ones it lists, else the vxnet of its VPC that holds the next hop (an
-  explicit ``vxnets: []`` receives nothing); every declared host of those vxnets that
-  names its ``instance`` gets one DHCP option with all the routes it receives. Hosts that
-  name no instance get nothing (lint R320).
+- ``instance`` (the default, as the console's 路由推送 → 添加云服务器路由): every declared
+  host of the receiving vxnets that names its ``instance`` gets one DHCP option with all
+  the routes it receives. Hosts that name no instance get nothing (lint R320).
 - ``route-table``: a rule in the route table bound to the next hop's vxnet. QingCloud binds
   the VPC's default table to every vxnet of the VPC, so the rule routes the VMs of all of
   them, later ones included; ``vxnets`` cannot narrow it (lint R321), and one table holds
@@ -17,28 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netweave.model.topology import InstanceRef, RoutePush, Topology, Vpc
+from netweave.design.pushes import PushedRoute, PushMechanism
+from netweave.model.topology import InstanceRef, Topology
 
-INSTANCE = "instance"
-ROUTE_TABLE = "route-table"
+INSTANCE = PushMechanism.INSTANCE.value
+ROUTE_TABLE = PushMechanism.ROUTE_TABLE.value
 MECHANISMS = (INSTANCE, ROUTE_TABLE)
 
 Route = tuple[str, str]  # (destination CIDR, next-hop address)
-
-
-def mechanism_of(push: RoutePush) -> str:
-    return push.mechanism or INSTANCE
-
-
-def on_link(vpc: Vpc, push: RoutePush) -> tuple[str, ...]:
-    """The vxnets of the VPC that hold the push's next hop."""
-    return tuple(n for n, vx in vpc.vxnets.items()
-                 if vx.cidr.version == push.next_hop.version and push.next_hop in vx.cidr)
-
-
-def receiving_vxnets(vpc: Vpc, push: RoutePush) -> tuple[str, ...]:
-    """Per-instance pushes: the listed vxnets (an empty list: none), else the next hop's."""
-    return tuple(push.vxnets) if push.vxnets is not None else on_link(vpc, push)
 
 
 @dataclass(frozen=True)
@@ -66,29 +51,22 @@ class VpcPushes:
     route_table: tuple[TablePush, ...]
 
 
-def vpc_pushes(topology: Topology, vpc_name: str) -> VpcPushes:
-    vpc = topology.vpcs[vpc_name]
+def vpc_pushes(topology: Topology, pushes: tuple[PushedRoute, ...]) -> VpcPushes:
+    """The QingCloud resources of one VPC's pushes (``Design.pushes_of(vpc)``)."""
     by_host: dict[str, list[Route]] = {}
     by_anchor: dict[str, list[Route]] = {}
-    hosts_in: dict[str, list[str]] = {}
-    for host_name, declared in topology.hosts.items():
-        if declared.vxnet in vpc.vxnets:
-            hosts_in.setdefault(declared.vxnet, []).append(host_name)
-    for push in vpc.route_push:
-        route = (str(push.destination), str(push.next_hop))
-        if mechanism_of(push) == ROUTE_TABLE:
-            anchors = on_link(vpc, push)
-            if anchors:
-                routes = by_anchor.setdefault(anchors[0], [])
+    for push in pushes:
+        route = (str(push.destination), push.via)
+        if push.mechanism is PushMechanism.ROUTE_TABLE:
+            if push.anchor is not None:
+                routes = by_anchor.setdefault(push.anchor, [])
                 if route not in routes:
                     routes.append(route)
             continue
-        for vx in receiving_vxnets(vpc, push):
-            for host in hosts_in.get(vx, []):
-                if topology.hosts[host].instance is not None:
-                    routes = by_host.setdefault(host, [])
-                    if route not in routes:
-                        routes.append(route)
+        for host in push.instances:
+            routes = by_host.setdefault(host, [])
+            if route not in routes:
+                routes.append(route)
     instance = tuple(InstancePush(h, topology.hosts[h].vxnet, str(topology.hosts[h].address),
                                   topology.hosts[h].instance, tuple(r))  # type: ignore[arg-type]
                      for h, r in by_host.items())

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import netaddr
 
 from netweave.design import Design
+from netweave.design.pushes import unique_routes
 from netweave.emulate.naming import Names
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -87,9 +88,11 @@ class ClientLayout:
 class LabLayout:
     names: Names
     routers: dict[str, RouterLayout] = field(default_factory=dict)
-    # vxnet -> (destination, next hop) its VPC router hands out (DHCP option 121 on
-    # QingCloud, the workload-routes snippet on Vultr): the design's fan-out.
+    # vxnet -> (destination, next hop) its VMs hold (DHCP option 121 on QingCloud, the
+    # workload-routes snippet on Vultr), and VPC -> the routes its router holds (a
+    # QingCloud route table): the design's fan-out.
     pushes: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    router_routes: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     hosts: dict[str, HostLayout] = field(default_factory=dict)
     vcpes: dict[str, VcpeLayout] = field(default_factory=dict)
     # a VPN server is wired like a vCPE: NIC in its vxnet, public address on the underlay
@@ -123,7 +126,11 @@ def build_layout(topology: Topology, index: Index, names: Names,
     design = design if design is not None else Design.build(topology, index)
     layout = LabLayout(names)
     for vxnet, received in design.vxnet_pushes.items():
-        layout.pushes[vxnet] = tuple((str(dest), str(hop)) for dest, hop in received.routes())
+        held = tuple((str(dest), str(hop)) for dest, hop in received.routes())
+        if held:
+            layout.pushes[vxnet] = held
+    for vpc_name, by_router in design.router_pushes().items():
+        layout.router_routes[vpc_name] = tuple((str(d), str(h)) for d, h in unique_routes(by_router))
     for vpc_name, vpc in topology.vpcs.items():
         _, cloud = index.cloud_of_vpc(vpc_name)
         ns = names.router(vpc_name)

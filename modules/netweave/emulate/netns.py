@@ -67,6 +67,9 @@ def build_skeleton(layout: LabLayout) -> None:
         # the laptop's own internet connection: the VPN adds routes beside it
         per_ns[client.ns] += [f"addr add {client.address} dev {UNDERLAY_IF}",
                               f"link set {UNDERLAY_IF} up", f"route add default dev {UNDERLAY_IF}"]
+    for router in layout.routers.values():  # route-table pushes: the VPC router forwards them
+        per_ns[router.ns] += [f"route add {dest} via {hop}"
+                              for dest, hop in layout.router_routes.get(router.vpc, ())]
     shell.ip_batch(links)
     # bridges must exist before ports are enslaved: router namespaces first
     for ns, cmds in per_ns.items():

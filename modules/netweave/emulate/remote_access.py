@@ -248,7 +248,8 @@ def _why(topology: Topology, index: Index, layout: LabLayout, client: VpnClient,
     if not arrived:
         return f"the request was not delivered to {host}"
     spec = topology.vpn_servers[client.layout.server]
-    back = [(d, nh) for d, nh in layout.pushes.get(dst.vxnet, ())
+    routes = (*layout.pushes.get(dst.vxnet, ()), *layout.router_routes.get(dst.vpc, ()))
+    back = [(d, nh) for d, nh in routes
             if netaddr.IPAddress(client.address) in netaddr.IPNetwork(d) and nh == str(spec.address)]
     hint = (f"the route push {back[0][0]} via {back[0][1]} is declared, yet the reply did not "
             "come back" if back else

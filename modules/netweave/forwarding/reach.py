@@ -363,19 +363,23 @@ class Network:
                 self.tunnels[tunnel.label(i)] = (i, tunnel, ends[0], ends[1])
 
     def _build_vpc_routers(self) -> None:
+        by_router = self.design.router_pushes()  # route-table pushes: the VPC router forwards
         for vpc_name, vpc in self.topology.vpcs.items():
             node = Node(vpc_name, "vpc_router", vpc_name)
             for vx_name, vx in vpc.vxnets.items():
                 node.routes.append(RouteEntry(vx.cidr, "connected", vx_name, None,
                                               ("vpcs", vpc_name, "vxnets", vx_name), kind="vxnet"))
+            node.routes += [RouteEntry(p.destination, "route_push", p.via, None, p.path)
+                            for p in by_router.get(vpc_name, ())]
             self.nodes[vpc_name] = node
 
     @cached_property
     def _pushes_by_vxnet(self) -> dict[str, list[RouteEntry]]:
-        """Route pushes each vxnet's VMs receive (the design's fan-out)."""
+        """Route pushes each vxnet's VMs hold (the design's fan-out; a route-table push is
+        the VPC router's instead)."""
         out: dict[str, list[RouteEntry]] = {}
         for push in self.design.route_pushes:
-            if not push.vxnets:
+            if not push.vxnets or push.by_router:
                 continue
             entry = RouteEntry(push.destination, "route_push", push.via, None, push.path)
             for vx in push.vxnets:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netweave.design.qingcloud_pushes import INSTANCE, ROUTE_TABLE, mechanism_of, on_link, receiving_vxnets
+from netweave.design.pushes import PushedRoute
+from netweave.design.qingcloud_pushes import INSTANCE
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
-from netweave.model.source import PathKey
-from netweave.model.topology import Host, QingCloud, RoutePush
+from netweave.model.topology import Host, QingCloud
 
 DIFFERENCE = ("instance, the default, reaches the declared hosts that name their instance; "
               "route-table reaches every VM of the VPC, later ones too")
@@ -23,26 +23,19 @@ DIFFERENCE = ("instance, the default, reaches the declared hosts that name their
 
 def check(ctx: Context) -> Iterator[Finding]:
     topology, index = ctx.topology, ctx.index
-    hosts_in: dict[str, list[str]] = {}
-    for name, host in topology.hosts.items():
-        hosts_in.setdefault(host.vxnet, []).append(name)
-    for vpc_name, vpc in topology.vpcs.items():
-        qingcloud = isinstance(index.cloud_of_vpc(vpc_name)[1], QingCloud)
-        table: dict[str, tuple[str, int]] = {}  # destination -> (next hop, push position)
-        for i, push in enumerate(vpc.route_push):
-            path = ("vpcs", vpc_name, "route_push", i)
-            if not qingcloud:
-                if push.mechanism is not None:
-                    yield finding("R323", f"route push {push.destination} in {vpc_name} sets mechanism "
-                                  f"{push.mechanism}, a QingCloud setting; {vpc_name} is not on QingCloud",
-                                  (*path, "mechanism"), "remove it: these workloads take the push from "
-                                  "the rendered cloud-init snippet")
-                continue
-            if mechanism_of(push) == ROUTE_TABLE:
-                yield from _route_table(vpc_name, path, push, table, i, on_link(vpc, push))
-            else:
-                yield from _per_instance(topology.hosts, vpc_name, path, push,
-                                         receiving_vxnets(vpc, push), hosts_in)
+    tables: dict[str, dict[str, tuple[str, int]]] = {}  # VPC -> destination -> (next hop, position)
+    for pushed in ctx.design.route_pushes:
+        push = topology.vpcs[pushed.vpc].route_push[pushed.position]
+        if not isinstance(index.cloud_of_vpc(pushed.vpc)[1], QingCloud):
+            if push.mechanism is not None:
+                yield finding("R323", f"route push {push.destination} in {pushed.vpc} sets mechanism "
+                              f"{push.mechanism}, a QingCloud setting; {pushed.vpc} is not on QingCloud",
+                              (*pushed.path, "mechanism"), "remove it: these workloads take the push "
+                              "from the rendered cloud-init snippet")
+        elif pushed.by_router:
+            yield from _route_table(pushed, tables.setdefault(pushed.vpc, {}))
+        else:
+            yield from _per_instance(topology.hosts, pushed)
     for name, host in topology.hosts.items():
         if host.instance is not None and host.vxnet in index.vxnets and \
                 not isinstance(index.cloud_of_vxnet(host.vxnet)[1], QingCloud):
@@ -51,12 +44,12 @@ def check(ctx: Context) -> Iterator[Finding]:
                           "remove instance: only QingCloud route pushes use it")
 
 
-def _per_instance(hosts: dict[str, Host], vpc: str, path: PathKey, push: RoutePush,
-                  vxnets: tuple[str, ...], hosts_in: dict[str, list[str]]) -> Iterator[Finding]:
+def _per_instance(hosts: dict[str, Host], pushed: PushedRoute) -> Iterator[Finding]:
+    vxnets, vpc, path = pushed.vxnets, pushed.vpc, pushed.path
     if not vxnets:
         return  # no receiving vxnet: R301 (next hop in no vxnet) or an explicit empty list
-    dest = push.destination
-    receivers = [h for vx in vxnets for h in hosts_in.get(vx, [])]
+    dest = pushed.destination
+    receivers = pushed.hosts
     unnamed = [h for h in receivers if hosts[h].instance is None]
     where = ", ".join(vxnets)
     if unnamed:
@@ -73,15 +66,15 @@ def _per_instance(hosts: dict[str, Host], vpc: str, path: PathKey, push: RoutePu
                       f"route-table ({DIFFERENCE})")
 
 
-def _route_table(vpc: str, path: PathKey, push: RoutePush, table: dict[str, tuple[str, int]],
-                 i: int, anchors: tuple[str, ...]) -> Iterator[Finding]:
-    dest, hop, listed = push.destination, push.next_hop, push.vxnets
-    if listed is not None:
+def _route_table(pushed: PushedRoute, table: dict[str, tuple[str, int]]) -> Iterator[Finding]:
+    vpc, path, i = pushed.vpc, pushed.path, pushed.position
+    dest, hop = pushed.destination, pushed.next_hop
+    if pushed.explicit:
         yield finding("R321", f"route push {dest} in {vpc} uses the route table, which routes every "
                       "vxnet bound to it (the VPC's default table: all of them); vxnets does not "
                       "narrow it", (*path, "vxnets"),
                       f"remove vxnets, or set mechanism: {INSTANCE} to push to chosen VMs ({DIFFERENCE})")
-    if not anchors:
+    if pushed.anchor is None:
         return  # R301 already says the next hop is in no vxnet of the VPC
     before = table.setdefault(str(dest), (str(hop), i))
     if before[0] != str(hop):
