@@ -121,8 +121,28 @@ def _lint(source: Source, families: Iterable[str]) -> LintResult:
     ctx = result.context = Context(topology, Index.build(topology))
     for name in families:
         found.extend(_family(name)(ctx))
-    result.findings = _located(found, source)
+    result.findings = _located(_without_consequences(found), source)
     return result
+
+
+# Warnings a model-wide search finds as consequences of another finding: shown only when
+# nothing else explains them (a return path broken by a black-hole next hop is that R301).
+CONSEQUENCES = frozenset({"P406"})
+
+
+def _without_consequences(found: list[Finding]) -> list[Finding]:
+    if not any(f.code in CONSEQUENCES for f in found):
+        return found
+    # broken addressing (overlaps, duplicates, reserved addresses) makes paths fail anywhere
+    addressing = any(f.code.startswith("A") and f.level is Severity.ERROR for f in found)
+    places = {f.path for f in found if f.code not in CONSEQUENCES}
+
+    def explained(path: tuple[str | int, ...]) -> bool:
+        return any(path[:n] in places for n in range(1, len(path) + 1)) or any(
+            p[:len(path)] == path for p in places)
+
+    return [f for f in found
+            if f.code not in CONSEQUENCES or not (addressing or explained(f.path))]
 
 
 def _located(found: Iterable[Finding], source: Source) -> list[Finding]:

@@ -87,6 +87,9 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "(Vultr has no route push: the rendered cloud-init snippet carries route_push)"),
     Rule("R315", "push-no-receivers", _W,
          "a route push with `vxnets: []`: no vxnet receives it, so it routes nothing"),
+    Rule("R316", "bgp-transit", _W,
+         "a vCPE advertises a prefix it only learns from a BGP peer: it carries traffic between "
+         "its peers (declare bgp.transit: true when that is the design)"),
     Rule("R320", "push-host-no-instance", _W,
          "a per-instance QingCloud route push reaches declared hosts that name no instance "
          "(or no host at all): those VMs receive nothing"),
@@ -102,6 +105,9 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("P403", "intent-leak", _E, "intent says A must not reach B, but a path exists"),
     Rule("P404", "routing-loop", _E, "packets loop between routers"),
     Rule("P405", "intent-empty", _W, "an intent endpoint that holds no host to check"),
+    Rule("P406", "one-way-path", _W,
+         "a route push lets VMs reach another vxnet, but the replies have no way back "
+         "(checked with or without intent)"),
     # vpn
     Rule("V501", "tunnel-mtu", _E, "a tunnel MTU that does not fit its underlay with the overhead"),
     Rule("V502", "pptp-insecure", _E, "PPTP is broken and refused"),

@@ -4,7 +4,10 @@
 - P402 intent-no-return: the request arrives but the reply has no way back;
 - P403 intent-leak: a ``must_not_reach`` pair between which a packet passes;
 - P404 routing-loop: found on intent pairs and on every vxnet -> route push destination;
-- P405 intent-empty: a vxnet/VPC endpoint without hosts (nothing to check).
+- P405 intent-empty: a vxnet/VPC endpoint without hosts (nothing to check);
+- P406 one-way-path: a route push (with the BGP routes behind it) lets a vxnet's VMs
+  reach another vxnet's VMs, but the replies have no way back: checked with or without
+  ``intent``, for the pairs intent does not already cover.
 
 Intent endpoints expand to host pairs (``Index.hosts_in``). Many pairs usually fail
 for one reason (a vxnet-to-vxnet intent): failures are grouped by the place to fix and
@@ -13,18 +16,26 @@ reported once, with the number of pairs.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from netweave.forwarding.reach import Network, Trace
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
+from netweave.lint.prefixes import point, span
 from netweave.lint.schema import dotted
 from netweave.model.source import PathKey
 
 # Loop search walks from each route push's next hop to its destination; past this many
 # walks it stops (loops found up to then are still reported).
 LOOP_TRACE_BUDGET = 5_000
+# One-way search: one VM stands for its vxnet (VMs of a vxnet route alike; replies are not
+# filtered), so each (source vxnet, destination vxnet) pair a route push joins is traced
+# once, for at most this many pairs, and a push wider than this many destination vxnets
+# is sampled: the search stays linear in the number of pushes.
+ONE_WAY_PAIR_BUDGET = 5_000
+ONE_WAY_DESTINATIONS_PER_PUSH = 16
 
 
 @dataclass
@@ -189,6 +200,68 @@ def _push_destination_loops(ctx: Context, net: Network,
                 _loop(loops, trace)
 
 
+def _intent_pairs(ctx: Context) -> set[frozenset[str]]:
+    """Host pairs an intent rule already speaks for (P402/P403 report those)."""
+    pairs: set[frozenset[str]] = set()
+    intent = ctx.topology.intent
+    if intent is None:
+        return pairs
+    for rule in (*intent.must_reach, *intent.must_not_reach):
+        for a in ctx.index.hosts_in(rule.from_):
+            pairs.update(frozenset((a, b)) for b in ctx.index.hosts_in(rule.to) if a != b)
+    return pairs
+
+
+def _one_way(ctx: Context, net: Network) -> Iterator[Finding]:
+    """P406: a route push whose path has no path back, reported where the return is missing."""
+    topo = ctx.topology
+    first_host: dict[str, str] = {}  # vxnet -> the VM standing for it
+    for name in sorted(topo.hosts):
+        if name in net.nodes:
+            first_host.setdefault(topo.hosts[name].vxnet, name)
+    if len(first_host) < 2:
+        return
+    by_address = sorted((point(topo.hosts[h].address), h) for h in first_host.values())
+    keys = [k for k, _ in by_address]
+    spoken = _intent_pairs(ctx)
+    traced: set[tuple[str, str]] = set()
+    groups: dict[tuple[PathKey, str], _Group] = {}
+    budget = ONE_WAY_PAIR_BUDGET
+    for push in ctx.design.route_pushes:
+        first, last = span(push.destination)
+        found = by_address[bisect_left(keys, first):bisect_right(keys, last)]
+        targets = [h for _, h in found[:ONE_WAY_DESTINATIONS_PER_PUSH]]
+        for src_vxnet in push.vxnets:
+            a = first_host.get(src_vxnet)
+            if a is None:
+                continue
+            for b in targets:
+                pair = (src_vxnet, topo.hosts[b].vxnet)
+                if pair[0] == pair[1] or pair in traced or frozenset((a, b)) in spoken:
+                    continue
+                if budget <= 0:
+                    break
+                budget -= 1
+                traced.add(pair)
+                if not net.trace(a, b).delivered:
+                    continue  # not a path at all: R302 and the intent rules say why
+                back = net.trace(b, a, reply=True)
+                if back.delivered or back.loop:
+                    continue  # loops: P404
+                key = (back.failure_path or push.path, back.failure_at or "")
+                if key not in groups:
+                    what = (f"route push {push.destination} of {push.vpc} ({dotted(push.path)}) "
+                            f"lets {a} ({src_vxnet}) reach {b} ({pair[1]}), but the reply dies "
+                            f"at {back.failure_at}: {back.detail}")
+                    groups[key] = _Group("P406", key[0], False, what, _hint(net, back))
+                groups[key].pairs.add(frozenset(pair))
+    for group in groups.values():
+        more = len(group.pairs) - 1
+        count = f" (and {more} more vxnet pair{'s' if more != 1 else ''})" if more > 0 else ""
+        yield finding("P406", f"one-way path: {group.first}{count}; reported at "
+                      f"{dotted(group.path)}, the place to fix", group.path, group.hint)
+
+
 def check(ctx: Context) -> Iterator[Finding]:
     topo = ctx.topology
     has_pushes = any(vpc.route_push for vpc in topo.vpcs.values())
@@ -201,6 +274,8 @@ def check(ctx: Context) -> Iterator[Finding]:
     if topo.intent is not None and topo.hosts:
         yield from _must_reach(ctx, net, loops)
         yield from _must_not_reach(ctx, net)
+    if has_pushes:
+        yield from _one_way(ctx, net)
     _push_destination_loops(ctx, net, loops)
     for group in loops.values():
         yield finding("P404", f"{group.first}: packets go round until their TTL runs out; "

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import netaddr
 
+from netweave.forwarding.reach import RouteEntry
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
-from netweave.lint.forwarding import route_index, route_sets, shared
+from netweave.lint.forwarding import bgp_peers, route_index, route_sets, shared
 from netweave.lint.prefixes import TYPO, Candidates, PrefixSet, distance, listing, point, span, typo_of
 from netweave.lint.tunnels import tunnel_findings
 from netweave.model.index import AddressOwner
@@ -27,6 +28,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _pushes_without_receivers(ctx)
     yield from _static_routes(ctx)
     yield from _advertisements(ctx)
+    yield from _transit(ctx)
     yield from _asns(ctx)
     yield from tunnel_findings(ctx)
 
@@ -240,6 +242,36 @@ def _advertisements(ctx: Context) -> Iterator[Finding]:
                           "nowhere to put it", ("vcpes", name, "bgp", "advertise", i),
                           f"did you mean {near}?" if near is not None else
                           f"add a static route for {prefix} on {name}, or remove the advertisement")
+
+
+def _transit(ctx: Context) -> Iterator[Finding]:
+    """R316: a vCPE that re-advertises what one BGP peer announces offers transit to its
+    other peers (traffic between two sites through a third); say so, or it is a mistake."""
+    speakers = {n for n, v in ctx.topology.vcpes.items()
+                if v.bgp is not None and not v.bgp.transit}
+    if not speakers or not any(len(p) > 1 for n, p in bgp_peers(ctx).items() if n in speakers):
+        return
+    net = ctx.network
+    for name in sorted(speakers):
+        peers = set(bgp_peers(ctx).get(name, ()))
+        if len(peers) < 2:
+            continue  # nobody else to pass a peer's prefix on to
+        routes: dict[tuple[int, int, int], list[RouteEntry]] = {}
+        for r in net.rib(name):
+            routes.setdefault((r.prefix.version, r.prefix.value, r.prefix.prefixlen), []).append(r)
+        for decl in net.declared.get(name, ()):
+            exact = routes.get((decl.prefix.version, decl.prefix.value, decl.prefix.prefixlen), [])
+            if any(r.source in ("connected", "static") and r.kind != "blackhole" for r in exact):
+                continue  # its own network: announcing it is what BGP is for
+            route = next((r for r in exact if r.source == "bgp" and r.learned_from), None)
+            if route is None or route.learned_from is None:
+                continue
+            others = sorted(peers - {route.learned_from})
+            yield finding("R316", f"{name} advertises {decl.prefix}, which it only learns over BGP "
+                          f"from {route.learned_from}: it passes it on to {', '.join(others)}, which "
+                          f"then send traffic for {decl.prefix} through {name} (transit)", decl.path,
+                          f"if {name} is meant to be a transit hub, say so with 'transit: true' "
+                          f"under vcpes.{name}.bgp; otherwise remove the advertisement")
 
 
 # --- AS numbers -----------------------------------------------------------------------

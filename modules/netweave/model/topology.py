@@ -499,6 +499,10 @@ class Bgp(Strict):
     router_id: Address | None = Field(None, description="default: the primary NIC address")
     advertise: list[Cidr] = Field(default_factory=list,
                                   description="prefixes announced to every BGP peer")
+    transit: bool = Field(
+        False, description="this vCPE passes prefixes it learns from one BGP peer on to its "
+                           "others (a transit hub); without it, advertising a peer's prefix is "
+                           "a lint warning (R316)")
 
 
 class Vcpe(Strict):
