@@ -219,11 +219,12 @@ def test_s4_vpn_server_is_a_qingcloud_host_with_its_vpn_port_open() -> None:
         {"destination": "10.99.0.0/24", "next_hop": "192.168.20.5"}]
 
 
-def test_existing_objects_are_adopted_with_import_ids_from_config() -> None:
+def test_existing_objects_are_adopted_by_id_from_config_not_by_import() -> None:
     run = run_program("s2-many-to-many", {"qingcloudImport": '{"vpc01": "rtr-existing", "vcpe01": "i-old"}'})
-    assert run.named("vpc01", "Vpc").import_id == "rtr-existing"
-    assert run.named("vcpe01", "Instance").import_id == "i-old"
-    assert run.named("vxnet01").import_id == ""
+    assert run.named("vpc01", "Vpc").inputs["adopt_id"] == "rtr-existing"
+    assert run.named("vcpe01", "Instance").inputs["adopt_id"] == "i-old"
+    assert run.named("vxnet01").inputs.get("adopt_id") is None
+    assert all(r.import_id == "" for r in run.resources), "never the engine's import_"
 
 
 def test_exports_name_ids_private_addresses_and_public_addresses(s2: ProgramRun) -> None:

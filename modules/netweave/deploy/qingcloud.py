@@ -37,13 +37,15 @@ DEFAULT_IMAGE = "debian12x64"
 DEFAULT_INSTANCE_TYPE = "c1m1"   # 1 vCPU, 1 GB: plenty for FRR + WireGuard
 
 
-def child_options(parent: pulumi.Resource, logical: str,
-                  imports: Mapping[str, str] | None) -> pulumi.ResourceOptions:
-    """Children of a component; ``imports`` (logical name -> cloud id) adopts existing
-    objects with ``pulumi up`` (the engine reads them and checks they match the program)."""
-    import_id = (imports or {}).get(logical)
-    return pulumi.ResourceOptions(parent=parent, import_=import_id) if import_id else \
-        pulumi.ResourceOptions(parent=parent)
+def child_options(parent: pulumi.Resource) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent)
+
+
+def adopt(imports: Mapping[str, str] | None, logical: str) -> str | None:
+    """``netweave:qingcloudImport`` (logical name -> cloud id): the provider adopts that object
+    on create (``adopt_id``) instead of creating one. Not the engine's ``import_``, which
+    cannot reach a dynamic provider (pulumi/pulumi#16175; see providers/qingcloud/base.py)."""
+    return (imports or {}).get(logical)
 
 
 def _routes(routes: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
@@ -64,11 +66,13 @@ class QingCloudVpc(pulumi.ComponentResource):
         super().__init__("netweave:qingcloud:Vpc", name, None, opts)
         vpc = design.topology.vpcs[name]
         self.router = VpcResource(name, zone=zone, name=physical_name(stack, name),
-                          vpc_network=str(vpc.cidr), opts=child_options(self, name, imports))
+                          vpc_network=str(vpc.cidr), adopt_id=adopt(imports, name),
+                          opts=child_options(self))
         self.vxnets = {
             vx_name: VxnetResource(vx_name, zone=zone, name=physical_name(stack, vx_name),
                            router_id=self.router.router_id, ip_network=str(vx.cidr),
-                           manager_ip=str(vx.cidr.network + 1), opts=child_options(self, vx_name, imports))
+                           manager_ip=str(vx.cidr.network + 1), adopt_id=adopt(imports, vx_name),
+                           opts=child_options(self))
             for vx_name, vx in vpc.vxnets.items()}
         pushes = vpc_pushes(design.topology, design.pushes_of(name))
         self.instance_routes = {
@@ -77,13 +81,13 @@ class QingCloudVpc(pulumi.ComponentResource):
                                    router_id=self.router.router_id,
                                    vxnet_id=self.vxnets[p.vxnet].vxnet_id, address=p.address,
                                    instance=p.instance.as_input(), routes=_routes(p.routes),
-                                   opts=child_options(self, f"{p.host}-routes", imports))
+                                   opts=child_options(self))
             for p in pushes.instance}
         self.route_table_routes = {
             p.vxnet: RouteTableRoutes(f"{p.vxnet}-route-table", zone=zone,
                                       name=physical_name(stack, f"{p.vxnet}-route-table"),
                                       vxnet_id=self.vxnets[p.vxnet].vxnet_id, routes=_routes(p.routes),
-                                      opts=child_options(self, f"{p.vxnet}-route-table", imports))
+                                      opts=child_options(self))
             for p in pushes.route_table}
         self.register_outputs({
             "router_id": self.router.router_id,
@@ -157,18 +161,19 @@ class QingCloudHost(pulumi.ComponentResource):
         self._imports = dict(imports or {})
         names = spec.resources
         self.eip = (EipResource(names.public_ip, zone=zone, name=physical_name(stack, names.public_ip),
-                        opts=self._child(names.public_ip)) if names.public_ip else None)
+                        adopt_id=adopt(self._imports, names.public_ip), opts=self._child())
+                    if names.public_ip else None)
         self.security_group = SecurityGroupResource(
             names.firewall, zone=zone, name=physical_name(stack, names.firewall), rules=spec.rules,
-            opts=self._child(names.firewall))
+            adopt_id=adopt(self._imports, names.firewall), opts=self._child())
         self.instance, self.nics, self.association = None, [], None
 
     @property
     def public_ip(self) -> pulumi.Output[str] | None:
         return self.eip.eip_addr if self.eip else None
 
-    def _child(self, logical: str) -> pulumi.ResourceOptions:
-        return child_options(self, logical, self._imports)
+    def _child(self) -> pulumi.ResourceOptions:
+        return child_options(self)
 
     def launch(self, launch: Launch) -> None:
         stack, zone, spec = self._stack, self._zone, self.spec
@@ -181,16 +186,17 @@ class QingCloudHost(pulumi.ComponentResource):
             vxnet_id=launch.vxnet_ids[primary_vxnet], private_ip=primary_address,
             security_group_id=self.security_group.security_group_id,
             login_keypair=launch.login_keypair, userdata_type=launch.userdata_type,
-            userdata=launch.userdata, opts=self._child(name))
+            userdata=launch.userdata, adopt_id=adopt(self._imports, name), opts=self._child())
         self.nics = [
             NicResource(nic, zone=zone, name=physical_name(stack, nic), vxnet_id=launch.vxnet_ids[vxnet],
-                private_ip=address, instance_id=self.instance.instance_id, opts=self._child(nic))
+                private_ip=address, instance_id=self.instance.instance_id,
+                adopt_id=adopt(self._imports, nic), opts=self._child())
             for nic, (vxnet, address) in zip(names.extra_nics, extra, strict=True)]
         if self.eip is not None and names.public_ip_association:
             self.association = EipAssociationResource(names.public_ip_association, zone=zone,
                                               eip_id=self.eip.eip_id,
                                               instance_id=self.instance.instance_id,
-                                              opts=self._child(names.public_ip_association))
+                                              opts=self._child())
         self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, Any]:

@@ -5,8 +5,10 @@
 - ``diff``: compares the declared inputs with the state; properties in ``replace_on``
   force a replacement, always *delete before replace* — names are deterministic and
   private addresses fixed, so old and new cannot coexist.
-- ``create``: adopts an object that already carries the deterministic name (a create
-  the cloud accepted before the engine recorded it), otherwise creates it.
+- ``create``: with ``adopt_id``, takes over that existing object once it matches the
+  inputs (the engine's ``import_`` cannot reach a dynamic provider: see ``adopt_by_id``);
+  otherwise adopts an object that already carries the deterministic name (a create the
+  cloud accepted before the engine recorded it), or creates it.
 - ``read``: refresh and ``pulumi import``: the cloud's view, inputs rebuilt from it.
 - ``delete``: "not found" is done.
 
@@ -37,6 +39,7 @@ from netweave.providers.qingcloud.client import Client, QingCloudError
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # pulumi.runtime.rpc.UNKNOWN
 PROVIDER_KEY = "__provider"
+ADOPT_KEY = "adopt_id"  # an input of the adoptable types, never diffed
 
 
 def is_unknown(value: Any) -> bool:
@@ -61,7 +64,8 @@ def digest(value: Any) -> str:
 
 
 class AdoptionError(QingCloudError):
-    pass
+    def __str__(self) -> str:
+        return f"QingCloud {self.action}: {self.message}"
 
 
 class Provider(ResourceProvider):
@@ -110,8 +114,30 @@ class Provider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs(props)
         c = Client(inputs["zone"])
-        resource_id = self._create(c, inputs)
+        adopt_id = props.get(ADOPT_KEY)
+        resource_id = self.adopt_by_id(c, str(adopt_id), inputs) if adopt_id else self._create(c, inputs)
         return CreateResult(resource_id, self.outputs(c, resource_id, inputs))
+
+    def adopt_by_id(self, c: Client, id_: str, inputs: dict[str, Any]) -> str:
+        """Take over an existing object: what ``pulumi import`` / ``import_`` would do, here
+        because the engine cannot import through a dynamic provider (its Read request for an
+        import carries neither properties nor inputs, so the provider host cannot find the
+        pickled provider: pulumi/pulumi#16175; tests/test_qingcloud_engine.py shows it).
+        Like an import, it is refused when the object differs from the inputs; its name is
+        then set to the deterministic one, and from here on the stack owns (and deletes) it."""
+        found = self._read(c, id_, inputs)
+        if found is None:
+            raise AdoptionError(f"adopt {self.kind} {id_}", 2100, f"no {self.kind} {id_} in zone {c.zone}")
+        reported = {k: v for k, v in self.state_inputs(found).items() if v is not None}
+        want, have = self.comparable(inputs), self.comparable({**inputs, **reported})
+        differ = [k for k in self.fields if k not in ("zone", "name") and k not in self.unreadable
+                  and want.get(k) != have.get(k) and not (k in self.cloud_defaults and inputs.get(k) is None)]
+        if differ:
+            detail = "; ".join(f"{k} is {have.get(k)!r}, the topology says {want.get(k)!r}" for k in differ)
+            raise AdoptionError(f"adopt {self.kind} {id_}", None, f"it differs from the topology: {detail}")
+        if reported.get("name") != inputs.get("name"):
+            self._update(c, id_, {}, inputs, {"name"})
+        return id_
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         zone = props.get("zone") or props.get("__zone")

@@ -87,8 +87,10 @@ class EipResource(dynamic.Resource, module="qingcloud", name="Eip"):
 
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
                  bandwidth: pulumi.Input[int] | None = None, billing_mode: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(EipProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "bandwidth": bandwidth, "billing_mode": billing_mode,
             "eip_id": None, "eip_addr": None, "status": None}, opts)
 

@@ -122,8 +122,10 @@ class InstanceResource(dynamic.Resource, module="qingcloud", name="Instance"):
                  login_keypair: pulumi.Input[str] | None = None,
                  userdata_type: pulumi.Input[str] | None = None,
                  userdata: pulumi.Input[Any] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(InstanceProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "image_id": image_id, "instance_type": instance_type,
             "vxnet_id": vxnet_id, "private_ip": private_ip, "security_group_id": security_group_id,
             "login_keypair": login_keypair, "userdata_type": userdata_type,

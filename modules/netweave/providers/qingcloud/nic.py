@@ -94,8 +94,10 @@ class NicResource(dynamic.Resource, module="qingcloud", name="Nic"):
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
                  vxnet_id: pulumi.Input[str], private_ip: pulumi.Input[str],
                  instance_id: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(NicProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "vxnet_id": vxnet_id, "private_ip": private_ip,
             "instance_id": instance_id, "nic_id": None, "attached_instance_id": None,
             "status": None}, opts)

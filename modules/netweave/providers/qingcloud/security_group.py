@@ -121,7 +121,9 @@ class SecurityGroupResource(dynamic.Resource, module="qingcloud", name="Security
 
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
                  rules: pulumi.Input[Sequence[Mapping[str, Any]]] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(SecurityGroupProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "rules": rules, "security_group_id": None,
             "is_applied": None}, opts)

@@ -99,8 +99,10 @@ class VpcResource(dynamic.Resource, module="qingcloud", name="Vpc"):
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
                  vpc_network: pulumi.Input[str], router_type: pulumi.Input[int] | None = None,
                  security_group_id: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(VpcProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "vpc_network": vpc_network, "router_type": router_type,
             "security_group_id": security_group_id,
             "router_id": None, "private_ip": None, "status": None, "is_applied": None}, opts)

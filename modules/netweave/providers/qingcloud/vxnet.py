@@ -114,7 +114,9 @@ class VxnetResource(dynamic.Resource, module="qingcloud", name="Vxnet"):
     def __init__(self, resource_name: str, *, zone: pulumi.Input[str], name: pulumi.Input[str],
                  router_id: pulumi.Input[str], ip_network: pulumi.Input[str],
                  manager_ip: pulumi.Input[str] | None = None,
+                 adopt_id: pulumi.Input[str] | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(VxnetProvider(), resource_name, {
+            "adopt_id": adopt_id,
             "zone": zone, "name": name, "router_id": router_id, "ip_network": ip_network,
             "manager_ip": manager_ip, "vxnet_id": None, "vpc_router_id": None}, opts)
