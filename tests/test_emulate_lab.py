@@ -359,3 +359,47 @@ def test_ctrl_c_tears_the_lab_down(machine: object) -> None:
             proc.kill()
     assert proc.returncode == 130, err
     assert leftovers(prefix) == []
+
+
+def _wait_for_wireguard_of(prefix: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until the run records a running wireguard-go (its lab is half built), bounded."""
+    state = run_dir(prefix) / "state.json"  # written atomically (tmp + rename)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.is_file() and any(p["role"].startswith("wireguard-go")
+                                   for p in json.loads(state.read_text())["processes"]):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"run {prefix} recorded no wireguard-go in {timeout:.0f} s")
+
+
+def test_a_killed_run_is_found_named_and_removed_by_the_next_run(machine: object) -> None:
+    killed = new_prefix()
+    proc = subprocess.Popen([sys.executable, "-m", "netweave", "emulate", "--quiet", "--prefix",
+                             killed, str(STACKS / "s1-one-to-one.yaml")], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    try:
+        _wait_for_wireguard_of(killed, proc)
+    finally:
+        proc.kill()  # SIGKILL: no handler runs, the daemons it started keep running
+        proc.wait(timeout=30)
+    left = leftovers(killed)
+    assert any(x.startswith("netns") for x in left) and any(x.startswith("process") for x in left)
+    result = run(STACKS / "s1-one-to-one.yaml")
+    assert [n for n in result.notes if f"removed lab {killed} left by a killed run" in n]
+    assert leftovers(killed) == []
+    assert not list(Path("/var/run/wireguard").glob(f"{killed}*"))
+
+
+def test_a_kept_lab_is_not_mistaken_for_a_killed_one(machine: object) -> None:
+    kept = new_prefix()
+    run(STACKS / "s1-one-to-one.yaml", prefix=kept, keep=True)
+    try:
+        result = run(STACKS / "s1-one-to-one.yaml")
+        assert not [n for n in result.notes if kept in n]
+        assert f"{kept}v0" in subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                             text=True).stdout
+    finally:
+        subprocess.run([sys.executable, "-m", "netweave", "emulate", "--down", kept], cwd=ROOT,
+                       capture_output=True, timeout=30)
+    assert leftovers(kept) == []

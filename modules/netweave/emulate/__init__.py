@@ -32,6 +32,7 @@ from netweave.emulate.checks import (
 )
 from netweave.emulate.lab import InjectedFailure, Lab
 from netweave.emulate.progress import Progress
+from netweave.emulate.teardown import remove_orphaned_runs
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
@@ -206,8 +207,13 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
     progress = progress or Progress(quiet=True)
     design = design if design is not None else Design.build(topology, index)
     prediction = predicted_matrix(topology, index, design)
+    # a killed run's lab (namespaces, daemons, sockets) is found and removed before ours
+    recovered = remove_orphaned_runs()
+    for line in recovered:
+        print(f"netweave emulate: {line}", file=sys.stderr)
     lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, fail_after=fail_after,
               bgp_timeout=bgp_timeout, design=design)
+    lab.notes.extend(recovered)
     kept = False
     atexit.register(lab.teardown)  # last resort (e.g. sys.exit from elsewhere); idempotent
     try:

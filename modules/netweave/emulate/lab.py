@@ -97,6 +97,7 @@ class Lab:
         self.dir.mkdir()
         self._owns_dir = True
         os.chmod(self.dir, 0o711)  # FRR (user frr) must reach its vty dir; nothing else is readable
+        self.state.claim()
         self.state.nodes = self.names.mapping()
         self.state.nodes["underlay"] = self.layout.underlay_ns
         self._save()

@@ -78,6 +78,12 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return comm, int(fields[19])  # field 22 of stat; two fields precede after ')'
 
 
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot), or None if there is none."""
+    found = _stat(pid)
+    return found[1] if found is not None else None
+
+
 def alive(proc: Tracked) -> bool:
     """Is this still the very process we started (same PID, same start time)?"""
     found = _stat(proc.pid)

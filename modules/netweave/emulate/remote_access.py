@@ -25,7 +25,7 @@ from netweave.emulate.layout import ClientLayout, LabLayout, VcpeLayout
 from netweave.emulate.naming import Names
 from netweave.emulate.processes import Processes
 from netweave.emulate.rendered import RenderedHost, RenderOutput, parse_wg_quick
-from netweave.emulate.vcpe import WG_ENV, WG_SOCKET_DIR, Booted, _wait_for
+from netweave.emulate.vcpe import WG_ENV, Booted, wait_for_wireguard
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
@@ -58,7 +58,7 @@ def _wireguard(ns: str, text: str, iface: str, sock: str, role: str, procs: Proc
     conf = parse_wg_quick(text)
     procs.start(ns, ["wireguard-go", "-f", sock], role, run_dir / f"wireguard-go-{sock}.log",
                 env=WG_ENV)
-    _wait_for(WG_SOCKET_DIR / f"{sock}.sock", 5.0, f"wireguard-go for {role}")
+    wait_for_wireguard(sock, f"wireguard-go for {role}")
     shell.run(shell.in_ns(ns, ["wg", "setconf", sock, str(_setconf(run_dir, sock, conf.setconf))]))
     cmds = [f"link set {sock} mtu {conf.mtu}"] if conf.mtu else []
     cmds += [f"link set {sock} name {iface}", *(f"addr add {a} dev {iface}" for a in conf.addresses),

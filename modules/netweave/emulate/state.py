@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from netweave.emulate.naming import PREFIX_RE, STATE_ROOT_ROOT
-from netweave.emulate.processes import Tracked
+from netweave.emulate.processes import Tracked, process_start
 
 STATE_FILE = "state.json"
 
@@ -30,6 +30,23 @@ class RunState:
     kept: bool = False
     created_etc_netns: bool = False  # /etc/netns did not exist before this run
     created_wg_dir: bool = False     # nor /var/run/wireguard (wireguard-go makes it)
+    # The netweave process that runs the lab (PID and start time): when it is gone and the
+    # lab was not kept on purpose, the run was killed (SIGKILL, OOM, power) and its
+    # leftovers are removed by the next run.
+    owner_pid: int | None = None
+    owner_start: int | None = None
+
+    def claim(self) -> None:
+        """Record this process as the run's owner."""
+        self.owner_pid = os.getpid()
+        self.owner_start = process_start(self.owner_pid)
+
+    @property
+    def orphaned(self) -> bool:
+        """Not kept, and its owner is no longer running (a recycled PID is not it)."""
+        if self.kept or self.owner_pid is None:
+            return False
+        return process_start(self.owner_pid) != self.owner_start
 
     def save(self) -> None:
         data: dict[str, Any] = {
@@ -38,6 +55,7 @@ class RunState:
             "nodes": self.nodes, "vty": self.vty, "wg_sockets": self.wg_sockets,
             "kept": self.kept, "created_etc_netns": self.created_etc_netns,
             "created_wg_dir": self.created_wg_dir,
+            "owner_pid": self.owner_pid, "owner_start": self.owner_start,
         }
         tmp = self.dir / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=1))
@@ -54,7 +72,21 @@ class RunState:
                    nodes=dict(data.get("nodes", {})), vty=dict(data.get("vty", {})),
                    wg_sockets=dict(data.get("wg_sockets", {})), kept=bool(data.get("kept")),
                    created_etc_netns=bool(data.get("created_etc_netns")),
-                   created_wg_dir=bool(data.get("created_wg_dir")))
+                   created_wg_dir=bool(data.get("created_wg_dir")),
+                   owner_pid=data.get("owner_pid"), owner_start=data.get("owner_start"))
+
+
+def orphaned_runs() -> list[RunState]:
+    """Runs of this machine whose netweave process died without tearing them down."""
+    found = []
+    for d in run_dirs():
+        try:
+            state = RunState.load(d)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # unreadable: --down names it, nothing is removed on a guess
+        if state.orphaned:
+            found.append(state)
+    return found
 
 
 def run_dirs() -> list[Path]:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from netweave.emulate import shell
 from netweave.emulate.naming import STATE_ROOT_ROOT
-from netweave.emulate.processes import stop, strays
-from netweave.emulate.state import RunState
+from netweave.emulate.processes import alive, stop, strays
+from netweave.emulate.state import RunState, orphaned_runs
+from netweave.emulate.vcpe import WG_SOCKET_DIR
 
 
 def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
@@ -24,6 +25,11 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
             problems.append(f"pid {pid} of this run was not recorded; ended")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+    # wireguard-go removes its control socket when it ends, but not when it is killed:
+    # the run's sockets carry its prefix (Names.tunnel_socket_name), nobody else's do
+    for sock in WG_SOCKET_DIR.glob(f"{state.prefix}w*.sock"):
+        with contextlib.suppress(OSError):
+            sock.unlink()
     ours = [ns for ns in state.namespaces if ns.startswith(state.prefix)]
     if ours:
         existing = set(list_namespaces())
@@ -53,6 +59,25 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
     elif state.dir.is_dir():
         state.save()
     return problems
+
+
+def remove_orphaned_runs() -> list[str]:
+    """Find the labs of runs that were killed (owner process gone, not kept), remove them,
+    and say what was removed. Kept labs and running labs are left alone."""
+    said = []
+    for state in orphaned_runs():
+        existing = set(list_namespaces())
+        namespaces = [ns for ns in state.namespaces if ns in existing]
+        sockets = list(WG_SOCKET_DIR.glob(f"{state.prefix}w*.sock"))
+        processes = sum(alive(p) for p in state.processes)
+        what = (f"{len(namespaces)} namespaces, {processes} processes, "
+                f"{len(state.etc_netns)} /etc/netns entries, {len(sockets)} WireGuard sockets")
+        problems = teardown(state)
+        said.append(f"removed lab {state.prefix} left by a killed run"
+                    f"{' of ' + state.file if state.file else ''} (its netweave process "
+                    f"{state.owner_pid} is gone): {what}"
+                    + "".join(f"; {p}" for p in problems))
+    return said
 
 
 def list_namespaces() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +128,7 @@ def start_wireguard(vcpe: VcpeLayout, host: RenderedHost, names: Names, counter:
         booted.wg_sockets[iface] = sock
         procs.start(vcpe.ns, ["wireguard-go", "-f", sock], f"wireguard-go@{vcpe.name}/{iface}",
                     run_dir / f"wireguard-go-{sock}.log", env=WG_ENV)
-        _wait_for(WG_SOCKET_DIR / f"{sock}.sock", 5.0, f"wireguard-go for {iface}")
+        wait_for_wireguard(sock, f"wireguard-go for {iface}")
         setconf = run_dir / "secrets" / f"{sock}.conf"
         setconf.parent.mkdir(mode=0o700, exist_ok=True)
         fd = os.open(setconf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -337,6 +338,29 @@ def _wait_zebra_knows(vty: Path, interfaces: set[str], timeout: float, name: str
             raise RuntimeError(f"{name}: zebra did not report {', '.join(sorted(interfaces - known))} "
                                f"within {timeout:.0f} s")
         time.sleep(0.05)
+
+
+def wait_for_wireguard(sock: str, what: str, timeout: float = 5.0) -> None:
+    """Until wireguard-go accepts connections on its control socket, bounded.
+
+    The socket file appears when wireguard-go binds it, a moment before it listens. `wg`
+    connecting in that moment is refused, and then it unlinks the socket as stale and falls
+    back to the kernel module, which is not there: "Protocol not supported" (wireguard-tools
+    ipc-uapi.h, userspace_has_wireguard_interface). So wait for a connection to succeed,
+    not for the file."""
+    path = WG_SOCKET_DIR / f"{sock}.sock"
+    deadline = time.monotonic() + timeout
+    while True:
+        if path.exists():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(str(path))
+                    return
+                except (ConnectionRefusedError, FileNotFoundError):
+                    pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: {path} did not accept connections within {timeout:.0f} s")
+        time.sleep(0.005)
 
 
 def _wait_for(path: Path, timeout: float, what: str) -> None:
