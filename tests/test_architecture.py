@@ -109,9 +109,13 @@ def test_the_design_imports_only_the_model() -> None:
     assert reached <= {"design", "model"}, reached
 
 
-@pytest.mark.parametrize("capability", ["design", "emulate", "forwarding", "lint", "graph"])
+@pytest.mark.parametrize("capability", ["design", "emulate", "forwarding", "lint", "graph", "render"])
 def test_capability_runs_without_pulumi_code(capability: str) -> None:
     assert _pulumi_importers(_closure(f"netweave.{capability}")) == []
+
+
+def test_only_the_deployment_and_the_providers_import_pulumi() -> None:
+    assert {_capability(m) for m in _pulumi_importers(set(SOURCES))} <= {"deploy", "providers"}
 
 
 def test_the_dynamic_providers_keep_their_module_paths() -> None:

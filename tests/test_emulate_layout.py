@@ -180,11 +180,11 @@ security_groups:
 
 
 def test_expected_bgp_is_what_each_peer_declares() -> None:
-    topology, _ = load("s2-many-to-many.yaml")
-    expected = checks.expected_bgp(topology)
+    design = Design.build(*load("s2-many-to-many.yaml"))
+    expected = checks.expected_bgp(design)
     assert expected["vcpe02"] == {"169.254.100.1": {"192.168.128.0/24", "192.168.129.0/24"}}
     assert expected["vcpe01"] == {"169.254.100.2": {"172.17.0.0/24"}}
-    assert checks.expected_bgp(topology, skip_tunnels=["vcpe01-vcpe02"]) == {}
+    assert checks.expected_bgp(design, skip_tunnels=["vcpe01-vcpe02"]) == {}
 
 
 def test_bgp_state_reports_missing_prefixes_and_down_sessions() -> None:
@@ -322,6 +322,5 @@ def test_remote_access_targets_are_the_hosts_inside_push_networks() -> None:
 def test_a_topology_without_bgp_is_not_told_its_sessions_are_established() -> None:
     from netweave.emulate import bgp_lines
 
-    topology, _ = load("s4-remote-access.yaml")
-    assert bgp_lines([], bool(checks.expected_bgp(topology))) == [
+    assert bgp_lines([], bool(checks.expected_bgp(Design.build(*load("s4-remote-access.yaml"))))) == [
         "BGP: no BGP sessions in this topology (no tunnel between two vCPEs with bgp)"]

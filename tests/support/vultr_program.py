@@ -55,8 +55,8 @@ def run_s3(recorder: Recorder, text: str | None = None) -> dict[str, Any]:
     """Declare the Vultr side of S3 as the program does; returns what was declared."""
     from netweave.deploy import vultr
     from netweave.deploy.keys import KeyRing
+    from netweave.deploy.outputs import rendered_output, vultr_user_data
     from netweave.design import Design
-    from netweave.render.outputs import rendered_output, vultr_user_data
 
     from tests.support.render_helpers import from_text, load
 

@@ -7,7 +7,7 @@ broken design can never be half deployed. Then, in this order (no cycles):
    and security group; the keys (``KeyRing``); Vultr reserved IPs — all independent of
    the boot configuration, so the engine creates them in parallel;
 2. every host's boot configuration, rendered inside ``Output.all(...).apply`` once all
-   public addresses and keys are known (``netweave.render.outputs.rendered_output``);
+   public addresses and keys are known (``netweave.deploy.outputs.rendered_output``);
 3. the QingCloud instances with that configuration as QingCloud user data (the rendered
    tar attachment, ``boot_configuration``), their extra NICs and EIP associations; the
    Vultr side (VPCs, firewalls, instances with cloud-init user data).
@@ -22,6 +22,7 @@ import pulumi
 
 from netweave.deploy import vultr
 from netweave.deploy.keys import KeyRing
+from netweave.deploy.outputs import client_profiles, qingcloud_archive, rendered_output, vultr_user_data
 from netweave.deploy.qingcloud import (
     DEFAULT_IMAGE,
     DEFAULT_INSTANCE_TYPE,
@@ -37,7 +38,6 @@ from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 from netweave.paths import project_dir
 from netweave.render import Rendered, workload_route_snippets
-from netweave.render.outputs import client_profiles, qingcloud_archive, rendered_output, vultr_user_data
 
 PROJECT_DIR = project_dir()
 

@@ -18,9 +18,13 @@ from netweave.model.index import Index
 from netweave.model.topology import Topology
 
 BASE_PORT = {"wireguard": 51820, "openvpn": 1194}
-# Bytes of outer headers a tunnel adds to every packet (IPv4 underlay): WireGuard 20 IP +
-# 8 UDP + 32 WireGuard = 60; OpenVPN over UDP with an AEAD cipher is about 69.
-OVERHEAD = {"wireguard": 60, "openvpn": 69}
+# Bytes of outer headers a tunnel adds to every packet, by underlay IP version.
+# WireGuard: outer IP (20/40) + UDP 8 + WireGuard header 16 + auth tag 16.
+# OpenVPN (UDP, AES-GCM, tun): IP 20 + UDP 8 + opcode/peer-id 4 + packet id 4 + tag 16
+# + compression/padding slack; 69 is the figure users quote for a working MTU.
+# The public underlays netweave deploys are IPv4.
+OVERHEAD_BY_VERSION = {"wireguard": {4: 60, 6: 80}, "openvpn": {4: 69, 6: 89}}
+OVERHEAD = {kind: sizes[4] for kind, sizes in OVERHEAD_BY_VERSION.items()}
 MSS_HEADERS = 40  # IPv4 + TCP headers: MSS = MTU - 40
 
 

@@ -235,7 +235,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 tcp_verdict, more = _verdict(lab, topology, index, lab.matrix(tcp=True), prediction,
                                              f"== TCP connect matrix (port {TCP_PORT}, 2 s timeout)")
                 report += more
-            report = [*bgp_lines(bgp, bool(expected_bgp(topology))), *report]
+            report = [*bgp_lines(bgp, bool(expected_bgp(design))), *report]
             failed = None
             if fail:
                 downed = lab.fail_tunnel(fail)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netweave.design import Design
 from netweave.emulate import shell
 from netweave.emulate.layout import HostLayout
 from netweave.model.index import Index
@@ -21,27 +22,18 @@ KICK_AFTER = 3.0  # s: a session still Idle after this is restarted (see wait_fo
 
 # --- BGP --------------------------------------------------------------------------------
 
-def declared(topology: Topology, vcpe: str) -> set[str]:
-    node = topology.vcpes[vcpe]
-    found = {str(p) for p in node.bgp.advertise} if node.bgp else set()
-    return found | {str(r.destination) for r in node.static_routes if r.advertise}
-
-
-def expected_bgp(topology: Topology, skip_tunnels: Iterable[str] = ()) -> dict[str, dict[str, set[str]]]:
-    """vCPE -> {peer tunnel address: prefixes it must learn from that peer}: eBGP runs over
-    every tunnel whose both ends speak BGP; each side accepts what the other declares."""
+def expected_bgp(design: Design, skip_tunnels: Iterable[str] = ()) -> dict[str, dict[str, set[str]]]:
+    """vCPE -> {peer tunnel address: prefixes it must learn from that peer}: the design's
+    sessions, each side accepting what the other announces (less what it announces
+    itself: eBGP drops its own AS coming back)."""
     skip = set(skip_tunnels)
     found: dict[str, dict[str, set[str]]] = {}
-    for i, tunnel in enumerate(topology.tunnels):
-        if tunnel.label(i) in skip or len(tunnel.ends) != 2:
+    for session in design.bgp_sessions:
+        if session.tunnel in skip:
             continue
-        a, b = tunnel.ends
-        if not (topology.vcpes[a.vcpe].bgp and topology.vcpes[b.vcpe].bgp):
-            continue
-        for local, peer in ((a, b), (b, a)):
-            # a vCPE has what it declares itself (and eBGP drops its own AS coming back)
-            wanted = declared(topology, peer.vcpe) - declared(topology, local.vcpe)
-            found.setdefault(local.vcpe, {})[str(peer.address.ip)] = wanted
+        for local, remote in (session.ends, session.ends[::-1]):
+            wanted = {str(p) for p in local.accepts} - {str(p) for p in local.announces}
+            found.setdefault(local.vcpe, {})[str(remote.address)] = wanted
     return found
 
 

@@ -284,12 +284,12 @@ class Lab:
     # --- converge and check -------------------------------------------------------------
 
     def converge(self, skip_tunnels: tuple[str, ...] = ()) -> list[str]:
-        expected = checks.expected_bgp(self.topology, skip_tunnels)
+        expected = checks.expected_bgp(self.design, skip_tunnels)
         vtys = {n: b.vty for n, b in self.booted.items() if b.vty is not None}
         with self.progress.phase(f"BGP convergence ({len(expected)} vCPEs)"):
             problems: list[str] = []
             if skip_tunnels:  # the failed sessions must be noticed down first (hold timer)
-                full = checks.expected_bgp(self.topology)
+                full = checks.expected_bgp(self.design)
                 lost = {v: set(full.get(v, {})) - set(expected.get(v, {})) for v in full}
                 problems += checks.wait_sessions_down(vtys, lost, self.bgp_timeout)
             return problems + checks.wait_for_bgp(vtys, expected, self.bgp_timeout,

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from netweave.design.tunnels import OVERHEAD_BY_VERSION
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
 from netweave.lint.overlaps import overlap_findings
 
-# Bytes a tunnel adds to every packet, over an IPv4 / IPv6 underlay.
-# WireGuard: outer IP (20/40) + UDP 8 + WireGuard header 16 + auth tag 16.
-# OpenVPN (UDP, AES-GCM, tun): IP 20 + UDP 8 + opcode/peer-id 4 + packet id 4 + tag 16
-# + compression/padding slack; 69 is the figure users quote for a working MTU.
-OVERHEAD = {"wireguard": {4: 60, 6: 80}, "openvpn": {4: 69, 6: 89}}
+# Bytes a tunnel adds to every packet, over an IPv4 / IPv6 underlay: the design's figures
+# (the default tunnel MTU is computed from the same table).
+OVERHEAD = OVERHEAD_BY_VERSION
 
 PPTP_REASONS = (
     "MS-CHAPv2 and MPPE are broken: a captured login can be cracked offline and the "

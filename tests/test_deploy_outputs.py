@@ -9,14 +9,14 @@ from typing import Any
 
 import pulumi
 from netweave.deploy.keys import KeyRing
-from netweave.design import Design
-from netweave.render import workload_route_snippets
-from netweave.render.outputs import (
+from netweave.deploy.outputs import (
     boot_files,
     client_profiles,
     qingcloud_archive,
     rendered_output,
 )
+from netweave.design import Design
+from netweave.render import workload_route_snippets
 
 from tests.support.render_helpers import load
 from tests.support.vultr_program import Recorder
