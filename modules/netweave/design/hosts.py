@@ -45,8 +45,16 @@ class NicInterface:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedStaticRoute:
+    """A vCPE static route with where it goes: its next hop, or — for a connected
+    destination — the NIC it leaves by."""
+
     destination: netaddr.IPNetwork
-    via: str  # a next-hop address, or the NIC a connected destination leaves by
+    next_hop: netaddr.IPAddress | None
+    interface: str | None
+
+    @property
+    def via(self) -> str:
+        return str(self.next_hop) if self.next_hop is not None else str(self.interface)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +101,13 @@ def static_routes(topology: Topology, index: Index, vcpe: str,
     routes = []
     for route in topology.vcpes[vcpe].static_routes:
         if route.next_hop is not None:
-            via = str(route.next_hop)
-        else:  # a connected destination: route it out of the NIC whose vxnet holds it
-            via = next((nic.name for nic in nics
-                        if route.destination in nic.cidr or nic.cidr in route.destination),
-                       nics[0].name)
-        routes.append(ResolvedStaticRoute(route.destination, via))
+            routes.append(ResolvedStaticRoute(route.destination, route.next_hop, None))
+            continue
+        # a connected destination: route it out of the NIC whose vxnet holds it
+        nic_name = next((nic.name for nic in nics
+                         if route.destination in nic.cidr or nic.cidr in route.destination),
+                        nics[0].name)
+        routes.append(ResolvedStaticRoute(route.destination, None, nic_name))
     return tuple(routes)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
+from typing import NamedTuple
 
 import netaddr
 
@@ -43,9 +44,12 @@ class PushMechanism(StrEnum):
 MECHANISM = {"qingcloud": PushMechanism.INSTANCE, "vultr": PushMechanism.CLOUD_INIT}
 
 
-@dataclass(frozen=True, slots=True)
-class PushedRoute:
-    """One ``route_push`` entry and where it lands."""
+class PushedRoute(NamedTuple):
+    """One ``route_push`` entry and where it lands.
+
+    Immutable like the design's dataclasses, but a NamedTuple: stacks carry 100,000 pushes,
+    and a frozen dataclass builds five times slower (``object.__setattr__`` per field).
+    """
 
     vpc: str
     position: int                 # index in vpcs.<vpc>.route_push
