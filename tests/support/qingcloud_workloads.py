@@ -57,9 +57,19 @@ class Workloads:
             self.ids.add(self.launch(inputs["vxnet_id"], inputs["address"], f"app-{inputs['host']}"))
 
     def terminate(self) -> None:
-        """The user removes their VMs (after `pulumi destroy`)."""
+        """The user removes their VMs. Looks before every attempt: under injected faults an
+        answer may be lost after QingCloud started terminating (a repeat is then refused)."""
         deadline = time.monotonic() + 30
+        conn = self.emu.connection(ZONE, retry_time=1)
         for instance_id in sorted(self.ids):
-            _call(self.emu, "TerminateInstances", {"instances.1": instance_id}, deadline)
+            while True:
+                found = _call(self.emu, "DescribeInstances", {"instances.1": instance_id}, deadline)
+                item = (found.get("instance_set") or [{}])[0]
+                if item.get("status") in ("terminated", "ceased", None):
+                    break
+                if not item.get("transition_status"):
+                    conn.send_request("TerminateInstances", {"instances.1": instance_id})
+                assert time.monotonic() < deadline, f"cannot terminate {instance_id}"
+                time.sleep(0.01)
         self.emu.wait_for_jobs()
         self.ids.clear()

@@ -101,7 +101,7 @@ class Settings:
     job_timeout: float = DEFAULT_JOB_TIMEOUT
     poll_interval: float = 2.0
     retry_base: float = 1.0
-    retry_attempts: int = 8
+    retry_attempts: int = 20  # at 30 % transient failures, 0.3**20: never in a lifetime
     retry_cap: float = 30.0
 
     def __repr__(self) -> str:  # never print a secret
@@ -138,7 +138,7 @@ def settings() -> Settings:
                     job_timeout=number("job_timeout", DEFAULT_JOB_TIMEOUT),
                     poll_interval=number("poll_interval", 2.0),
                     retry_base=number("retry_base", 1.0),
-                    retry_attempts=int(number("retry_attempts", 8)))
+                    retry_attempts=int(number("retry_attempts", 20)))
 
 
 class QingCloudError(Exception):
