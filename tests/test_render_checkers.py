@@ -50,9 +50,22 @@ def _cloud_configs() -> list[tuple[str, str]]:
     return docs
 
 
-def _need(tool: str) -> None:
-    if not (shutil.which(tool) or os.path.exists(tool)):
+# Administration tools live in /usr/sbin, which a user's PATH often lacks: look there too,
+# so that a skip says "not installed" only when it is not.
+_SEARCH = os.pathsep.join([os.environ.get("PATH", os.defpath), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+def _need(tool: str) -> str:
+    """The tool's path; skips (saying so) only when it is not installed."""
+    found = tool if os.path.isabs(tool) and os.path.exists(tool) else shutil.which(tool, path=_SEARCH)
+    if not found:
         pytest.skip(f"{tool} is not installed (bash .ci/setup installs it)")
+    return found
+
+
+def _need_root(why: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip(f"needs root: {why}")
 
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
@@ -108,6 +121,8 @@ def test_frr_reload_catches_a_broken_config(tmp_path: Path) -> None:
 def test_netplan_converts_with_cloud_init_net_convert(where: str, path: str, config: str,
                                                       tmp_path: Path) -> None:
     _need("cloud-init")
+    # cloud-init's networkd renderer gives the files it writes to systemd-network (chown)
+    _need_root("cloud-init's networkd renderer chowns its output to systemd-network")
     src = tmp_path / "net.yaml"
     src.write_text(config)
     proc = _run(["cloud-init", "devel", "net-convert", "-p", str(src), "-k", "yaml", "-D", "debian",
@@ -119,10 +134,9 @@ def test_netplan_converts_with_cloud_init_net_convert(where: str, path: str, con
 @pytest.mark.parametrize(("where", "path", "rules"), _each("/etc/netweave/iptables.rules"),
                          ids=lambda v: str(v)[:30])
 def test_mss_rules_parse_with_iptables_restore_test(where: str, path: str, rules: str) -> None:
-    _need("iptables-restore")
-    if os.geteuid() != 0:
-        pytest.skip("iptables-restore --test needs root")
-    proc = subprocess.run(["iptables-restore", "--test"], input=rules, capture_output=True,
+    tool = _need("iptables-restore")
+    _need_root("iptables-restore --test opens the kernel's iptables interface")
+    proc = subprocess.run([tool, "--test"], input=rules, capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 0, f"{where}: {proc.stderr}"
 
@@ -132,7 +146,7 @@ def _netplan_generate(config: str, root: Path) -> subprocess.CompletedProcess[st
     path = root / "etc" / "netplan" / "60-netweave.yaml"
     path.write_text(config)
     path.chmod(0o600)
-    return _run(["netplan", "generate", "--root-dir", str(root)])
+    return _run([_need("netplan"), "generate", "--root-dir", str(root)])
 
 
 @pytest.mark.parametrize(("where", "path", "config"), _each("/etc/netplan/60-netweave.yaml"),

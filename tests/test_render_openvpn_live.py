@@ -28,8 +28,10 @@ def _ip(*args: str) -> None:
 
 @pytest.fixture
 def pair() -> Iterator[tuple[str, str]]:
-    if os.geteuid() != 0 or not shutil.which("openvpn"):
-        pytest.skip("needs root and openvpn (bash .ci/setup installs it)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root (network namespaces)")
+    if not shutil.which("openvpn", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"])):
+        pytest.skip("openvpn is not installed (bash .ci/setup installs it)")
     tag = f"nwr{os.getpid() % 100000}"
     ns = (f"{tag}-a", f"{tag}-b")
     try:
