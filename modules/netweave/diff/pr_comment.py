@@ -1,11 +1,24 @@
 """Post or update the ``netweave diff`` comment of each stack on a pull request.
 
-``python -m netweave.diff.pr_comment --repo OWNER/NAME --pr N FILE...``: each FILE is a
-Markdown comment that starts with its hidden marker (``<!-- netweave-diff stack=... -->``).
-The comment on the PR carrying the same marker is edited in place (PATCH); when there is
-none, one is created (POST) — so every push updates one comment per stack instead of
-piling new ones up. Uses the GitHub REST API with the token in ``GITHUB_TOKEN`` (read
-when called, never stored); ``GITHUB_API_URL`` points it elsewhere (GHES, tests).
+``python -m netweave.diff.pr_comment --repo OWNER/NAME --pr N --head-sha SHA FILE...``: each
+FILE is a Markdown comment that starts with its hidden marker (``<!-- netweave-diff
+stack=... -->``). The comment on the PR carrying the same marker is edited in place
+(PATCH); when there is none, one is created (POST) — so every push updates one comment per
+stack instead of piling new ones up. Uses the GitHub REST API with the token in
+``GITHUB_TOKEN`` (read when called, never stored); ``GITHUB_API_URL`` points it elsewhere
+(GHES, tests).
+
+It runs with a write token on data a fork produced (pr-comment.yml, ``workflow_run``), so
+it trusts none of it:
+
+- the PR number comes from the artifact: before anything is written, the PR's head commit
+  (``GET /repos/{repo}/pulls/{pr}``, ``head.sha``) must be the commit the diff was computed
+  for (``workflow_run.head_sha``, which GitHub sets, not the PR). A forged number names
+  another PR, whose head is another commit: refused.
+- only comments the workflow's own bot wrote (``user.type`` Bot, ``user.login``
+  ``github-actions[bot]``) are edited; a marker in anyone else's comment is ignored, so no
+  one can plant a marker to have the bot overwrite their comment, or hide the real one.
+- at most ``MAX_COMMENTS`` files, one per marker, each cut at GitHub's body limit.
 """
 
 from __future__ import annotations
@@ -23,6 +36,10 @@ from pathlib import Path
 from typing import Any
 
 API_VERSION = "2022-11-28"
+# The login the GITHUB_TOKEN of a workflow comments as (REST API: user.login / user.type).
+BOT_LOGIN = "github-actions[bot]"
+MAX_COMMENTS = 50  # one per stack; a forged artifact must not turn the bot into a spammer
+_SHA = re.compile(r"[0-9a-f]{40}")
 MARKER_RE = re.compile(r"<!--\s*netweave-diff\s+stack=[^>]*?-->")
 MAX_BODY = 65_536  # GitHub refuses longer comment bodies
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -81,11 +98,24 @@ class GitHub:
             found = _NEXT.search(headers.get("Link", "") or headers.get("link", ""))
             url = found.group(1) if found else None
 
+    def verify_head(self, pr: int, head_sha: str) -> None:
+        """Refuse unless PR ``pr``'s head commit is ``head_sha`` (the commit the diff is of)."""
+        if not _SHA.fullmatch(head_sha):
+            raise GitHubError(f"{head_sha!r} is not a commit SHA (40 hex digits)")
+        pull, _ = self._request("GET", f"{self.api}/repos/{self.repo}/pulls/{pr}")
+        actual = ((pull or {}).get("head") or {}).get("sha")
+        if actual != head_sha:
+            raise GitHubError(
+                f"PR #{pr}'s head is {actual}, but the diff was computed for {head_sha}: "
+                "the PR number does not belong to this run (forged, or the PR moved on); "
+                "nothing posted")
+
     def upsert(self, pr: int, body: str) -> Outcome:
         marker = marker_of(body)
         if len(body) > MAX_BODY:
             body = body[: MAX_BODY - 100] + "\n\n… (cut at GitHub's comment limit)\n"
-        existing = next((c for c in self.comments(pr) if marker in (c.get("body") or "")), None)
+        existing = next((c for c in self.comments(pr)
+                         if _ours(c) and marker in (c.get("body") or "")), None)
         if existing is None:
             made, _ = self._request("POST", f"{self.api}/repos/{self.repo}/issues/{pr}/comments",
                                     {"body": body})
@@ -97,18 +127,41 @@ class GitHub:
         return Outcome(marker, "updated", int(edited["id"]), edited.get("html_url", ""))
 
 
+def _ours(comment: dict[str, Any]) -> bool:
+    """Written by the workflow's bot: the only comments this script may edit."""
+    user = comment.get("user") or {}
+    return user.get("type") == "Bot" and user.get("login") == BOT_LOGIN
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m netweave.diff.pr_comment",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--repo", required=True, help="OWNER/NAME")
-    p.add_argument("--pr", required=True, type=int, help="pull request number")
+    p.add_argument("--pr", required=True, type=int, help="pull request number (untrusted: verified)")
+    p.add_argument("--head-sha", required=True, metavar="SHA",
+                   help="the commit the comments were computed for (workflow_run.head_sha); "
+                        "the PR's head must be this commit")
     p.add_argument("files", nargs="+", metavar="FILE", help="Markdown comment(s), one per stack")
     args = p.parse_args(argv)
+    if len(args.files) > MAX_COMMENTS:
+        print(f"pr_comment: {len(args.files)} comments, more than the {MAX_COMMENTS} allowed "
+              "(one per stack): nothing posted", file=sys.stderr)
+        return 1
     gh = GitHub(args.repo)
+    try:
+        gh.verify_head(args.pr, args.head_sha)
+    except GitHubError as refused:
+        print(f"pr_comment: {refused}", file=sys.stderr)
+        return 1
     status = 0
+    posted: set[str] = set()
     for file in args.files:
         try:
-            outcome = gh.upsert(args.pr, Path(file).read_text(encoding="utf-8"))
+            body = Path(file).read_text(encoding="utf-8")
+            if marker_of(body) in posted:
+                raise ValueError(f"a second comment with the marker {marker_of(body)}: skipped")
+            posted.add(marker_of(body))
+            outcome = gh.upsert(args.pr, body)
         except (GitHubError, ValueError, OSError) as failed:
             print(f"pr_comment: {file}: {failed}", file=sys.stderr)
             status = 1
