@@ -3,6 +3,7 @@ sample PR comment are regenerated here and compared with the README text."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -56,3 +57,37 @@ def test_sample_pr_comment_is_what_diff_writes_for_the_tour_typo(typo_clone: Pat
     report = diff.compare(str(S2), "stacks/s2-many-to-many.yaml")
     written = diff_report.markdown(report).replace(f"`{S2}`", "`main:stacks/s2-many-to-many.yaml`")
     assert written == shown
+
+
+def _lint_formats() -> str:
+    text = section("Lint")
+    return text[text.index("### Output formats"):]
+
+
+def _lint_out(fmt: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["lint", "--format", fmt, "stacks/s2-many-to-many.yaml"]) == 1
+    return capsys.readouterr().out
+
+
+def test_github_sample_is_what_lint_prints_for_the_typo(typo_clone: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    shown = next(b for b in blocks(_lint_formats()) if b.startswith("::error "))
+    assert _lint_out("github", capsys) == shown
+
+
+def test_json_sample_is_what_lint_prints_for_the_typo_but_the_p401(
+        typo_clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shown = next(b for b in blocks(_lint_formats()) if '"format": "netweave-lint"' in b)
+    printed = json.loads(_lint_out("json", capsys))
+    assert [f["code"] for f in printed["files"][0]["findings"]] == ["P401", "R301"]
+    printed["files"][0]["findings"] = printed["files"][0]["findings"][1:]
+    assert json.dumps(printed, indent=2) + "\n" == shown
+
+
+def test_sarif_samples_are_the_r301_result_and_rule_lint_prints(
+        typo_clone: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result, rule = [json.loads(b) for b in blocks(_lint_formats())
+                    if '"ruleId"' in b or '"shortDescription"' in b]
+    run = json.loads(_lint_out("sarif", capsys))["runs"][0]
+    assert result in run["results"] and result["ruleId"] == "R301"
+    assert rule in run["tool"]["driver"]["rules"] and rule["id"] == "R301"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -243,3 +244,31 @@ def test_pr_diff_fails_on_loss_unless_the_repository_variable_says_false() -> No
     assert diff["env"]["FAIL_ON_LOSS"] == "${{ vars.NETWEAVE_FAIL_ON_LOSS || 'true' }}"
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
     assert upload["if"] == "always()"  # the comment explaining the red check is still posted
+
+
+def test_lint_uploads_the_sarif_lint_writes_then_fails_on_errors(tmp_path: Path) -> None:
+    (job,) = workflow("lint.yml")["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "security-events": "write"}
+    names = [s.get("name") or s["uses"].split("@")[0] for s in job["steps"]]
+    assert names.index("Lint every stack (SARIF)") < names.index("Upload to code scanning") \
+        < names.index("Fail on lint errors")
+    lint = next(s for s in job["steps"] if s.get("id") == "lint")
+    upload = next(s for s in job["steps"] if s.get("name") == "Upload to code scanning")
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@")
+    assert upload["with"]["sarif_file"] == "netweave.sarif" and "always()" in upload["if"]
+    # a fork PR's token cannot write security events: the upload is for this repository's PRs
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in upload["if"]
+    # the lint step itself, on a broken stack: the SARIF is written and the status kept
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "s2.yaml").write_text(ROUTE_TYPO.read_text())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "netweave").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m netweave "$@"\n')
+    (bin_dir / "netweave").chmod(0o755)
+    out = tmp_path / "out"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out),
+           "PYTHONPATH": f"{ROOT / 'modules'}{os.pathsep}{ROOT}"}
+    subprocess.run(["bash", "-e", "-c", lint["run"]], cwd=tmp_path, env=env, check=True, timeout=120)
+    assert out.read_text() == "status=1\n"
+    results = json.loads((tmp_path / "netweave.sarif").read_text())["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"P401", "R301"}

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 import netweave.commands as commands_pkg
+from netweave.version import version
 
 EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 70
@@ -55,6 +56,7 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="netweave",
         description="Infrastructure-as-code for multi-cloud network interconnects: lint, "
                     "reachability, rendering and emulation of a topology YAML.")
+    top.add_argument("--version", action="version", version=f"netweave {version()}")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in _commands(_chosen(argv) if argv is not None else None):
         p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION",

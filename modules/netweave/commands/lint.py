@@ -14,8 +14,8 @@ ORDER = 10
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="topology YAML file(s)")
     p.add_argument("--format", choices=report.FORMATS, default="text",
-                   help="text (default, with the offending line), json (for programs) or github "
-                        "(workflow annotations)")
+                   help="text (default, with the offending line), json (for programs; versioned), "
+                        "github (workflow annotations) or sarif (SARIF 2.1.0 for code scanning)")
 
 
 def run(args: argparse.Namespace) -> int:

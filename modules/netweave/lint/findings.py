@@ -135,6 +135,8 @@ class Finding:
     line: int = 0
     column: int = 0
     related: tuple[PathKey, ...] = field(default=())
+    end_line: int = 0  # just past the offending value; 0: unknown (see ``end``)
+    end_column: int = 0
 
     @property
     def rule(self) -> Rule:
@@ -148,7 +150,17 @@ class Finding:
         if self.line:
             return self
         pos = source.position(self.path, at_key=self.at_key)
-        return replace(self, file=source.file, line=pos.line, column=pos.column)
+        return replace(self, file=source.file, line=pos.line, column=pos.column,
+                       end_line=pos.end_line, end_column=pos.end_column)
+
+    @property
+    def end(self) -> tuple[int, int]:
+        """Where the offending text ends (exclusive); one character when not known."""
+        if not self.line:
+            return (0, 0)
+        if self.end_line > self.line or (self.end_line == self.line and self.end_column > self.column):
+            return (self.end_line, self.end_column)
+        return (self.line, self.column + 1)
 
     def sort_key(self) -> tuple[str, int, int, str, str]:
         return (self.file, self.line, self.column, self.code, self.message)

@@ -1,4 +1,5 @@
-"""Printing findings: for people (text), for programs (json), for GitHub (annotations).
+"""Printing findings: for people (text), for programs (json), for GitHub (annotations),
+for code scanning (SARIF 2.1.0).
 
 Every format prints a finding through :func:`public` and a line of the file through
 :func:`public_line`: no key material reaches a terminal or a CI log, whatever the rule
@@ -9,14 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from netweave.lint import LintResult
-from netweave.lint.findings import Finding, Severity
+from netweave.lint.findings import FAMILIES, RULES, Finding, Rule, Severity
 from netweave.lint.secrets import mask, masked
 from netweave.model.source import split_lines
+from netweave.version import version
 
-FORMATS = ("text", "json", "github")
+FORMATS = ("text", "json", "github", "sarif")
 
 
 def public(f: Finding) -> Finding:
@@ -109,26 +112,128 @@ def text(results: Sequence[LintResult], *, excerpts: bool = True) -> str:
             errors += f.level is Severity.ERROR
             warnings += f.level is Severity.WARNING
     files = len(results)
-    status = "unusable" if any(r.unusable for r in results) else (
-        "failed" if errors else "clean")
+    status = _status(results)
     out.append(f"{files} file{'s' if files != 1 else ''} linted: {errors} error"
                f"{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
                f" ({status})")
     return "\n".join(out)
 
 
+def _status(results: Sequence[LintResult]) -> str:
+    if any(r.unusable for r in results):
+        return "unusable"
+    return "failed" if any(r.errors for r in results) else "clean"
+
+
+# --- JSON ---------------------------------------------------------------------------------
+
+# Bumped on any change a program reading the JSON would notice (README: "lint --format json").
+# 1: {"files": [...]} only. 2: format, format_version, netweave, status, exit_code, counts;
+# per finding start and end ({"line", "column"}, 1-based; the end is exclusive).
+JSON_FORMAT_VERSION = 2
+
+
+def _counts(findings: Sequence[Finding]) -> dict[str, int]:
+    return {"errors": sum(f.level is Severity.ERROR for f in findings),
+            "warnings": sum(f.level is Severity.WARNING for f in findings)}
+
+
 def as_dict(f: Finding) -> dict[str, Any]:
     f = public(f)
+    end_line, end_column = f.end
     return {"code": f.code, "rule": f.rule.slug, "family": f.rule.family,
             "severity": f.level.value, "message": f.message, "hint": f.hint,
             "file": f.file, "line": f.line, "column": f.column,
+            "start": {"line": f.line, "column": f.column},
+            "end": {"line": end_line, "column": end_column},
             "path": list(f.path)}
 
 
 def as_json(results: Sequence[LintResult]) -> str:
-    return json.dumps({"files": [{"file": r.file, "exit_code": r.exit_code,
-                                  "findings": [as_dict(f) for f in r.findings]}
-                                 for r in results]}, indent=2)
+    every = [f for r in results for f in r.findings]
+    return json.dumps({
+        "format": "netweave-lint", "format_version": JSON_FORMAT_VERSION, "netweave": version(),
+        "status": _status(results), "exit_code": max((r.exit_code for r in results), default=0),
+        "counts": {"files": len(results), **_counts(every)},
+        "files": [{"file": r.file, "exit_code": r.exit_code, **_counts(r.findings),
+                   "findings": [as_dict(f) for f in r.findings]} for r in results]}, indent=2)
+
+
+# --- SARIF --------------------------------------------------------------------------------
+
+# OASIS SARIF 2.1.0 (errata 01); tests/fixtures/sarif/ holds this schema and validates against it.
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning"}
+
+
+def _rule_help(rule: Rule) -> dict[str, str]:
+    family = rule.family
+    text = (f"{rule.summary}.\n\n{rule.code} {rule.slug} is one of netweave's {family} rules "
+            f"(default severity: {rule.severity.value}). Each finding names the objects "
+            "involved, points at the offending value, and says in its hint what to change — "
+            "usually the nearest value that exists. The README's Lint section lists every rule.")
+    markdown = (f"**{rule.summary}.**\n\n`{rule.code}` `{rule.slug}` is one of netweave's "
+                f"*{family}* rules (default severity: {rule.severity.value}). Each finding names "
+                "the objects involved, points at the offending value, and says in its hint what "
+                "to change — usually the nearest value that exists. The README's *Lint* section "
+                "lists every rule.")
+    return {"text": text, "markdown": markdown}
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    return {"id": rule.code, "name": rule.slug,
+            "shortDescription": {"text": rule.summary},
+            "fullDescription": {"text": f"{rule.code} {rule.slug}: {rule.summary}"},
+            "help": _rule_help(rule),
+            "defaultConfiguration": {"level": _SARIF_LEVEL[rule.severity]},
+            "properties": {"tags": ["netweave", rule.family]}}
+
+
+def _artifact(file: str) -> dict[str, str]:
+    """Relative to the working directory (the repository root in CI: %SRCROOT%), else a
+    file: URI, so code scanning puts the result on the file it shows in the PR."""
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            return {"uri": path.as_uri()}
+    return {"uri": PurePosixPath(*path.parts).as_posix(), "uriBaseId": "%SRCROOT%"}
+
+
+def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    f = public(f)
+    location: dict[str, Any] = {"artifactLocation": _artifact(f.file)}
+    if f.line:
+        end_line, end_column = f.end
+        location["region"] = {"startLine": f.line, "startColumn": f.column,
+                              "endLine": end_line, "endColumn": end_column}
+    message = f.message + (f"\nhint: {f.hint}" if f.hint else "")
+    return {"ruleId": f.code, "ruleIndex": rule_index[f.code], "level": _SARIF_LEVEL[f.level],
+            "message": {"text": message},
+            "locations": [{"physicalLocation": location}]}
+
+
+def sarif(results: Sequence[LintResult]) -> str:
+    """One SARIF run: every rule of the catalogue (with help) and one result per finding."""
+    rules = sorted(RULES.values(), key=lambda r: r.code)
+    rule_index = {r.code: i for i, r in enumerate(rules)}
+    exit_code = max((r.exit_code for r in results), default=0)
+    log = {
+        "$schema": SARIF_SCHEMA, "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "netweave", "version": version(), "semanticVersion": version(),
+                "informationUri": "https://pypi.org/project/netweave/",
+                "rules": [_sarif_rule(r) for r in rules],
+                "properties": {"families": dict(FAMILIES)}}},
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+            "invocations": [{"executionSuccessful": True, "exitCode": exit_code}],
+            "results": [_sarif_result(f, rule_index) for r in results for f in r.findings],
+        }],
+    }
+    return json.dumps(log, indent=2)
 
 
 def _escape_data(s: str) -> str:
@@ -157,6 +262,8 @@ def github(results: Sequence[LintResult]) -> str:
 def render(results: Sequence[LintResult], fmt: str) -> str:
     if fmt == "json":
         return as_json(results)
+    if fmt == "sarif":
+        return sarif(results)
     if fmt == "github":
         return github(results)
     return text(results)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - optional accelerator
     _fast_loads = None  # type: ignore[assignment]
 
 from yaml.constructor import SafeConstructor
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 PathKey = tuple[str | int, ...]
@@ -60,10 +61,14 @@ _CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "backspace", 0x0B: "vertical tab", 0x0C
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """1-based line and column, as editors count them."""
+    """1-based line and column, as editors count them; the end is just past the last
+    character of the value (or key) — SARIF's and LSP's convention — and 0 when unknown.
+    Two positions are equal when they start at the same place."""
 
     line: int
     column: int
+    end_line: int = field(default=0, compare=False)
+    end_column: int = field(default=0, compare=False)
 
 
 class Source:
@@ -286,7 +291,17 @@ def _scalar(node: ScalarNode) -> Any:
 
 
 def _pos(node: Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+    start, end = node.start_mark, _end(node)
+    return Position(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _end(node: Node) -> Mark:
+    """A block collection's end mark is the next token (the indentation of the next key):
+    it ends where its last value does."""
+    while isinstance(node, MappingNode | SequenceNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, MappingNode) else last
+    return node.end_mark
 
 
 def _merged_pairs(file: str, node: MappingNode) -> Iterator[tuple[Node, Node]]:
