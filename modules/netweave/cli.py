@@ -27,6 +27,19 @@ EXIT_UNUSABLE = 2
 EXIT_INTERNAL = 70
 
 
+class _Version(argparse.Action):
+    """``--version``: reads the installed version only when asked (start-up stays lean)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"netweave {version()}")
+        parser.exit()
+
+
 def _module_names() -> list[str]:
     return [info.name for info in pkgutil.iter_modules(commands_pkg.__path__)
             if not info.name.startswith("_")]
@@ -56,7 +69,7 @@ def parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="netweave",
         description="Infrastructure-as-code for multi-cloud network interconnects: lint, "
                     "reachability, rendering and emulation of a topology YAML.")
-    top.add_argument("--version", action="version", version=f"netweave {version()}")
+    top.add_argument("--version", action=_Version, help="print netweave's version and exit")
     sub = top.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in _commands(_chosen(argv) if argv is not None else None):
         p = sub.add_parser(name, help=module.HELP, description=getattr(module, "DESCRIPTION",
