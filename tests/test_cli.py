@@ -35,7 +35,7 @@ def test_lint_of_broken_yaml_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_lint_json_format_lists_findings_with_locations(tmp_path: Path,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\n")
+    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\nversion: 1\n")
     assert main(["lint", "--format", "json", str(bad)]) == 2
     data = json.loads(capsys.readouterr().out)
     (f,) = data["files"][0]["findings"]
@@ -45,7 +45,7 @@ def test_lint_json_format_lists_findings_with_locations(tmp_path: Path,
 def test_lint_github_format_emits_workflow_annotations(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\n")
+    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a, zonee: x}\nversion: 1\n")
     main(["lint", "--format", "github", str(bad)])
     out = capsys.readouterr().out
     assert out.startswith(f"::error file={bad},line=2,col=42,title=S101 unknown-key::")
@@ -60,7 +60,7 @@ def test_runs_as_python_dash_m_netweave() -> None:
 def test_numeric_name_is_a_located_finding_not_a_crash(tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("clouds:\n  qc: {provider: qingcloud, zone: pek3a}\nhosts:\n  010: {}\n")
+    bad.write_text("version: 1\nclouds:\n  qc: {provider: qingcloud, zone: pek3a}\nhosts:\n  010: {}\n")
     assert main(["lint", str(bad)]) == 2
     assert f"{bad}:4:" in capsys.readouterr().out
 

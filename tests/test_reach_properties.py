@@ -40,7 +40,7 @@ def test_lpm_finds_the_longest_prefix_containing_the_address(
 
 def _topology(n: int, edges: set[tuple[int, int]], declares: list[set[int]]) -> Topology:
     """Speaker i: vxnet 10.i.0.0/24 with vCPE r<i> (AS 65000+i); tunnels as given."""
-    data: dict[str, Any] = {"clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
+    data: dict[str, Any] = {"version": 1, "clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
                             "vpcs": {}, "vcpes": {}, "tunnels": []}
     for i in range(n):
         data["vpcs"][f"v{i}"] = {"cloud": "qc", "cidr": f"10.{i}.0.0/16",

@@ -224,7 +224,6 @@ def sarif(results: Sequence[LintResult]) -> str:
         "runs": [{
             "tool": {"driver": {
                 "name": "netweave", "version": version(), "semanticVersion": version(),
-                "informationUri": "https://pypi.org/project/netweave/",
                 "rules": [_sarif_rule(r) for r in rules],
                 "properties": {"families": dict(FAMILIES)}}},
             "columnKind": "unicodeCodePoints",

@@ -101,7 +101,10 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
                                    "into the topology file, which lives in git",
                                    (*path, key), _secret_hint(key), at_key=True))
                 continue
-            if isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)) \
+            if value is None:  # `key:` with nothing after it, or `key: ~`
+                out.append(_null(path, key))
+                kept[key] = value
+            elif isinstance(value, dict | list) or (isinstance(value, str) and _suspect(value)) \
                     or _unusual(value):
                 kept[key] = _strip_secrets(value, (*path, key), out)
             else:
@@ -120,8 +123,17 @@ def _strip_secrets(data: Any, path: PathKey, out: list[Finding]) -> Any:
     return data
 
 
-_SCALARS = (float, bool, type(None))  # and int, when short enough (see _plainly_clean)
+# and int, when short enough (see _plainly_clean); null is not among them: a null value
+# takes the full walk, which reports it (_null)
+_SCALARS = (float, bool)
 _BIG = 10 ** MAX_NUMBER_DIGITS
+
+
+def _null(path: PathKey, key: str) -> Finding:
+    """No key takes null (the JSON Schema has no null branch either): an optional key is
+    left out, so an empty value is a slip — often a value that went missing."""
+    return finding("S102", f"{dotted((*path, key))} is empty (null)", (*path, key),
+                   f"give '{key}' a value, or leave the key out (optional keys have defaults)")
 
 
 def _plainly_clean(data: Any) -> bool:
@@ -296,8 +308,10 @@ def _schema_findings(exc: ValidationError) -> Iterator[Finding]:
                           at_key=True)
         elif kind == "missing":
             key = str(path[-1]) if path else "?"
-            yield finding("S103", f"{dotted(path[:-1])} is missing the required key '{key}'",
-                          path[:-1], f"add '{key}:'")
+            hint = (f"add '{key}:'" if path != ("version",) else
+                    "add 'version: 1' at the top: the schema version the file is written for")
+            owner = dotted(path[:-1]) if path[:-1] else "the file"
+            yield finding("S103", f"{owner} is missing the required key '{key}'", path[:-1], hint)
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             tags = ctx.get("expected_tags", "qingcloud, vultr")
             if kind == "union_tag_not_found":
@@ -411,15 +425,19 @@ def validate(source: Source) -> SchemaResult:
         return SchemaResult(None, findings)
     data = source.data if _plainly_clean(source.data) else _strip_secrets(source.data, (),
                                                                               findings)
+    nulls = {f.path for f in findings if f.code == "S102" and f.message.endswith("is empty (null)")}
     try:
         topology = Topology.model_validate(data)
     except ValidationError as exc:
-        # a value already reported as too long (S005) is not also of the wrong type
-        oversized = {f.path for f in findings if f.code == "S005"}
+        # a value already reported as too long (S005) or empty (null) is not also of the
+        # wrong type
+        said = {f.path for f in findings if f.code == "S005"} | nulls
         findings.extend(f for f in _without_missing_keys_explained_by_typos(
-            list(_schema_findings(exc))) if f.path not in oversized)
+            list(_schema_findings(exc))) if f.path not in said)
         return SchemaResult(None, findings)
     except RecursionError:
         findings.append(finding("S102", "the document is nested too deeply to be a topology", ()))
+        return SchemaResult(None, findings)
+    if nulls:
         return SchemaResult(None, findings)
     return SchemaResult(topology, findings)
