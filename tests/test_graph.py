@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_removed_edges_are_drawn_with_a_link_style() -> None:
 
 def test_dot_output_names_every_node() -> None:
     text = graph.dot(s2_graph())
-    assert text.startswith('graph "s2-many-to-many" {')
+    assert text.startswith('digraph "s2-many-to-many" {')  # directed: pushes have arrowheads
     for name in all_names() - {"qc-pek3a"}:
         assert name in text
 
@@ -139,3 +140,42 @@ def test_graph_of_an_unusable_file_reports_lint_findings(tmp_path: Path,
     bad.write_text("clouds: [\n")
     assert main(["graph", str(bad)]) == 2
     assert "S001" in capsys.readouterr().out
+
+
+def _dot_edges(text: str) -> list[tuple[str, str, str]]:
+    return re.findall(r"^  (\w+) -> (\w+) \[(.*)\];$", text, re.MULTILINE)
+
+
+def test_route_pushes_point_from_the_receiving_vxnet_to_the_next_hop() -> None:
+    pushes = [(a, b) for a, b, attrs in _dot_edges(graph.dot(s2_graph())) if "style=dashed" in attrs]
+    assert ("vx_vxnet02", "vcpe_vcpe02") in pushes
+    for _, _, attrs in _dot_edges(graph.dot(s2_graph())):
+        if "style=dashed" in attrs:
+            assert "dir=forward" in attrs and "dir=none" not in attrs
+
+
+def test_every_edge_label_is_attached_to_its_edge() -> None:
+    for a, b, attrs in _dot_edges(graph.dot(s2_graph())):
+        if "label=" in attrs:
+            assert "decorate=true" in attrs, (a, b)
+
+
+def test_the_tunnel_runs_through_a_box_with_what_each_end_announces() -> None:
+    text = graph.dot(s2_graph())
+    box = re.search(r"^  (tunnel_label_\d+) \[.*label=<(.*)>\];$", text, re.MULTILINE)
+    assert box is not None
+    edges = [(a, b) for a, b, _ in _dot_edges(text)]
+    assert ("vcpe_vcpe01", box.group(1)) in edges and (box.group(1), "vcpe_vcpe02") in edges
+    label = box.group(2)
+    assert "<b>vcpe01-vcpe02 · wireguard</b>" in label
+    # one prefix a line, under the vCPE that announces it
+    assert label.index("vcpe01 announces") < label.index("192.168.128.0/24") < label.index(
+        "192.168.129.0/24") < label.index("vcpe02 announces") < label.index("172.17.0.0/24")
+
+
+def test_the_legend_explains_exactly_the_kinds_drawn() -> None:
+    s2 = graph.dot(s2_graph())
+    assert "subgraph cluster_legend" in s2
+    assert "route push: the vxnet's VMs send the destination to the next hop" in s2
+    assert "3-D box" not in s2  # S2 has no VPN server
+    assert "cluster_legend" not in graph.dot(s2_graph(), legend=False)

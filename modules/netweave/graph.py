@@ -263,8 +263,16 @@ def mermaid(g: Graph, direction: str = "LR") -> str:
 # --- Graphviz ---------------------------------------------------------------------------
 
 _DOT_SHAPES = {"vxnet": "parallelogram", "host": "box", "vcpe": "hexagon", "vpn_server": "box3d"}
-_DOT_EDGES = {"attach": "", "nic": "", "tunnel": "dir=both, penwidth=2, color=\"#0969da\"",
-              "push": "style=dashed, color=\"#6e7781\""}
+_TUNNEL, _PUSH = "#0969da", "#6e7781"
+# A directed graph so that route pushes carry an arrowhead (the receiving vxnet's VMs send
+# the destination to the next hop); NICs and attachments are plain lines, tunnels point
+# both ways. ``decorate`` underlines an edge label and draws a line from it to its edge, so
+# a label never floats between two edges.
+_DOT_EDGES = {"attach": "dir=none", "nic": "dir=none, decorate=true",
+              "tunnel": f"dir=both, penwidth=2, color=\"{_TUNNEL}\", fontcolor=\"{_TUNNEL}\", "
+                        "decorate=true",
+              "push": f"dir=forward, style=dashed, color=\"{_PUSH}\", fontcolor=\"#57606a\", "
+                      "decorate=true"}
 _DOT_FILL = {"added": "#e6ffec", "removed": "#ffebe9", "changed": "#fff8c5"}
 
 
@@ -272,9 +280,53 @@ def dot_text(label: str) -> str:
     return '"' + label.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def dot(g: Graph) -> str:
-    out = [f"graph {dot_text(g.title)} {{",
-           "  rankdir=LR; compound=true; fontname=\"Helvetica\";",
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _tunnel_label(label: str) -> str:
+    """The tunnel's name on top, then one line per announcing end: 'vcpe01 announces' and
+    its prefixes, each on its own line (an HTML-like label, left-aligned)."""
+    title, *ends = label.split("\n")
+    rows = [f"<b>{_html(title)}</b>"]
+    for line in ends:
+        speaker, sep, prefixes = line.partition(" advertises ")
+        if not sep:
+            rows.append(_html(line))
+            continue
+        rows.append(f"<i>{_html(speaker)} announces</i>")
+        rows.extend(f"&#160;&#160;{_html(p.strip())}" for p in prefixes.split(", "))
+    return "<" + '<br align="left"/>'.join(rows) + '<br align="left"/>>'
+
+
+# (kind, how it is drawn, colour, what it is): one compact table, only the kinds shown
+_LEGEND = [("vcpe", "hexagon", "#24292f", "vCPE (router VM) and its AS number"),
+           ("vxnet", "parallelogram", "#24292f", "vxnet (subnet) and its CIDR"),
+           ("host", "box", "#24292f", "host (workload VM)"),
+           ("vpn_server", "3-D box", "#24292f", "VPN server and its client pool"),
+           ("nic", "&#8212;&#8212;&#8212;", "#24292f", "NIC of a vCPE: interface, address"),
+           ("attach", "&#8212;&#8212;&#8212;", "#24292f", "host or VPN server in its vxnet"),
+           ("tunnel", "&#9664;&#8212;&#8212;&#9654;", _TUNNEL,
+            "tunnel; its blue box: what each end announces over BGP"),
+           ("push", "- - - &#9654;", _PUSH,
+            "route push: the vxnet's VMs send the destination to the next hop")]
+
+
+def _legend(kinds: set[str]) -> list[str]:
+    """What the shapes and lines mean (for the kinds the picture holds), in a box of its own."""
+    rows = "".join(f'<tr><td align="left"><font color="{colour}"><b>{drawn}</b></font></td>'
+                   f'<td align="left">{_html(meaning)}</td></tr>'
+                   for kind, drawn, colour, meaning in _LEGEND if kind in kinds)
+    return ["  subgraph cluster_legend {",
+            '    label="legend"; style="rounded,dashed"; color="#8c959f"; fontsize=10;',
+            f'    legend [shape=plaintext, fontsize=9, label=<<table border="0" cellspacing="1">'
+            f"{rows}</table>>];",
+            "  }"]
+
+
+def dot(g: Graph, *, legend: bool = True) -> str:
+    out = [f"digraph {dot_text(g.title)} {{",
+           "  rankdir=LR; compound=true; fontname=\"Helvetica\"; nodesep=0.5; ranksep=0.9;",
            "  node [fontname=\"Helvetica\", fontsize=11, style=filled, fillcolor=\"#ffffff\"];",
            "  edge [fontname=\"Helvetica\", fontsize=9];"]
     children, members = _cluster_tree(g)
@@ -295,11 +347,25 @@ def dot(g: Graph) -> str:
             out.append(f"{pad}}}")
 
     emit(None, 1)
-    for e in g.edges.values():
-        attrs = [a for a in [_DOT_EDGES[e.kind], f"label={dot_text(e.label)}" if e.label else ""] if a]
-        if e.state:
-            attrs.append(f"color=\"{_LINK_COLOURS[e.state]}\", penwidth=3")
-        out.append(f"  {e.src} -- {e.dst}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+    for i, e in enumerate(g.edges.values()):
+        colour = f", color=\"{_LINK_COLOURS[e.state]}\", penwidth=3" if e.state else ""
+        if e.kind == "tunnel":
+            # the label is a box on the tunnel's own path: a node, so dot keeps every other
+            # edge and label off it, and the tunnel visibly runs through what it carries
+            box = f"tunnel_label_{i}"
+            style = _DOT_EDGES["tunnel"].replace(", decorate=true", "").replace("dir=both, ", "")
+            out.append(f"  {box} [shape=box, style=\"rounded,filled\", fillcolor=\"#ddf4ff\", "
+                       f"color=\"{_LINK_COLOURS.get(e.state or '', _TUNNEL)}\", fontsize=9, "
+                       f"margin=\"0.1,0.05\", label={_tunnel_label(e.label)}];")
+            out.append(f"  {e.src} -> {box} [{style}, dir=back{colour}];")
+            out.append(f"  {box} -> {e.dst} [{style}{colour}];")
+            continue
+        attrs = [_DOT_EDGES[e.kind]]
+        if e.label:
+            attrs.append(f"label={dot_text(e.label)}")
+        out.append(f"  {e.src} -> {e.dst} [{', '.join(attrs)}{colour}];")
+    if legend and g.nodes:
+        out.extend(_legend({n.kind for n in g.nodes.values()} | {e.kind for e in g.edges.values()}))
     out.append("}")
     return "\n".join(out) + "\n"
 
