@@ -184,6 +184,32 @@ def test_json_report_of_the_cli(machine: object) -> None:
     assert "teardown" in report["timings"]
 
 
+def _emulate_text(*extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "netweave", "emulate", *extra,
+                           str(STACKS / "s1-one-to-one.yaml")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_text_output_starts_with_the_matrix_and_its_verdict_and_times_each_phase_once(
+        machine: object) -> None:
+    proc = _emulate_text()
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("== matrix of s1-one-to-one (ping -c 2 -W 1)")
+    assert lines[lines.index("      vm01 vm02") + 3] == "2/2 pairs agree with reach; intent holds"
+    assert lines[-1].endswith("notes on how the lab differs from a cloud VM: --verbose)")
+    assert "timings" not in proc.stdout and " ms" not in proc.stdout
+    # the durations: once, on the progress display, each phase and the total
+    assert proc.stderr.count("teardown") == 1 and proc.stderr.splitlines()[-1].startswith("  total ")
+
+
+def test_notes_are_printed_with_verbose_only(machine: object) -> None:
+    proc = _emulate_text("--quiet", "--verbose")
+    assert proc.returncode == 0, proc.stderr
+    assert "notes (what the lab does differently from a cloud VM):" in proc.stdout
+    assert proc.stderr == ""  # --quiet: no progress, no timings
+
+
 def test_tcp_connect_matrix_matches_too(machine: object) -> None:
     result = run(STACKS / "s1-one-to-one.yaml", tcp=True)
     assert result.tcp_verdict is not None

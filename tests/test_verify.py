@@ -60,3 +60,21 @@ def test_verify_says_at_which_stage_it_stopped(tmp_path: Path,
     assert _verify("render", [], tmp_path) == 1
     last = capsys.readouterr().out.splitlines()[-1]
     assert last == "verify: stopped at render; later stages not run"
+
+
+def test_a_passing_stage_is_one_line_unless_verbose(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", S2, "--out", str(tmp_path / "a"), "--skip", "emulate"]) == 0
+    quiet = capsys.readouterr().out
+    assert "== plan: ok" in quiet and "netweave:qingcloud:Vcpe vcpe01" not in quiet  # the plan
+    assert len(quiet.splitlines()) == 2 * 5 + 2  # command and result per stage, skip, verdict
+    assert main(["verify", S2, "--out", str(tmp_path / "b"), "--skip", "emulate", "--verbose"]) == 0
+    assert "+ netweave:qingcloud:Vcpe vcpe01" in capsys.readouterr().out
+
+
+def test_the_failing_stage_shows_what_it_printed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "s2.yaml"
+    broken.write_text(Path(S2).read_text().replace("next_hop: 192.168.129.5 ", "next_hop: 192.168.129.6 ", 1))
+    assert main(["verify", str(broken), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "error R301 next-hop-not-router" in out and "== lint: failed (exit 1)" in out

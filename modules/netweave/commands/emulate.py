@@ -39,6 +39,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--down", metavar="RUN", nargs="?", const="all",
                    help="remove a kept lab (its prefix or run directory; default: all kept runs)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="also print the notes: what the lab does differently from a cloud VM")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="json: the matrices, BGP problems, notes and timings as one document")
     p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
@@ -119,7 +121,15 @@ def run(args: argparse.Namespace) -> int:
         return 3
     if args.format == "json":
         print(json.dumps(result.as_dict(), indent=1))
-    else:
-        print("\n".join(result.report))
-        print(progress.summary())
+        return 0 if result.ok else 1
+    # The matrix and the verdict first. Timings: once, on the progress display (each phase
+    # and the total); notes (how the lab differs from a cloud VM, the same every run) with
+    # --verbose only.
+    progress.note(f"total {sum(t for _, t in progress.timings):.2f} s")
+    print("\n".join(result.report))
+    if args.verbose:
+        print("notes (what the lab does differently from a cloud VM):")
+        print("\n".join("  " + n for n in result.notes))
+    elif result.notes:
+        print(f"({len(result.notes)} notes on how the lab differs from a cloud VM: --verbose)")
     return 0 if result.ok else 1

@@ -1,16 +1,22 @@
 """netweave verify FILE: the main job, every stage in order on one stack.
 
 Stops at the first stage that fails, so a lint error is never followed by a deploy
-plan of the broken design.
+plan of the broken design. What each stage printed is shown when it failed (or with
+--verbose); a passing stage is one line — except emulate, whose matrix and verdict are
+what verify is run for.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+SHOWN = ("emulate",)  # stages whose output is shown even when they pass
 
 HELP = "run the whole pipeline on a stack: lint, reach, render, plan, graph, emulate"
 DESCRIPTION = (HELP + ". Stops at the first stage that fails and exits with its code "
@@ -36,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave out a stage (repeatable), e.g. --skip emulate without root")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output directory for rendered files (default: out/<stack file name>)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="show every stage's output (and emulate's notes), not only the failing one's")
 
 
 def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None) -> int:
@@ -49,13 +57,20 @@ def run(args: argparse.Namespace, main: Callable[[list[str]], int] | None = None
         print(f"netweave verify: no stage named {', '.join(unknown)}; stages: {', '.join(known)}",
               file=sys.stderr)
         return 2
+    verbose = getattr(args, "verbose", False)
     for name, argv in stages(args.file, out):
         if name in args.skip:
             print(f"== {name}: skipped", flush=True)
             continue
+        if verbose and name == "emulate":
+            argv = [*argv, "--verbose"]
         print(f"== {name}: netweave {' '.join(argv)}", flush=True)
         started = time.monotonic()
-        code = main(argv)
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            code = main(argv)
+        if code != 0 or verbose or name in SHOWN:
+            print(captured.getvalue(), end="", flush=True)
         print(f"== {name}: {'ok' if code == 0 else f'failed (exit {code})'} "
               f"in {time.monotonic() - started:.2f} s", flush=True)
         if code != 0:

@@ -154,7 +154,8 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
     predicted, paths = prediction.reachable, prediction.paths
     verdict = Verdict(observed, predicted, intent_problems(topology, index, observed))
     hosts = list(lab.layout.hosts)
-    out = [title, format_matrix(hosts, verdict)]
+    details: list[str] = []
+    out = details
     blocked = sorted(p for p, ok in observed.items() if not ok)
     for a, b in blocked[:MAX_PROBES]:
         arrived = request_arrives(lab.layout.hosts[a], lab.layout.hosts[b])
@@ -182,13 +183,14 @@ def _verdict(lab: Lab, topology: Topology, index: Index, observed: dict[Pair, bo
                   traceroute(lab.layout.hosts[a], str(lab.layout.hosts[b].address.ip)).splitlines())]
     out += [f"INTENT {p}" for p in verdict.intent_problems]
     agree = len(observed) - len(verdict.differences)
-    out.append(f"{agree}/{len(observed)} pairs agree with reach; intent "
+    # the matrix and the verdict first, then why (probes, differences, intent)
+    summary = (f"{agree}/{len(observed)} pairs agree with reach; intent "
                f"{'holds' if not verdict.intent_problems else 'VIOLATED'}")
-    return verdict, out
+    return verdict, [title, format_matrix(hosts, verdict), summary, *details]
 
 
 def bgp_lines(problems: list[str], sessions: bool) -> list[str]:
-    """The BGP verdict above the matrix; a topology without BGP says so instead of claiming
+    """The BGP verdict under the matrix; a topology without BGP says so instead of claiming
     that its (zero) sessions are Established."""
     if problems:
         return [f"BGP: {p}" for p in problems]
@@ -223,6 +225,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
             observed = lab.matrix()
             verdict, report = _verdict(lab, topology, index, observed, prediction,
                                        f"== matrix of {topology.name or file} (ping -c 2 -W 1)")
+            report += bgp_lines(bgp, bool(expected_bgp(design)))
             remote_lines: list[str] = []
             remote_problems: list[str] = []
             if lab.layout.vpn_servers:
@@ -235,7 +238,6 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 tcp_verdict, more = _verdict(lab, topology, index, lab.matrix(tcp=True), prediction,
                                              f"== TCP connect matrix (port {TCP_PORT}, 2 s timeout)")
                 report += more
-            report = [*bgp_lines(bgp, bool(expected_bgp(design))), *report]
             failed = None
             if fail:
                 downed = lab.fail_tunnel(fail)
@@ -253,8 +255,6 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                     by_note.setdefault(note, []).append(name)
             notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
             notes += unmodelled_notes(topology)
-            report = [*report, "notes (what the lab does differently from a cloud VM):",
-                      *("  " + n for n in notes + lab.notes)]
             if keep:
                 lab.keep()
                 kept = True
