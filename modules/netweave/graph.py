@@ -295,7 +295,7 @@ def _tunnel_label(label: str) -> str:
             rows.append(_html(line))
             continue
         rows.append(f"<i>{_html(speaker)} announces</i>")
-        rows.extend(f"&#160;&#160;{_html(p.strip())}" for p in prefixes.split(", "))
+        rows.extend(f"&#8226; {_html(p.strip())}" for p in prefixes.split(", "))
     return "<" + '<br align="left"/>'.join(rows) + '<br align="left"/>>'
 
 
