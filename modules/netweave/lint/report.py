@@ -201,7 +201,7 @@ def _artifact(file: str) -> dict[str, str]:
     return {"uri": PurePosixPath(*path.parts).as_posix(), "uriBaseId": "%SRCROOT%"}
 
 
-def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _sarif_result(f: Finding) -> dict[str, Any]:
     f = public(f)
     location: dict[str, Any] = {"artifactLocation": _artifact(f.file)}
     if f.line:
@@ -209,7 +209,8 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         location["region"] = {"startLine": f.line, "startColumn": f.column,
                               "endLine": end_line, "endColumn": end_column}
     message = f.message + (f"\nhint: {f.hint}" if f.hint else "")
-    return {"ruleId": f.code, "ruleIndex": rule_index[f.code], "level": _SARIF_LEVEL[f.level],
+    # ruleId only: a ruleIndex would change meaning whenever a rule joins the catalogue
+    return {"ruleId": f.code, "level": _SARIF_LEVEL[f.level],
             "message": {"text": message},
             "locations": [{"physicalLocation": location}]}
 
@@ -217,7 +218,6 @@ def _sarif_result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 def sarif(results: Sequence[LintResult]) -> str:
     """One SARIF run: every rule of the catalogue (with help) and one result per finding."""
     rules = sorted(RULES.values(), key=lambda r: r.code)
-    rule_index = {r.code: i for i, r in enumerate(rules)}
     exit_code = max((r.exit_code for r in results), default=0)
     log = {
         "$schema": SARIF_SCHEMA, "version": "2.1.0",
@@ -229,7 +229,7 @@ def sarif(results: Sequence[LintResult]) -> str:
             "columnKind": "unicodeCodePoints",
             "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
             "invocations": [{"executionSuccessful": True, "exitCode": exit_code}],
-            "results": [_sarif_result(f, rule_index) for r in results for f in r.findings],
+            "results": [_sarif_result(f) for r in results for f in r.findings],
         }],
     }
     return json.dumps(log, indent=2)
