@@ -307,3 +307,19 @@ def test_second_tunnel_on_a_vcpe_listens_on_the_next_port() -> None:
     manifest = render_topology(*from_text(text)).manifest["hosts"]["vcpe01"]
     assert [(t["interface"], t["listen_port"]) for t in manifest["tunnels"]] == [
         ("wg-vcpe02", 51820), ("wg-vcpe03", 51821)]
+
+
+def test_peers_sent_the_same_prefixes_share_one_outbound_prefix_list() -> None:
+    import sys
+
+    sys.path.insert(0, str(STACKS.parent))
+    from bench.emulate_bench import hub_and_spoke
+
+    hub = hub_and_spoke(3)
+    frr = render_topology(hub, Index.build(hub)).hosts["hub-vcpe"].file("/etc/frr/frr.conf").content
+    announced = 4  # the hub's vxnet and the three spokes
+    assert frr.count("ip prefix-list PL-OUT-SHARED-1 seq") == announced
+    assert "ip prefix-list PL-OUT-wg" not in frr
+    assert frr.count("route-map RM-OUT-SHARED-1 permit 10") == 1
+    assert frr.count("route-map RM-OUT-SHARED-1 out") == 3
+    assert "! Send to vcpe1, vcpe2 and vcpe3 only what hub-vcpe declares." in frr
