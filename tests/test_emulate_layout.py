@@ -14,7 +14,7 @@ from netweave.emulate import checks, cloud_firewall, dhcp, firewall, remote_acce
 from netweave.emulate.layout import UNDERLAY, build_layout
 from netweave.emulate.naming import IFNAMSIZ, PREFIX_RE, Names, new_prefix
 from netweave.emulate.rendered import parse_netplan, parse_sysctl, parse_wg_quick
-from netweave.emulate.vcpe import daemon_config, lab_timers
+from netweave.emulate.vcpe import daemon_config, lab_timers, needed_daemons
 from netweave.emulate.workloads import _routes
 from netweave.lint import lint_file, lint_text
 from netweave.model.index import Index
@@ -324,3 +324,13 @@ def test_a_topology_without_bgp_is_not_told_its_sessions_are_established() -> No
 
     assert bgp_lines([], bool(checks.expected_bgp(Design.build(*load("s4-remote-access.yaml"))))) == [
         "BGP: no BGP sessions in this topology (no tunnel between two vCPEs with bgp)"]
+
+
+@pytest.mark.parametrize(("config", "started"), [
+    ("router bgp 65001\n neighbor 169.254.0.2 remote-as 65002\nexit\n", ["zebra", "bgpd"]),
+    ("ip route 10.9.0.0/24 192.168.1.9\nrouter bgp 65001\nexit\n", ["zebra", "bgpd", "staticd"]),
+    ("ipv6 route 2001:db8::/64 fe80::1 eth0\n", ["zebra", "bgpd", "staticd"]),
+])
+def test_the_lab_starts_staticd_only_for_a_config_with_static_routes(
+        config: str, started: list[str]) -> None:
+    assert needed_daemons(config, ["zebra", "bgpd", "staticd"]) == started
