@@ -1,9 +1,12 @@
-"""Emulation benchmark: end-to-end time (build, converge, full matrix, teardown) and
-peak memory, for S2 (target < 5 s) and a synthetic 50-vCPE hub-and-spoke (< 60 s).
+"""Emulation benchmark: time per phase, end to end, and memory per vCPE, for S2 and for a
+synthetic hub-and-spoke at 2, 10, 25 and 50 vCPEs (targets at 50: <= 30 s end to end and
+<= 25 MB per vCPE).
 
-Run as root: venv/bin/python bench/emulate_bench.py [--spokes N]
+Run as root, under the emulation lock:
+    flock /tmp/netweave-emulation.lock venv/bin/python bench/emulate_bench.py [--sizes 2,10,25,50]
 Memory = PSS of every process the run started (FRR, wireguard-go, dnsmasq, dhclient)
-plus this Python process, sampled with the lab fully up.
+plus this Python process, sampled with the lab fully up; per vCPE = that sum divided by
+the number of vCPEs (each vCPE comes with its VPC's VM, DHCP server and tunnel ends).
 """
 
 from __future__ import annotations
@@ -72,25 +75,36 @@ def measure(name: str, topology: Topology) -> None:
     total = time.monotonic() - started
     pairs = len(result.verdict.observed)
     agree = pairs - len(result.verdict.differences)
+    vcpes = len(topology.vcpes)
+    mib = peak.get("kib", 0) / 1024
     print(f"{name}: {total:.2f} s end to end; {pairs} pairs, {agree} agree with reach, "
-          f"BGP problems {len(result.bgp_problems)}; peak memory {peak.get('kib', 0) / 1024:.0f} MiB "
-          f"PSS ({peak.get('processes', 0)} processes + this one)")
+          f"BGP problems {len(result.bgp_problems)}; {mib:.0f} MiB PSS for "
+          f"{peak.get('processes', 0)} processes + this one = {mib / max(vcpes, 1):.1f} MiB per vCPE")
     print("  " + progress.summary())
     for problem in result.bgp_problems[:5]:
         print(f"  BGP: {problem}")
+    if vcpes >= 50:
+        print(f"  targets at 50 vCPEs: {measure_verdict(total, 30)} s end to end; "
+              f"{measure_verdict(mib / vcpes, 25)} MiB per vCPE")
+
+
+def measure_verdict(value: float, target: float) -> str:
+    return f"{value:.1f} (target <= {target:g}: {'met' if value <= target else 'NOT MET'})"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--spokes", type=int, default=49, help="spoke vCPEs (+1 hub)")
+    parser.add_argument("--sizes", default="2,10,25,50",
+                        help="hub-and-spoke sizes in vCPEs (hub included), comma-separated")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("emulate_bench: needs root", file=sys.stderr)
         return 1
     s2 = lint_file(str(ROOT / "stacks" / "s2-many-to-many.yaml")).topology
     assert s2 is not None
-    measure("S2 (target < 5 s)", s2)
-    measure(f"{args.spokes + 1} vCPEs hub-and-spoke (target < 60 s)", hub_and_spoke(args.spokes))
+    measure("S2 (2 vCPEs, 3 VMs)", s2)
+    for size in (int(n) for n in args.sizes.split(",")):
+        measure(f"hub and {size - 1} spokes ({size} vCPEs)", hub_and_spoke(size - 1))
     return 0
 
 
