@@ -64,7 +64,8 @@ def main() -> int:
                 [*netweave, "lint", str(base), str(head)], args.runs)
             print(f"  {n:>7} prefixes each ({base.stat().st_size // 1024} KiB), "
                   f"markdown comment of {len(comment.read_text()):,} characters")
-            target = f"  ({measure.verdict(diff.median('wall'), 2.0)} s wall)" if n <= 10_000 else ""
+            target = (f"  (wall {measure.verdict(diff.median('wall'), 2.0)} s)"
+                      if n <= 10_000 else "")
             print(f"    netweave diff (both offline plans)  {diff.line()}  exit "
                   f"{diff.runs[0].exit}{target}")
             print(f"    baseline: lint of both files        {lint.line()}")

@@ -41,8 +41,9 @@ def main() -> None:
             print(f"    netweave reach FILE  {reach.line()}  exit {reach.runs[0].exit}")
             print(f"    baseline: lint FILE  {lint.line()}")
             print(f"    reach / lint (wall, paired) x{ratio:.2f}"
-                  + (f"  ({measure.verdict(ratio, 2.0)}; peak "
-                     f"{measure.verdict(reach.median('peak_mib'), 500)} MiB)"
+                  + (f"  ({measure.verdict(ratio, 2.0)}); reach peak "
+                     f"{reach.median('peak_mib'):.0f} MiB "
+                     f"({measure.verdict(reach.median('peak_mib'), 500)})"
                      if size >= 100_000 else ""))
 
 
