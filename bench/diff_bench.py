@@ -64,7 +64,7 @@ def main() -> int:
                 [*netweave, "lint", str(base), str(head)], args.runs)
             print(f"  {n:>7} prefixes each ({base.stat().st_size // 1024} KiB), "
                   f"markdown comment of {len(comment.read_text()):,} characters")
-            target = (f"  (wall {measure.verdict(diff.median('wall'), 2.0)} s)"
+            target = (f"  (wall, {measure.verdict(diff.median('wall'), 2.0)} s)"
                       if n <= 10_000 else "")
             print(f"    netweave diff (both offline plans)  {diff.line()}  exit "
                   f"{diff.runs[0].exit}{target}")

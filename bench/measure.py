@@ -94,4 +94,5 @@ def repeated(argv: Sequence[str], runs: int, warmup: int = 1) -> Figures:
 
 
 def verdict(value: float, target: float) -> str:
+    """``target <= 2: met`` (the unit follows where a caller needs one)."""
     return f"target <= {target:g}: {'met' if value <= target else 'NOT MET'}"
