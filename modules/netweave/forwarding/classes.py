@@ -143,7 +143,7 @@ class _Walker:
                 part = self._deliver(name, part, delivered)
                 if not part.keys:
                     continue
-            on = path | {name}
+            on = path if first else path | {name}  # the start stands for every VM of its vxnet
             for route, piece in self._split(node, part):
                 if route is None or route.kind in ("clients", "blackhole"):
                     continue  # dropped, or delivered to a VPN client: not to a host
