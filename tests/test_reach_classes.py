@@ -113,3 +113,14 @@ def test_verdicts_by_classes_equal_the_pings_on_random_designs(data: dict[str, A
     matrix = net.matrix()
     assert {(p.src, p.dst): verdicts.cell(p.src, p.dst) for p in matrix} == \
         {(p.src, p.dst): _cell(p) for p in matrix}
+
+
+def test_vms_of_one_vxnet_reach_each_other_by_classes() -> None:
+    topology = Topology.model_validate({
+        "clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
+        "vpcs": {"v1": {"cloud": "qc", "cidr": "10.1.0.0/16",
+                        "vxnets": {"n1": {"cidr": "10.1.1.0/24"}}}},
+        "hosts": {"vm1": {"vxnet": "n1", "address": "10.1.1.10"},
+                  "vm2": {"vxnet": "n1", "address": "10.1.1.11"}}})
+    verdicts = Verdicts(Network.build(topology, Index.build(topology)))
+    assert (verdicts.cell("vm1", "vm2"), verdicts.cell("vm2", "vm1")) == ("ok", "ok")
