@@ -72,7 +72,8 @@ def _random_design(draw: st.DrawFn) -> dict[str, Any]:
     BGP, advertisements, route pushes (right or wrong next hops, aggregates included),
     static routes and security groups."""
     n = draw(st.integers(2, 4))
-    data: dict[str, Any] = {"clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
+    data: dict[str, Any] = {"version": 1,
+                            "clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
                             "vpcs": {}, "hosts": {}, "vcpes": {}, "tunnels": [],
                             "security_groups": {"icmp-from-0": {"rules": [
                                 {"protocol": "icmp", "source": "10.0.0.0/16"}]}}}
@@ -117,7 +118,7 @@ def test_verdicts_by_classes_equal_the_pings_on_random_designs(data: dict[str, A
 
 def test_vms_of_one_vxnet_reach_each_other_by_classes() -> None:
     topology = Topology.model_validate({
-        "clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
+        "version": 1, "clouds": {"qc": {"provider": "qingcloud", "zone": "pek3a"}},
         "vpcs": {"v1": {"cloud": "qc", "cidr": "10.1.0.0/16",
                         "vxnets": {"n1": {"cidr": "10.1.1.0/24"}}}},
         "hosts": {"vm1": {"vxnet": "n1", "address": "10.1.1.10"},
