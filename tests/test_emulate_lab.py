@@ -140,6 +140,13 @@ def test_scenario_observed_matrix_matches_reach(stack: str, machine: object) -> 
     assert leftovers(prefix) == []
 
 
+def test_ipsec_tunnel_runs_the_real_charon_and_carries_bgp(machine: object) -> None:
+    result = run(STACKS / "s5-ipsec.yaml")
+    assert result.bgp_problems == []
+    assert result.verdict.differences == [] and all(result.verdict.observed.values())
+    assert any("charon runs with kernel-libipsec" in n for n in result.notes)
+
+
 def test_openvpn_tunnel_carries_bgp_and_traffic(machine: object) -> None:
     result = run(ROOT / "tests" / "emulate" / "s1-openvpn.yaml")
     assert result.bgp_problems == []

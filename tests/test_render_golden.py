@@ -23,7 +23,7 @@ BINARY = {".tar"}  # archives are checked by their layout tests, not byte diffs
 # Key material is masked in the committed golden files: even render's placeholder keys
 # look like real ones, and nothing that looks like a key belongs in git. The values are
 # checked by the render tests that compare them with the key ring.
-_KEY_LINE = re.compile(r"\b(PrivateKey|PresharedKey)([ \t]*=[ \t]*)[^\n]+")
+_KEY_LINE = re.compile(r"\b(PrivateKey|PresharedKey|secret)([ \t]*=[ \t]*)[^\n]+")
 _PEM_KEY = re.compile(r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----|"
                       r"-----BEGIN OpenVPN Static key V1-----.*?-----END OpenVPN Static key V1-----",
                       re.DOTALL)

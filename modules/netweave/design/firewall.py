@@ -15,6 +15,7 @@ from typing import Literal
 import netaddr
 
 from netweave.design.hosts import L2TP_PORTS, VcpeDesign, VpnServerDesign
+from netweave.design.tunnels import IKE_PORTS
 from netweave.model.topology import Topology
 
 ANYWHERE = netaddr.IPNetwork("0.0.0.0/0")
@@ -117,7 +118,13 @@ def qingcloud_vcpe(topology: Topology, vcpe: VcpeDesign,
     the VPCs it routes for, SSH from ``ssh_from``, and the topology groups it names."""
     rules = [FirewallRule("icmp")]
     for t in vcpe.tunnels:
-        if t.transport == "internet":
+        if t.transport == "internet" and t.type == "ipsec":
+            # IKE, NAT traversal, and ESP when no NAT is in between (the VPC router's own
+            # IPsec guide opens the same: manual/tunnel/ipsec.md)
+            for port in IKE_PORTS:
+                _add(rules, FirewallRule("udp", (port, port)))
+            _add(rules, FirewallRule("esp"))
+        elif t.transport == "internet":
             _add(rules, FirewallRule("udp", (t.listen_port, t.listen_port)))
     rules += _vpc_rules(topology, list(vcpe.vpcs))
     rules += [FirewallRule("tcp", (SSH_PORT, SSH_PORT), source)
@@ -140,9 +147,18 @@ def qingcloud_vpn_server(topology: Topology, server: VpnServerDesign) -> CloudFi
 def vultr_vcpe(topology: Topology, vcpe: VcpeDesign) -> CloudFirewall:
     """A tunnel's port only from its peer's public address; SSH only from ``ssh_from``.
     A Vultr firewall group filters the public interface only."""
-    rules = [FirewallRule("udp", (t.listen_port, t.listen_port), peer_host=t.peer, key=t.interface,
-                          note=f"{t.type} tunnel {t.label} from {t.peer}")
-             for t in vcpe.tunnels if t.transport == "internet"]
+    rules = []
+    for t in vcpe.tunnels:
+        if t.transport != "internet":
+            continue
+        note = f"{t.type} tunnel {t.label} from {t.peer}"
+        if t.type == "ipsec":  # IKE, NAT traversal, and ESP itself when no NAT is in between
+            rules += [FirewallRule("udp", (port, port), peer_host=t.peer, key=f"{t.interface}-{port}",
+                                   note=note) for port in IKE_PORTS]
+            rules.append(FirewallRule("esp", peer_host=t.peer, key=f"{t.interface}-esp", note=note))
+        else:
+            rules.append(FirewallRule("udp", (t.listen_port, t.listen_port), peer_host=t.peer,
+                                      key=t.interface, note=note))
     rules += [FirewallRule("tcp", (SSH_PORT, SSH_PORT), source, key=f"ssh-{i}", note="ssh_from")
               for i, source in enumerate(topology.vcpes[vcpe.name].ssh_from)]
     notes = []

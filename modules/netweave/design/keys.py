@@ -1,6 +1,7 @@
 """Every key the topology needs: one spec per tunnel end, tunnel PSK, VPN server and client.
 
-Key ids: a tunnel end is ``"<tunnel label>/<vcpe>"``, a tunnel PSK ``"<tunnel label>"``,
+Key ids: a tunnel end is ``"<tunnel label>/<vcpe>"``, a tunnel PSK ``"<tunnel label>"``
+(WireGuard with ``psk: true``; every IPsec tunnel),
 a VPN server ``"vpn/<server>"`` and its clients ``"vpn/<server>/<client>"``. The order is
 stable: Pulumi resource names follow it (``netweave.deploy.keys``), and placeholder keys
 are derived from the ids (``netweave.render.material``).
@@ -32,6 +33,9 @@ def key_specs(topology: Topology) -> tuple[KeySpec, ...]:
     specs: list[KeySpec] = []
     for i, tunnel in enumerate(topology.tunnels):
         label = tunnel.label(i)
+        if tunnel.type == "ipsec":  # IKEv2 with a pre-shared key: one secret, both ends
+            specs.append(KeySpec(label, "psk"))
+            continue
         kind: KeyKind = "wireguard" if tunnel.type == "wireguard" else "tls"
         specs.extend(KeySpec(f"{label}/{end.vcpe}", kind) for end in tunnel.ends)
         if tunnel.psk and tunnel.type == "wireguard":

@@ -20,8 +20,11 @@ IFNAMSIZ = 15
 # in attach order. Vultr: the public NIC is enp1s0 (left to Vultr's own network config),
 # VPC NICs follow as enp6s0, enp7s0...
 _NIC_NAMES = {"qingcloud": ("eth", 0, ""), "vultr": ("enp", 6, "s0")}
+# The NIC a host's internet traffic leaves by: QingCloud's primary NIC (the EIP is
+# translated to its address), Vultr's public NIC (left to Vultr's own configuration).
+PUBLIC_NIC = {"qingcloud": "eth0", "vultr": "enp1s0"}
 
-TUNNEL_PREFIX = {"wireguard": "wg-", "openvpn": "ovpn-"}
+TUNNEL_PREFIX = {"wireguard": "wg-", "openvpn": "ovpn-", "ipsec": "xfrm-"}
 
 
 def nic_name(cloud: str, index: int) -> str:

@@ -12,7 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from netweave.design import Design
-from netweave.emulate import checks, cloud_firewall, dhcp, firewall, netns, remote_access, vcpe, workloads
+from netweave.emulate import (
+    checks,
+    cloud_firewall,
+    dhcp,
+    firewall,
+    ipsec,
+    netns,
+    remote_access,
+    vcpe,
+    workloads,
+)
 from netweave.emulate.layout import LabLayout, VcpeLayout, build_layout
 from netweave.emulate.naming import Names, new_prefix, run_dir
 from netweave.emulate.processes import Processes
@@ -194,6 +204,9 @@ class Lab:
             vcpe.start_wireguard(layout, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)
             vcpe.start_openvpn(layout, host, self.procs, self.dir, booted)
+            if ipsec.ipsec_tunnels(host):
+                ipsec.start(layout.ns, name, host, self.dir / "ipsec" / layout.ns, self.procs)
+                booted.notes.append(ipsec.NOTE)
             vcpe.apply_iptables(layout, host)
             self._cloud_firewall(layout, booted)
             vcpe.apply_sysctl(layout, host, booted)

@@ -118,6 +118,8 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "a VPN server type netweave cannot render a boot configuration for"),
     Rule("V507", "client-pool-no-return", _E,
          "hosts a VPN pushes to clients have no route back to the client pool"),
+    Rule("V508", "ipsec-port", _E,
+         "an IPsec tunnel with a port: IKE and NAT traversal use UDP 500 and 4500"),
 ]}
 
 

@@ -31,6 +31,7 @@ PPTP_REASONS = (
 
 def check(ctx: Context) -> Iterator[Finding]:
     yield from _tunnel_mtu(ctx)
+    yield from _ipsec_options(ctx)
     yield from _vpn_servers(ctx)
     yield from _client_pool_return(ctx)
     yield from (f for f in overlap_findings(ctx) if f.code == "V503")
@@ -58,7 +59,9 @@ def _tunnel_mtu(ctx: Context) -> Iterator[Finding]:
         if tunnel.mtu is not None and tunnel.mtu > fits:
             yield finding("V501", f"tunnel {label} ({tunnel.type}) has MTU {tunnel.mtu}, but its "
                           f"underlay carries {underlay} bytes (cloud {narrow}) and {tunnel.type} adds "
-                          f"{overhead}: full-size packets would be fragmented or dropped",
+                          f"{overhead}: full-size packets would be fragmented or dropped"
+                          + (" (ESP with padding, and NAT traversal's UDP header)"
+                             if tunnel.type == "ipsec" else ""),
                           ("tunnels", i, "mtu"),
                           f"use mtu: {fits} (the largest that fits), or leave it out for that default")
         elif tunnel.mtu is None and fits < 1280:
@@ -66,6 +69,17 @@ def _tunnel_mtu(ctx: Context) -> Iterator[Finding]:
                           f"{underlay} bytes (cloud {narrow}): below 1280, IPv6 and many "
                           "applications fail over it", ("clouds", narrow, "mtu"),
                           f"raise the underlay MTU to at least {1280 + overhead}")
+
+
+def _ipsec_options(ctx: Context) -> Iterator[Finding]:
+    """V508: IKE listens on UDP 500 and ESP-in-UDP on 4500 at both ends: an IPsec peer (an
+    on-prem firewall, the QingCloud VPC router) offers no port to choose."""
+    for i, tunnel in enumerate(ctx.topology.tunnels):
+        if tunnel.type == "ipsec" and tunnel.port is not None:
+            yield finding("V508", f"tunnel {tunnel.label(i)} is IPsec but sets port {tunnel.port}: "
+                          "IKE uses UDP 500 and NAT traversal UDP 4500 at both ends, and the "
+                          "peers netweave talks to offer no other", ("tunnels", i, "port"),
+                          "remove port (open UDP 500, UDP 4500 and ESP where a firewall is in between)")
 
 
 def _vpn_servers(ctx: Context) -> Iterator[Finding]:

@@ -578,14 +578,20 @@ class Tunnel(Strict):
     """A point-to-point tunnel between two vCPEs; BGP runs over it when both have bgp."""
 
     name: Name | None = Field(None, description="the tunnel's name (default: its two vCPEs)")
-    type: Literal["wireguard", "openvpn"] = Field("wireguard", description="the tunnel protocol")
+    type: Literal["wireguard", "openvpn", "ipsec"] = Field(
+        "wireguard", description="the tunnel protocol: wireguard | openvpn | ipsec (IKEv2, "
+                                 "route-based: an XFRM interface per tunnel, PSK generated and kept "
+                                 "in Pulumi state)")
     ends: list[TunnelEnd] = Field(description="exactly two ends, on two different vCPEs")
     transport: Literal["internet", "private"] = Field(
         "internet", description="internet: over public addresses; private: over a shared VPC")
     mtu: Mtu | None = Field(None, description="default: underlay MTU minus the tunnel overhead")
-    port: Port | None = Field(None, description="UDP port (default: 51820 WireGuard, 1194 OpenVPN)")
-    keepalive: Seconds = Field(25, description="seconds between keepalives; 0: off")
-    psk: bool = Field(False, description="add a generated pre-shared key (kept in Pulumi state)")
+    port: Port | None = Field(None, description="UDP port (default: 51820 WireGuard, 1194 OpenVPN; "
+                                                "IPsec always uses IKE's UDP 500 and 4500)")
+    keepalive: Seconds = Field(25, description="seconds between keepalives; 0: off (IPsec: the dead "
+                                               "peer detection interval)")
+    psk: bool = Field(False, description="add a generated pre-shared key (kept in Pulumi state); "
+                                         "IPsec always has one")
     description: str | None = _text_field(NOTE)
 
     def label(self, index: int) -> str:

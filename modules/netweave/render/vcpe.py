@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from netweave.design import TunnelSide, VcpeDesign
-from netweave.render import boot, firewall, frr, interfaces
+from netweave.design.names import PUBLIC_NIC
+from netweave.render import boot, firewall, frr, interfaces, ipsec
 from netweave.render.artifacts import File, HostRender
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
@@ -30,11 +31,21 @@ def openvpn_config(t: TunnelSide, endpoint: PeerEndpoint, keys: KeyMaterial) -> 
 def tunnel_path(t: TunnelSide) -> str:
     if t.type == "wireguard":
         return f"/etc/wireguard/{t.interface}.conf"
+    if t.type == "ipsec":
+        return ipsec.CONNECTIONS
     return f"/etc/openvpn/{t.interface}.conf"
 
 
 def tunnel_unit(t: TunnelSide) -> str:
+    if t.type == "ipsec":
+        return ipsec.UNIT
     return f"wg-quick@{t.interface}" if t.type == "wireguard" else f"openvpn@{t.interface}"
+
+
+def tunnel_units(tunnels: list[TunnelSide]) -> list[str]:
+    """Units the boot script enables, in order: the XFRM interfaces before strongSwan."""
+    units = ["netweave-xfrm.service"] if any(t.type == "ipsec" for t in tunnels) else []
+    return list(dict.fromkeys([*units, *(tunnel_unit(t) for t in tunnels)]))
 
 
 def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
@@ -48,9 +59,13 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
 
     for t, endpoint in ends:
+        if t.type == "ipsec":
+            continue  # one swanctl file for all of them, below
         text = (wireguard_config(t, endpoint, keys) if t.type == "wireguard"
                 else openvpn_config(t, endpoint, keys))
         host.add(File(tunnel_path(t), text, 0o600, secret=True))
+    for f in ipsec.files(name, ends, keys, PUBLIC_NIC[cloud]):
+        host.add(f)
     clamps = [{"interface": t.interface, "mss": t.mss} for t in tunnels]
     host.add(File(firewall.RULES, firewall.render_rules(clamps)))
     host.add(File(firewall.UNIT, firewall.render_unit()))
@@ -66,9 +81,11 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
         packages.append("wireguard-tools")
     if any(t.type == "openvpn" for t in tunnels):
         packages.append("openvpn")
+    if any(t.type == "ipsec" for t in tunnels):
+        packages.extend(ipsec.PACKAGES)
     if uses_frr:
         packages.append("frr")
-    host.add(boot.script(name, sorted(packages), [tunnel_unit(t) for t in tunnels], uses_frr))
+    host.add(boot.script(name, sorted(packages), tunnel_units(tunnels), uses_frr))
 
     host.manifest = {
         "kind": "vcpe", "cloud": cloud,
@@ -96,4 +113,7 @@ def _tunnel_manifest(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
             "listen_port": t.listen_port, "local": str(t.local_address),
             "peer_address": str(t.peer_address), "peer": t.peer, "peer_endpoint": str(endpoint),
             "endpoint_placeholder": endpoint.placeholder, "transport": t.transport,
-            "mtu": t.mtu, "mss": t.mss, "keepalive": t.keepalive, "unit": tunnel_unit(t)}
+            "mtu": t.mtu, "mss": t.mss, "keepalive": t.keepalive, "unit": tunnel_unit(t),
+            **({"if_id": t.if_id, "initiator": t.initiator, "secrets": ipsec.SECRETS,
+                "settings": ipsec.SETTINGS, "xfrm": ipsec.XFRM_SCRIPT}
+               if t.type == "ipsec" else {})}
