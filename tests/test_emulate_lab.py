@@ -147,6 +147,20 @@ def test_ipsec_tunnel_runs_the_real_charon_and_carries_bgp(machine: object) -> N
     assert any("charon runs with kernel-libipsec" in n for n in result.notes)
 
 
+def test_site_behind_nat_reaches_and_is_reached_through_its_tunnel(machine: object) -> None:
+    result = run(STACKS / "s6-home-to-vultr.yaml")
+    assert result.bgp_problems == []
+    assert result.verdict.differences == [], "\n".join(result.report)
+    assert result.verdict.observed == {("home-vm", "vultr-app"): True, ("vultr-app", "home-vm"): True}
+    assert any("masquerades the site" in n for n in result.notes)
+
+
+def test_ipsec_from_a_site_behind_nat_crosses_the_nat(machine: object) -> None:
+    result = run(ROOT / "tests" / "emulate" / "s6-ipsec-site.yaml")
+    assert result.bgp_problems == []
+    assert result.verdict.differences == [] and all(result.verdict.observed.values())
+
+
 def test_openvpn_tunnel_carries_bgp_and_traffic(machine: object) -> None:
     result = run(ROOT / "tests" / "emulate" / "s1-openvpn.yaml")
     assert result.bgp_problems == []

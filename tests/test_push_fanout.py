@@ -139,7 +139,6 @@ def _renders(path: Path) -> bool:
 # and tunnel rules' owners); until then they are kept out of the deploy comparison, and
 # this list fails loudly when it changes.
 UNRENDERABLE = {
-    "tests/cases/routing/R308-tunnel-no-transport-ok.yaml",
     "tests/cases/vpn/V502-pptp-insecure-ok.yaml",
     "tests/cases/vpn/V503-client-pool-in-own-vpc-ok.yaml",
     "tests/cases/vpn/V503-client-pool-overlap-ok.yaml",

@@ -74,7 +74,7 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_the_scenarios_give_documents_to_check() -> None:
     assert len(_cloud_configs()) >= 2
-    assert len(_each("/etc/frr/frr.conf")) == 8
+    assert len(_each("/etc/frr/frr.conf")) == 10
     assert len(_each(".yaml")) >= 7
 
 

@@ -18,7 +18,7 @@ from netweave.render import render_topology, write_rendered
 from tests.support.render_helpers import SCENARIOS, load
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
-BINARY = {".tar"}  # archives are checked by their layout tests, not byte diffs
+BINARY = {".tar", ".gz"}  # archives are checked by their layout tests, not byte diffs
 
 # Key material is masked in the committed golden files: even render's placeholder keys
 # look like real ones, and nothing that looks like a key belongs in git. The values are

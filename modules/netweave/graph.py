@@ -95,11 +95,23 @@ def build(topology: Topology, index: Index | None = None, design: Design | None 
         for vx_name, vx in vpc.vxnets.items():
             vid = node_id("vx", vx_name)
             g.nodes[vid] = GraphNode(vid, vx_name, "vxnet", f"{vx_name}\n{vx.cidr}", cid)
+    for name, site in topology.sites.items():  # outside every cloud: its own cluster
+        sid = node_id("site", name)
+        where = "behind NAT" if site.nat else str(site.public_address or "no public address")
+        g.clusters[sid] = Cluster(sid, f"site {name} · {where}")
+        lan = node_id("vx", f"lan:{name}")
+        g.nodes[lan] = GraphNode(lan, f"lan:{name}", "vxnet",
+                            f"{name} LAN\n{', '.join(str(p) for p in site.lan)}", sid)
+        gid = node_id("vcpe", name)
+        asn = f"\nAS{site.bgp.asn}" if site.bgp else ""
+        g.nodes[gid] = GraphNode(gid, name, "vcpe", f"{name} gateway{asn}", sid)
+        _edge(g, Edge(f"nic:{name}:lan", gid, lan, "nic", str(site.gateway)))
     for name, host in topology.hosts.items():
         hid = node_id("host", name)
-        cluster = _vpc_cluster(index, host.vxnet)
+        network = host.vxnet or f"lan:{host.site}"
+        cluster = _vpc_cluster(index, host.vxnet) if host.vxnet else node_id("site", host.site or "")
         g.nodes[hid] = GraphNode(hid, name, "host", f"{name}\n{host.address}", cluster)
-        _edge(g, Edge(f"attach:{name}", hid, node_id("vx", host.vxnet), "attach"))
+        _edge(g, Edge(f"attach:{name}", hid, node_id("vx", network), "attach"))
     for name, vcpe in topology.vcpes.items():
         cid = node_id("vcpe", name)
         asn = f"\nAS{vcpe.bgp.asn}" if vcpe.bgp else ""
@@ -117,8 +129,8 @@ def build(topology: Topology, index: Index | None = None, design: Design | None 
     for i, tunnel in enumerate(topology.tunnels):
         if len(tunnel.ends) != 2:
             continue
-        a, b = (e.vcpe for e in tunnel.ends)
-        if a not in topology.vcpes or b not in topology.vcpes:
+        a, b = (e.node for e in tunnel.ends)
+        if topology.router(a) is None or topology.router(b) is None:
             continue
         lines = [f"{tunnel.label(i)} · {tunnel.type}"]
         for end in (a, b):

@@ -10,7 +10,8 @@ from netweave.model.topology import Topology
 
 ROOT = Path(__file__).resolve().parents[2]
 STACKS = ROOT / "stacks"
-SCENARIOS = ("s1-one-to-one", "s2-many-to-many", "s3-hybrid-vultr", "s4-remote-access", "s5-ipsec")
+SCENARIOS = ("s1-one-to-one", "s2-many-to-many", "s3-hybrid-vultr", "s4-remote-access", "s5-ipsec",
+             "s6-home-to-vultr")
 
 
 def load(name: str) -> tuple[Topology, Index]:

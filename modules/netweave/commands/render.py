@@ -43,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     write_rendered(rendered, out)
     for name, host in rendered.hosts.items():
+        if host.kind == "site":  # the user installs it: say how
+            print(f"{out / name}: site gateway, {len(host.files)} files, "
+                  f"{', '.join(sorted(host.artifacts))}; install: "
+                  f"{host.manifest['delivery']['install']}")
+            continue
         print(f"{out / name}: {host.kind} on {host.cloud}, {len(host.files)} files, "
               f"{', '.join(sorted(host.artifacts))}")
     for vpc, files in rendered.vpc_files.items():

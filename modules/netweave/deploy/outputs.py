@@ -77,3 +77,15 @@ def client_profiles(rendered: pulumi.Output[Rendered]) -> pulumi.Output[dict[str
                    for name, h in sorted(r.hosts.items()) if h.client_profiles}))
 
 
+
+
+def site_bundles(rendered: pulumi.Output[Rendered]) -> pulumi.Output[dict[str, dict[str, str]]]:
+    """Site -> its gateway's bundle (``archive``: the .tar.gz in base64, keys inside) and the
+    one-line ``install`` command: export as a secret stack output."""
+    def bundles(r: Rendered) -> dict[str, dict[str, str]]:
+        return {name: {"archive": base64.b64encode(host.artifacts[host.manifest["delivery"]["archive"]])
+                       .decode(),
+                       "file": host.manifest["delivery"]["archive"],
+                       "install": host.manifest["delivery"]["install"]}
+                for name, host in sorted(r.hosts.items()) if host.kind == "site"}
+    return pulumi.Output.secret(rendered.apply(bundles))

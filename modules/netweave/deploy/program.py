@@ -22,7 +22,13 @@ import pulumi
 
 from netweave.deploy import vultr
 from netweave.deploy.keys import KeyRing
-from netweave.deploy.outputs import client_profiles, qingcloud_archive, rendered_output, vultr_user_data
+from netweave.deploy.outputs import (
+    client_profiles,
+    qingcloud_archive,
+    rendered_output,
+    site_bundles,
+    vultr_user_data,
+)
 from netweave.deploy.qingcloud import (
     DEFAULT_IMAGE,
     DEFAULT_INSTANCE_TYPE,
@@ -37,7 +43,7 @@ from netweave.lint import LintResult, lint_file, report
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 from netweave.paths import project_dir
-from netweave.render import Rendered, workload_route_snippets
+from netweave.render import Rendered, site_addresses, workload_route_snippets
 
 PROJECT_DIR = project_dir()
 
@@ -137,6 +143,8 @@ def deploy(topology: Topology, index: Index, stack: str,
     out.keys = KeyRing("keys", design.keys)
     reserved = vultr.reserve_addresses(design, index)
     out.public_addresses.update({n: r.subnet for n, r in reserved.items()})
+    out.public_addresses.update({n: pulumi.Output.from_input(a)  # sites: what the file says
+                                 for n, a in site_addresses(topology).items()})
     # 2. Render once every public address and key is known.
     out.rendered = rendered_output(topology, index, out.public_addresses, out.keys.material,
                                    design=design)
@@ -171,6 +179,8 @@ def export(topology: Topology, index: Index, deployment: Deployment,
         pulumi.export("workload_routes", workload_route_snippets(topology, index, design))
     if deployment.rendered is not None and topology.vpn_servers:
         pulumi.export("vpn_client_profiles", client_profiles(deployment.rendered))
+    if deployment.rendered is not None and topology.sites:
+        pulumi.export("site_bundles", site_bundles(deployment.rendered))
 
 
 def main() -> None:

@@ -44,12 +44,24 @@ __all__ = [
     "PushedRoute",
     "ResolvedStaticRoute",
     "SessionEnd",
+    "SiteDesign",
     "TunnelLink",
     "TunnelSide",
     "VcpeDesign",
     "VpnServerDesign",
     "VxnetPushes",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDesign:
+    """A site's gateway as netweave configures it: its tunnels, BGP, static routes with a
+    next hop (its LAN is connected on the box already; netweave owns none of its NICs)."""
+
+    name: str
+    tunnels: tuple[TunnelSide, ...]
+    bgp: BgpSpeaker | None
+    static_routes: tuple[ResolvedStaticRoute, ...]
 
 
 @dataclass(frozen=True)
@@ -66,10 +78,12 @@ class Design:
     security_groups: Mapping[str, tuple[FirewallRule, ...]]  # the topology's own groups
     keys: tuple[KeySpec, ...]
     resources: Mapping[str, HostResources]     # vCPE / VPN server -> its resource names
+    sites: Mapping[str, SiteDesign]            # site -> its gateway's tunnels and BGP
 
     @classmethod
     def build(cls, topology: Topology, index: Index) -> Design:
-        declared = {name: tuple(declared_prefixes(topology, name)) for name in topology.vcpes}
+        declared = {name: tuple(declared_prefixes(topology, name))
+                    for name in [*topology.vcpes, *topology.sites]}
         named = frozenset(n for n, h in topology.hosts.items() if h.instance is not None)
         pushes, per_vxnet = build_pushes(topology, index, hosts_by_vxnet(topology), named)
         links, unusable = build_tunnels(topology, index, declared)
@@ -84,9 +98,13 @@ class Design:
                      for name, v in vcpes.items()}
         resources.update({name: host_resources(name, s.cloud, s.public_ip, 1)
                           for name, s in servers.items()})
+        sites = {name: SiteDesign(name, tuple(sides.get(name, ())), speakers.get(name),
+                                  tuple(ResolvedStaticRoute(r.destination, str(r.next_hop))
+                                        for r in site.static_routes if r.next_hop is not None))
+                 for name, site in topology.sites.items()}
         return cls(topology, pushes, per_vxnet, links, unusable, sessions, vcpes, servers,
                    build_firewalls(topology, vcpes, servers, groups), groups,
-                   key_specs(topology), resources)
+                   key_specs(topology), resources, sites)
 
     # --- questions every consumer asks ------------------------------------------------
 
@@ -110,8 +128,8 @@ class Design:
         return self.vcpes[vcpe].tunnels
 
     def announces(self, vcpe: str) -> tuple[netaddr.IPNetwork, ...]:
-        """What a vCPE announces over BGP (nothing without BGP)."""
-        speaker = self.vcpes[vcpe].bgp
+        """What a vCPE (or a site's gateway) announces over BGP (nothing without BGP)."""
+        speaker = self.vcpes[vcpe].bgp if vcpe in self.vcpes else self.sites[vcpe].bgp
         return speaker.announces if speaker is not None else ()
 
     def cloud_of(self, host: str) -> str:

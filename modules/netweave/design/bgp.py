@@ -56,7 +56,9 @@ def build_bgp(topology: Topology, links: Sequence[TunnelLink],
     by_vcpe: dict[str, list[BgpSession]] = {}
     for link in links:
         a, b = link.sides
-        bgp_a, bgp_b = topology.vcpes[a.local].bgp, topology.vcpes[b.local].bgp
+        router_a, router_b = topology.router(a.local), topology.router(b.local)
+        bgp_a = router_a.bgp if router_a is not None else None
+        bgp_b = router_b.bgp if router_b is not None else None
         if bgp_a is None or bgp_b is None:
             continue
         own_a, own_b = declared.get(a.local, ()), declared.get(b.local, ())
@@ -71,5 +73,10 @@ def build_bgp(topology: Topology, links: Sequence[TunnelLink],
         if vcpe.bgp is None:
             continue
         speakers[name] = BgpSpeaker(name, vcpe.bgp.asn, vcpe.bgp.router_id or vcpe.nics[0].address,
+                                    declared.get(name, ()), tuple(by_vcpe.get(name, ())))
+    for name, site in topology.sites.items():  # a site's gateway: its LAN address by default
+        if site.bgp is None:
+            continue
+        speakers[name] = BgpSpeaker(name, site.bgp.asn, site.bgp.router_id or site.gateway,
                                     declared.get(name, ()), tuple(by_vcpe.get(name, ())))
     return tuple(sessions), speakers

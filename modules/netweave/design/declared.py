@@ -17,8 +17,8 @@ def declared_spans(topology: Topology, vcpe: str) -> list[tuple[Span, netaddr.IP
     """The declared prefixes with their spans, deduplicated, by first address and then
     longest first. Lint runs this for every vCPE: the span of each network is computed
     once (netaddr's own hashing and sorting recompute it on every comparison)."""
-    node = topology.vcpes[vcpe]
-    if node.bgp is None:  # no BGP speaker, no announcement: the flag alone does nothing
+    node = topology.router(vcpe)
+    if node is None or node.bgp is None:  # no BGP speaker, no announcement: the flag alone does nothing
         return []
     found: dict[Span, netaddr.IPNetwork] = {}
     for net in node.bgp.advertise:

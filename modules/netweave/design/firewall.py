@@ -152,12 +152,14 @@ def vultr_vcpe(topology: Topology, vcpe: VcpeDesign) -> CloudFirewall:
         if t.transport != "internet":
             continue
         note = f"{t.type} tunnel {t.label} from {t.peer}"
+        # a peer that dials in (a site behind NAT) comes from whatever address it has
+        peer = None if t.endpoint.dials_in else t.peer
         if t.type == "ipsec":  # IKE, NAT traversal, and ESP itself when no NAT is in between
-            rules += [FirewallRule("udp", (port, port), peer_host=t.peer, key=f"{t.interface}-{port}",
+            rules += [FirewallRule("udp", (port, port), peer_host=peer, key=f"{t.interface}-{port}",
                                    note=note) for port in IKE_PORTS]
-            rules.append(FirewallRule("esp", peer_host=t.peer, key=f"{t.interface}-esp", note=note))
+            rules.append(FirewallRule("esp", peer_host=peer, key=f"{t.interface}-esp", note=note))
         else:
-            rules.append(FirewallRule("udp", (t.listen_port, t.listen_port), peer_host=t.peer,
+            rules.append(FirewallRule("udp", (t.listen_port, t.listen_port), peer_host=peer,
                                       key=t.interface, note=note))
     rules += [FirewallRule("tcp", (SSH_PORT, SSH_PORT), source, key=f"ssh-{i}", note="ssh_from")
               for i, source in enumerate(topology.vcpes[vcpe.name].ssh_from)]

@@ -37,7 +37,7 @@ def key_specs(topology: Topology) -> tuple[KeySpec, ...]:
             specs.append(KeySpec(label, "psk"))
             continue
         kind: KeyKind = "wireguard" if tunnel.type == "wireguard" else "tls"
-        specs.extend(KeySpec(f"{label}/{end.vcpe}", kind) for end in tunnel.ends)
+        specs.extend(KeySpec(f"{label}/{end.node}", kind) for end in tunnel.ends)
         if tunnel.psk and tunnel.type == "wireguard":
             specs.append(KeySpec(label, "psk"))
     for name, server in sorted(topology.vpn_servers.items()):

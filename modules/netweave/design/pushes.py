@@ -109,7 +109,8 @@ def unique_routes(pushes: Iterable[PushedRoute]) -> list[tuple[netaddr.IPNetwork
 def hosts_by_vxnet(topology: Topology) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {}
     for name, host in topology.hosts.items():
-        out.setdefault(host.vxnet, []).append(name)
+        if host.vxnet is not None:  # hosts at sites receive no route push
+            out.setdefault(host.vxnet, []).append(name)
     return {vx: tuple(names) for vx, names in out.items()}
 
 

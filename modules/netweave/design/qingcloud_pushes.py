@@ -67,7 +67,7 @@ def vpc_pushes(topology: Topology, pushes: tuple[PushedRoute, ...]) -> VpcPushes
             routes = by_host.setdefault(host, [])
             if route not in routes:
                 routes.append(route)
-    instance = tuple(InstancePush(h, topology.hosts[h].vxnet, str(topology.hosts[h].address),
+    instance = tuple(InstancePush(h, topology.hosts[h].vxnet or "", str(topology.hosts[h].address),
                                   topology.hosts[h].instance, tuple(r))  # type: ignore[arg-type]
                      for h, r in by_host.items())
     table = tuple(TablePush(vx, tuple(r)) for vx, r in by_anchor.items())

@@ -46,6 +46,9 @@ class Endpoint:
     host: str
     port: int
     address: netaddr.IPAddress | None
+    # the peer cannot be reached (a site behind NAT, a vCPE without a public address):
+    # nothing to dial, it dials this end
+    dials_in: bool = False
 
     @property
     def public(self) -> bool:
@@ -111,11 +114,11 @@ def build_tunnels(topology: Topology, index: Index,
     unusable: list[str] = []
     for i, tunnel in enumerate(topology.tunnels):
         label = tunnel.label(i)
-        if len(tunnel.ends) != 2 or tunnel.ends[0].vcpe == tunnel.ends[1].vcpe:
+        if len(tunnel.ends) != 2 or tunnel.ends[0].node == tunnel.ends[1].node:
             unusable.append(label)
             continue
         for end in (0, 1):
-            raw.append((i, label, end, tunnel.ends[end].vcpe, tunnel.ends[1 - end].vcpe))
+            raw.append((i, label, end, tunnel.ends[end].node, tunnel.ends[1 - end].node))
     names = tunnel_names((label, local, peer, topology.tunnels[i].type)
                          for i, label, _, local, peer in raw)
 
@@ -135,30 +138,33 @@ def build_tunnels(topology: Topology, index: Index,
     for i, label, end, local, peer in raw:
         tunnel = topology.tunnels[i]
         private = topology.vcpes[peer].nics[0].address if tunnel.transport == "private" else None
-        mtu = tunnel.mtu or (min(index.vcpe_cloud(local)[1].mtu, index.vcpe_cloud(peer)[1].mtu)
+        mtu = tunnel.mtu or (min(index.underlay(local)[0], index.underlay(peer)[0])
                              - OVERHEAD[tunnel.type])
         sides.setdefault(i, []).append(TunnelSide(
             label=label, index=i, end=end, type=tunnel.type, local=local, peer=peer,
             interface=names[(label, local)],
             local_address=tunnel.ends[end].address, peer_address=tunnel.ends[1 - end].address,
             listen_port=ports[(label, local)], peer_port=ports[(label, peer)],
-            endpoint=Endpoint(peer, ports[(label, peer)], private), transport=tunnel.transport,
+            endpoint=Endpoint(peer, ports[(label, peer)], private,
+                              tunnel.transport == "internet" and not index.reachable(peer)),
+            transport=tunnel.transport,
             mtu=mtu, keepalive=tunnel.keepalive, psk=tunnel.psk or tunnel.type == "ipsec",
             peer_prefixes=declared.get(peer, ()),
-            if_id=if_ids.get((label, local), 0), initiator=_initiates(topology, i, end)))
+            if_id=if_ids.get((label, local), 0), initiator=_initiates(topology, index, i, end)))
     links = tuple(TunnelLink(s[0].label, i, s[0].type, s[0].transport, s[0].mtu, (s[0], s[1]))
                   for i, s in sides.items())
     return links, tuple(unusable)
 
 
-def _initiates(topology: Topology, index: int, end: int) -> bool:
+def _initiates(topology: Topology, index: Index, i: int, end: int) -> bool:
     """Which end starts IKE: the one that can reach the other. The second end dials the
     first (as WireGuard's "that end listens, the other dials out"), unless only the
-    first can be reached from the internet. Two initiators would race and build two SAs."""
-    tunnel = topology.tunnels[index]
+    first can be reached from the internet (a site behind NAT always dials). Two
+    initiators would race and build two SAs."""
+    tunnel = topology.tunnels[i]
     if tunnel.transport == "private":
         return end == 1
-    reachable = [topology.vcpes[e.vcpe].public_ip for e in tunnel.ends]
+    reachable = [index.reachable(e.node) for e in tunnel.ends]
     initiator = 1 if reachable[0] else 0
     return end == initiator
 

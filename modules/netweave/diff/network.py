@@ -22,7 +22,7 @@ from netweave.model.topology import Topology, Tunnel
 
 # Order in which kinds are reported: addressing first, then routing, then the rest.
 KINDS = ("cloud", "vpc", "vxnet", "route_push", "vcpe", "nic", "static_route", "bgp",
-         "advertisement", "tunnel", "host", "vpn_server", "security_group", "intent")
+         "advertisement", "site", "tunnel", "host", "vpn_server", "security_group", "intent")
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,12 @@ def network_changes(base: Topology, head: Topology, base_design: Design | None =
         changes += _advertised_lines("added", name, _announced(new, name))
     for name in base.vcpes.keys() - head.vcpes.keys():
         changes += _advertised_lines("removed", name, _announced(old, name))
+    changes += _named("site", base.sites, head.sites, "sites",
+                      lambda s: f"LAN {', '.join(str(p) for p in s.lan)}, gateway {s.gateway}"
+                                + (", behind NAT" if s.nat else ""))
     changes += _tunnels(base, head)
-    changes += _named("host", base.hosts, head.hosts, "hosts", lambda h: f"{h.address} in {h.vxnet}")
+    changes += _named("host", base.hosts, head.hosts, "hosts",
+                      lambda h: f"{h.address} in {h.vxnet or 'site ' + str(h.site)}")
     changes += _named("vpn_server", base.vpn_servers, head.vpn_servers, "vpn_servers",
                       lambda s: f"{s.type} at {s.address} in {s.vxnet}, clients {s.client_pool}")
     changes += _named("security_group", base.security_groups, head.security_groups,
@@ -267,7 +271,7 @@ def _bgp(vcpe: str, base: Topology, head: Topology, base_design: Design,
 
 
 def _tunnel_text(t: Tunnel) -> str:
-    ends = " ⇄ ".join(f"{e.vcpe} {e.address}" for e in t.ends)
+    ends = " ⇄ ".join(f"{e.node} {e.address}" for e in t.ends)
     return f"{t.type} over {t.transport}: {ends}"
 
 

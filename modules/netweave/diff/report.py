@@ -25,7 +25,7 @@ MARKDOWN_LIMIT = 60_000
 MERMAID_LIMIT = 15_000  # a bigger diagram is left out rather than crowding the comment
 KIND_WORDS = {"cloud": "clouds", "vpc": "VPCs", "vxnet": "vxnets", "route_push": "route pushes",
               "vcpe": "vCPEs", "nic": "NICs", "static_route": "static routes", "bgp": "BGP",
-              "advertisement": "BGP advertisements", "tunnel": "tunnels", "host": "hosts",
+              "advertisement": "BGP advertisements", "site": "sites", "tunnel": "tunnels", "host": "hosts",
               "vpn_server": "VPN servers", "security_group": "security groups", "intent": "intent"}
 OP_SIGNS = {"added": "+", "removed": "-", "changed": "~", "create": "+", "delete": "-",
             "update": "~", "replace": "±"}

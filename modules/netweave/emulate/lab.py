@@ -160,7 +160,9 @@ class Lab:
             raise RuntimeError(f"no DHCP lease within {LEASE_TIMEOUT:.0f} s for: {', '.join(late)}")
         assert self.rendered is not None
         for host in self.layout.hosts.values():
-            if not host.dhcp:
+            if self.layout.routers[host.vpc].cloud == "site":
+                pass  # a site's host: its address and default route (the gateway) are set
+            elif not host.dhcp:
                 routes, source = workloads.workload_routes(self.rendered, host.vpc)
                 if source is None:
                     self.notes.append(f"{host.vpc}: the render output has no workload routes; "
@@ -230,6 +232,15 @@ class Lab:
 
     def _cloud_firewall(self, layout: VcpeLayout, booted: vcpe.Booted) -> None:
         """What the cloud's firewall admits, enforced in front of the host's own rules."""
+        if layout.cloud == "site":
+            router = self.layout.routers[layout.name]
+            booted.notes.append(
+                f"site gateway: no cloud firewall; LAN {router.bridges[f'lan:{layout.name}'].gateway} "
+                "is the home router namespace " + router.ns
+                + (f", which masquerades the site behind {router.wan.ip} (iptables MASQUERADE)"
+                   if router.wan is not None else f"; public address {layout.public.ip} on inet0"
+                   if layout.public is not None else ""))
+            return
         fw = cloud_firewall.cloud_firewall(
             self.design, layout.name, [nic.ifname for nic in layout.nics],
             netns.UNDERLAY_IF if layout.public is not None else None, self.layout.public_addresses())
@@ -336,7 +347,8 @@ class Lab:
 
     def enter_hints(self) -> list[str]:
         lines = [f"run directory: {self.dir}"]
-        kinds = {"h": "host", "r": "VPC router", "v": "vCPE", "s": "VPN server", "c": "VPN client"}
+        kinds = {"h": "host", "r": "VPC router", "v": "vCPE", "s": "VPN server", "c": "VPN client",
+                 "g": "site gateway", "n": "site NAT router"}
         for key, ns in sorted(self.names.mapping().items()):
             kind, _, name = key.partition(":")
             lines.append(f"  {kinds.get(kind, kind) + ' ' + name:<26} ip netns exec {ns} bash")

@@ -33,8 +33,9 @@ class Bridge:
 class RouterLayout:
     vpc: str
     ns: str
-    cloud: str                 # "qingcloud" | "vultr"
+    cloud: str                 # "qingcloud" | "vultr" | "site" (the site's home router)
     bridges: dict[str, Bridge]
+    wan: netaddr.IPNetwork | None = None  # a site behind NAT: its NAT router's underlay leg
 
 
 @dataclass(frozen=True)
@@ -137,14 +138,35 @@ def build_layout(topology: Topology, index: Index, names: Names,
         bridges = {vx: Bridge(vx, f"b{i}", netaddr.IPNetwork(f"{gateway(v.cidr)}/{v.cidr.prefixlen}"))
                    for i, (vx, v) in enumerate(vpc.vxnets.items())}
         layout.routers[vpc_name] = RouterLayout(vpc_name, ns, cloud.provider, bridges)
+    public_n = 0
+    for name, site in topology.sites.items():  # the home router: the LAN's switch, the NAT
+        lan = site.lan[0]
+        used = {int(site.gateway)} | {int(h.address) for h in topology.hosts.values() if h.site == name}
+        router_at = next(a for a in range(lan.last - 1, lan.first, -1) if a not in used)
+        wan = None
+        if site.nat:
+            wan = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
+                                    f"/{UNDERLAY.prefixlen}")
+            public_n += 1
+        layout.routers[name] = RouterLayout(
+            name, names.node("n", name), "site",
+            {f"lan:{name}": Bridge(f"lan:{name}", "b0",
+                                   netaddr.IPNetwork(f"{netaddr.IPAddress(router_at)}/{lan.prefixlen}"))},
+            wan)
     for n, (name, host) in enumerate(topology.hosts.items()):
+        if host.vxnet is None:  # at a site: a static address, everything else via its gateway
+            site = topology.sites[host.site or ""]
+            layout.hosts[name] = HostLayout(
+                name, names.host(name), host.site or "", f"lan:{host.site}",
+                netaddr.IPNetwork(f"{host.address}/{site.lan[0].prefixlen}"), site.gateway,
+                _mac(1, n), f"h{n}", False, tuple(host.security_groups))
+            continue
         vpc_name = index.vpc_of(host.vxnet)
         cidr = index.vxnets[host.vxnet].cidr
         layout.hosts[name] = HostLayout(
             name, names.host(name), vpc_name, host.vxnet,
             netaddr.IPNetwork(f"{host.address}/{cidr.prefixlen}"), gateway(cidr), _mac(1, n),
             f"h{n}", layout.routers[vpc_name].cloud == "qingcloud", tuple(host.security_groups))
-    public_n = 0
     for v, (name, vcpe) in enumerate(topology.vcpes.items()):
         nics = []
         for i, nic in enumerate(vcpe.nics):
@@ -160,6 +182,17 @@ def build_layout(topology: Topology, index: Index, names: Names,
         layout.vcpes[name] = VcpeLayout(name, names.vcpe(name), index.vcpe_vpc(name),
                                     index.vcpe_cloud(name)[1].provider, tuple(nics), public,
                                     tuple(vcpe.security_groups))
+    for name, site in topology.sites.items():  # the gateway: wired like a vCPE
+        lan = site.lan[0]
+        router = layout.routers[name]
+        leg = NicLayout(0, "lan0", f"lan:{name}", netaddr.IPNetwork(f"{site.gateway}/{lan.prefixlen}"),
+                      f"g{len(layout.vcpes)}n0", router.ns, router.bridges[f"lan:{name}"].gateway.ip)
+        public = None
+        if not site.nat:
+            public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
+                                       f"/{UNDERLAY.prefixlen}")
+            public_n += 1
+        layout.vcpes[name] = VcpeLayout(name, names.node("g", name), name, "site", (leg,), public, ())
     for s, (name, server) in enumerate(topology.vpn_servers.items()):
         cidr = index.vxnets[server.vxnet].cidr
         home = index.vpc_of(server.vxnet)
@@ -178,6 +211,7 @@ def build_layout(topology: Topology, index: Index, names: Names,
                     f"c{n}")
         layout.vpn_servers[name] = VcpeLayout(name, names.node("s", name), home,
                                           layout.routers[home].cloud, (leg,), public, ())
-    if any(v.public is not None for v in [*layout.vcpes.values(), *layout.vpn_servers.values()]):
+    if any(v.public is not None for v in [*layout.vcpes.values(), *layout.vpn_servers.values()]) \
+            or any(r.wan is not None for r in layout.routers.values()):
         layout.underlay_ns = names.underlay
     return layout

@@ -70,9 +70,18 @@ def build_skeleton(layout: LabLayout) -> None:
     for router in layout.routers.values():  # route-table pushes: the VPC router forwards them
         per_ns[router.ns] += [f"route add {dest} via {hop}"
                               for dest, hop in layout.router_routes.get(router.vpc, ())]
+    for n, router in enumerate(r for r in layout.routers.values() if r.wan is not None):
+        # a site behind NAT: its home router's leg on the internet, masquerading the LAN
+        links.append(f"link add un{n} netns {layout.underlay_ns} type veth peer name wan0 "
+                     f"netns {router.ns}")
+        per_ns[layout.underlay_ns] += [f"link set un{n} master {UNDERLAY_BRIDGE}", f"link set un{n} up"]
+        per_ns[router.ns] += [f"addr add {router.wan} dev wan0", "link set wan0 up"]
     shell.ip_batch(links)
     # bridges must exist before ports are enslaved: router namespaces first
     for ns, cmds in per_ns.items():
         shell.ip_batch(cmds, ns)
     for router in layout.routers.values():
         sysctl(router.ns, "net.ipv4.ip_forward=1")
+        if router.wan is not None:
+            shell.run(shell.in_ns(router.ns, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-o",
+                                              "wan0", "-j", "MASQUERADE"]))

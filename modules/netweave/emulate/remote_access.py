@@ -186,7 +186,7 @@ def targets(topology: Topology, index: Index, server: str) -> list[str]:
     vpc = index.vpc_of(spec.vxnet)
     return [name for name, host in topology.hosts.items()
             if any(host.address in net for net in spec.push_networks)
-            or (spec.full_tunnel and index.vpc_of(host.vxnet) == vpc)]
+            or (spec.full_tunnel and host.vxnet is not None and index.vpc_of(host.vxnet) == vpc)]
 
 
 def check(topology: Topology, index: Index, layout: LabLayout, clients: list[VpnClient],

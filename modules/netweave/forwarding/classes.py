@@ -231,7 +231,8 @@ class Verdicts:
         walker = _Walker(net, self.hosts)
         by_vxnet: dict[str, list[str]] = {}
         for h in present:
-            by_vxnet.setdefault(topology.hosts[h].vxnet, []).append(h)
+            host = topology.hosts[h]  # hosts at a site share its LAN
+            by_vxnet.setdefault(host.vxnet or f"lan:{host.site}", []).append(h)
         size = len(self.hosts)
         reached, looped = [0] * size, [0] * size  # request (forward), by source
         reply_in, reply_loop = [0] * size, [0] * size  # reply, by the host it returns to

@@ -28,7 +28,7 @@ from netweave.allocation import bulk_allocation
 from netweave.design import Design
 from netweave.model.index import Index
 from netweave.model.source import PathKey
-from netweave.model.topology import Topology, Tunnel, TunnelEnd
+from netweave.model.topology import Site, Topology, Tunnel, TunnelEnd, Vcpe
 
 # Admin distance: lower wins, as in FRR/zebra. The default route a VM or vCPE gets from
 # DHCP (via the VPC router) is a static route too; it only ever matches /0.
@@ -56,9 +56,10 @@ class _UnionFind:
 
 
 def _tunnel_ends(tunnel: Tunnel, topology: Topology) -> tuple[str, str] | None:
-    """The two vCPEs of a usable tunnel (lint reports the others: R307)."""
-    names = [e.vcpe for e in tunnel.ends]
-    if len(names) != 2 or names[0] == names[1] or any(n not in topology.vcpes for n in names):
+    """The two routers (vCPEs or sites) of a usable tunnel (lint reports the others: R307)."""
+    names = [e.node for e in tunnel.ends]
+    if len(names) != 2 or names[0] == names[1] \
+            or any(topology.router(n) is None for n in names):
         return None
     return names[0], names[1]
 
@@ -67,8 +68,9 @@ def _static_over_tunnel(topology: Topology, tunnel: Tunnel) -> bool:
     """Some end has a static route whose next hop is the tunnel's other end."""
     for i, end in enumerate(tunnel.ends):
         peer = tunnel.ends[1 - i]
-        vcpe = topology.vcpes[end.vcpe]
-        if any(r.next_hop is not None and r.next_hop == peer.address.ip for r in vcpe.static_routes):
+        vcpe = topology.router(end.node)
+        if vcpe is not None and any(r.next_hop is not None and r.next_hop == peer.address.ip
+                                    for r in vcpe.static_routes):
             return True
     return False
 
@@ -79,8 +81,9 @@ def tunnel_carries_traffic(topology: Topology, tunnel: Tunnel) -> bool:
     ends = _tunnel_ends(tunnel, topology)
     if ends is None:
         return False
-    a, b = (topology.vcpes[n] for n in ends)
-    return (a.bgp is not None and b.bgp is not None) or _static_over_tunnel(topology, tunnel)
+    a, b = (topology.router(n) for n in ends)
+    return (a is not None and b is not None and a.bgp is not None and b.bgp is not None) \
+        or _static_over_tunnel(topology, tunnel)
 
 
 def routing_domains(topology: Topology, index: Index) -> list[set[str]]:
@@ -220,7 +223,7 @@ class Session:
 @dataclass
 class Node:
     name: str
-    kind: str  # "host" | "vpc_router" | "vcpe" | "vpn_server"
+    kind: str  # "host" | "vpc_router" | "vcpe" | "vpn_server" | "site" (its gateway)
     vpc: str | None
     routes: list[RouteEntry] = field(default_factory=list)
 
@@ -353,6 +356,7 @@ class Network:
             net._build_vpc_routers()
             net._build_workloads()
             net._build_vcpes()
+            net._build_sites()
             net._run_bgp()
         return net
 
@@ -407,8 +411,8 @@ class Network:
 
     def _build_workloads(self) -> None:
         for name, host in self.topology.hosts.items():
-            if host.vxnet not in self.index.vxnets:
-                continue
+            if host.vxnet is None or host.vxnet not in self.index.vxnets:
+                continue  # hosts at sites: _build_sites
             node = Node(name, "host", self.index.vpc_of(host.vxnet))
             routes, table, connected = self._vxnet_table(host.vxnet)
             node.routes = list(routes)
@@ -429,8 +433,9 @@ class Network:
         tunnel_ends: dict[str, list[tuple[str, int, int, TunnelEnd]]] = {}
         for label, (ti, tunnel, a, b) in self.tunnels.items():
             for j, end in enumerate(tunnel.ends):
-                if end.vcpe in (a, b):
-                    tunnel_ends.setdefault(end.vcpe, []).append((label, ti, j, end))
+                if end.node in (a, b):
+                    tunnel_ends.setdefault(end.node, []).append((label, ti, j, end))
+        self._router_tunnels = tunnel_ends
         texts: dict[int, str] = {}  # id(next hop) -> its text (all alive in the model)
         for name, vcpe in self.topology.vcpes.items():
             nics = [(i, nic) for i, nic in enumerate(vcpe.nics) if nic.vxnet in self.index.vxnets]
@@ -467,6 +472,46 @@ class Network:
                                               str(_first_host(cidr)), None, ("vcpes", name, "nics", 0)))
             self.nodes[name] = node
 
+    def _build_sites(self) -> None:
+        """A site's gateway routes like a vCPE (its LAN, tunnels, static routes, BGP) but
+        has no VPC router: the internet behind it is not modelled. The site's hosts route
+        their LAN and send everything else to the gateway."""
+        for name, site in self.topology.sites.items():
+            lan = f"lan:{name}"
+            node = Node(name, "site", None)
+            for i, prefix in enumerate(site.lan):
+                node.routes.append(RouteEntry(prefix, "connected", lan, None, ("sites", name, "lan", i),
+                                              kind="vxnet"))
+            for label, ti, j, end in self._router_tunnels.get(name, ()):
+                node.routes.append(RouteEntry(end.address.cidr, "connected", f"tunnel:{label}",
+                                              None, ("tunnels", ti, "ends", j), kind="tunnel"))
+            connected = Lpm(list(node.routes))
+            for i, route in enumerate(site.static_routes):
+                path = ("sites", name, "static_routes", i)
+                if route.next_hop is not None:
+                    node.routes.append(RouteEntry(route.destination, "static", str(route.next_hop),
+                                                  None, path))
+                    continue
+                on = connected.lookup(route.destination.network)
+                if on is not None and route.destination in on.prefix:
+                    node.routes.append(RouteEntry(route.destination, "static", on.via, None, path,
+                                                  kind=on.kind))
+                else:
+                    node.routes.append(RouteEntry(route.destination, "static", "nowhere", None,
+                                                  path, kind="blackhole"))
+            self.nodes[name] = node
+        for name, host in self.topology.hosts.items():
+            home = self.topology.sites.get(host.site or "")
+            if home is None:
+                continue
+            node = Node(name, "host", None)
+            node.routes = [RouteEntry(prefix, "connected", f"lan:{host.site}", None,
+                                      ("sites", host.site or "", "lan", i), kind="vxnet")
+                           for i, prefix in enumerate(home.lan)]
+            node.routes.append(RouteEntry(_default(host.address.version), "default",
+                                          str(home.gateway), None, ("sites", host.site or "", "gateway")))
+            self.nodes[name] = node
+
     # --- BGP ------------------------------------------------------------------------------
 
     def _run_bgp(self) -> None:
@@ -479,14 +524,16 @@ class Network:
         then lowest peer name.
         """
         topo = self.topology
-        speakers = sorted(n for n, v in topo.vcpes.items() if v.bgp is not None and n in self.nodes)
+        routers: list[tuple[str, Vcpe | Site]] = [*topo.vcpes.items(), *topo.sites.items()]
+        speakers = sorted(n for n, v in routers if v.bgp is not None and n in self.nodes)
         declared_keys: dict[str, dict[_PrefixKey, Declared]] = {}
         for name in speakers:
-            vcpe = topo.vcpes[name]
-            assert vcpe.bgp is not None
-            decl = [Declared(p, ("vcpes", name, "bgp", "advertise", i))
+            vcpe = topo.router(name)
+            assert vcpe is not None and vcpe.bgp is not None
+            kind = "sites" if name in topo.sites else "vcpes"
+            decl = [Declared(p, (kind, name, "bgp", "advertise", i))
                     for i, p in enumerate(vcpe.bgp.advertise)]
-            decl += [Declared(r.destination, ("vcpes", name, "static_routes", i, "advertise"))
+            decl += [Declared(r.destination, (kind, name, "static_routes", i, "advertise"))
                      for i, r in enumerate(vcpe.static_routes) if r.advertise]
             unique: dict[_PrefixKey, Declared] = {}
             for d in decl:
@@ -503,7 +550,7 @@ class Network:
                                                 str(eb.address.ip)))
         if not speakers:
             return
-        asn = {n: topo.vcpes[n].bgp.asn for n in speakers}  # type: ignore[union-attr]
+        asn = {n: topo.router(n).bgp.asn for n in speakers}  # type: ignore[union-attr]
         local = {n: {_key(r.prefix) for r in self.nodes[n].routes
                      if r.source in ("connected", "static") and r.kind != "blackhole"}
                  for n in speakers}
@@ -631,6 +678,11 @@ class Network:
                 owners[(vx_name, gateway.version, int(gateway))] = self.index.vpc_of(vx_name)
         for owner in self.index.owners:
             owners.setdefault((owner.vxnet, owner.address.version, int(owner.address)), owner.name)
+        for name, site in self.topology.sites.items():  # a site's LAN: its gateway and hosts
+            owners.setdefault((f"lan:{name}", site.gateway.version, int(site.gateway)), name)
+        for name, host in self.topology.hosts.items():
+            if host.site in self.topology.sites:
+                owners.setdefault((f"lan:{host.site}", host.address.version, int(host.address)), name)
         return owners
 
     @cached_property
@@ -641,8 +693,8 @@ class Network:
             out.setdefault(name, set()).add((version, value))
         for _label, (_i, tunnel, a, b) in self.tunnels.items():
             for end in tunnel.ends:
-                if end.vcpe in (a, b):
-                    out.setdefault(end.vcpe, set()).add((end.address.version, int(end.address.ip)))
+                if end.node in (a, b):
+                    out.setdefault(end.node, set()).add((end.address.version, int(end.address.ip)))
         return out
 
     @cached_property
@@ -653,6 +705,9 @@ class Network:
         routes += [RouteEntry(vpn.client_pool, "connected", f"clients:{name}", None,
                               ("vpn_servers", name, "client_pool"), kind="clients")
                    for name, vpn in self.topology.vpn_servers.items()]
+        routes += [RouteEntry(prefix, "connected", f"lan:{name}", None, ("sites", name, "lan", i),
+                              kind="vxnet")
+                   for name, site in self.topology.sites.items() for i, prefix in enumerate(site.lan)]
         return Lpm(routes)
 
     def network_of(self, address: netaddr.IPAddress) -> netaddr.IPNetwork:
@@ -677,6 +732,7 @@ class Network:
     def _node_path(self, name: str) -> PathKey:
         kind = self.nodes[name].kind
         return {"host": ("hosts", name), "vcpe": ("vcpes", name), "vpc_router": ("vpcs", name),
+                "site": ("sites", name),
                 "vpn_server": ("vpn_servers", name)}[kind]
 
     def _tunnel_hop(self, node: str, label: str) -> tuple[str, Hop]:
@@ -757,7 +813,8 @@ class Network:
     def _host_walk(self, host: str, dst: netaddr.IPAddress) -> _Walk:
         """A walk from a VM. VMs of one vxnet share a table, so the walk of one of them
         is the walk of all, but for its first hop's name: kept once per (vxnet, dst)."""
-        key = (self.topology.hosts[host].vxnet, dst.version, int(dst))
+        found = self.topology.hosts[host]
+        key = (found.vxnet or f"lan:{found.site}", dst.version, int(dst))
         template = self._host_walks.get(key)
         if template is not None:
             first = template.hops[0]
@@ -863,21 +920,21 @@ class Network:
             return _Fail(node.name, f"VPC router {node.name} has no route to {dst}: it routes only "
                                     f"between the vxnets of {node.name} (route pushes are for VMs)",
                          prev[1].path if prev else ("vpcs", node.name))
-        if node.kind == "vcpe":
+        if node.kind in ("vcpe", "site"):
             why, path = self.why_unrouted(node.name, dst)
             return _Fail(node.name, f"no route to {dst} ({why})", path)
         return _Fail(node.name, f"no route to {dst}", self._node_path(node.name))
 
     def _vxnet_of(self, name: str) -> str:
         if name in self.topology.hosts:
-            return self.topology.hosts[name].vxnet
+            return self.topology.hosts[name].vxnet or ""
         return self.topology.vpn_servers[name].vxnet
 
     def why_unrouted(self, vcpe: str, dst: netaddr.IPAddress) -> tuple[str, PathKey]:
         """Why vCPE ``vcpe`` learned no route for ``dst``, and the YAML place to fix it."""
         topo = self.topology
         net = self.network_of(dst)
-        if topo.vcpes[vcpe].bgp is None:
+        if (router := topo.router(vcpe)) is None or router.bgp is None:
             return (f"{vcpe} does not speak BGP and has no static route for {net}",
                     ("vcpes", vcpe, "static_routes"))
         for s in sorted(self.sessions.get(vcpe, []), key=lambda s: s.peer):
@@ -892,19 +949,19 @@ class Network:
             decl = covering[0]
             rejected = self.bgp_rejected.get((vcpe, peer, _key(decl.prefix)))
             if rejected:
-                own = topo.vcpes[vcpe].bgp.asn  # type: ignore[union-attr]
+                own = topo.router(vcpe).bgp.asn  # type: ignore[union-attr]
                 return (f"{vcpe} drops {decl.prefix} from {peer}: its AS path "
                         f"{' '.join(map(str, rejected))} already contains {vcpe}'s own AS {own}",
                         ("vcpes", vcpe, "bgp", "asn"))
             return (f"{peer} declares {decl.prefix} but has no route for exactly {decl.prefix}, "
                     "so BGP does not announce it", decl.path)
-        origins = sorted(n for n, node in self.nodes.items() if node.kind == "vcpe" and n != vcpe
+        origins = sorted(n for n, node in self.nodes.items() if node.kind in ("vcpe", "site") and n != vcpe
                          and (r := self._connected(node).lookup(dst)) is not None
                          and r.kind == "vxnet")
         if not origins:
             return f"no vCPE is connected to {net}", ("vcpes", vcpe, "static_routes")
         origin = origins[0]
-        if topo.vcpes[origin].bgp is None:
+        if (source := topo.router(origin)) is None or source.bgp is None:
             return (f"{origin}, which is connected to {net}, does not speak BGP",
                     ("vcpes", origin))
         if not self.sessions.get(vcpe):

@@ -33,6 +33,70 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _duplicates(ctx)
     yield from _tunnel_end_addresses(ctx)
     yield from _nic_placement(ctx)
+    yield from _site_addresses(ctx)
+    yield from _site_overlaps(ctx)
+
+
+def _site_overlaps(ctx: Context) -> Iterator[Finding]:
+    """A203 for sites: a site's LAN joins the clouds through its tunnels, so a LAN prefix
+    that overlaps a VPC, a VPN client pool or another site's LAN is one network in two
+    places — traffic for it cannot tell them apart. Sorted sweep: O(n log n)."""
+    topo = ctx.topology
+    spans: list[tuple[int, int, int, str, tuple[str | int, ...]]] = []
+    for name, vpc in topo.vpcs.items():
+        spans.append((vpc.cidr.version, vpc.cidr.first, vpc.cidr.last, f"VPC {name} ({vpc.cidr})",
+                      ("vpcs", name, "cidr")))
+    for name, vpn in topo.vpn_servers.items():
+        pool = vpn.client_pool
+        spans.append((pool.version, pool.first, pool.last,
+                      f"the client pool of VPN server {name} ({pool})", ("vpn_servers", name, "client_pool")))
+    for name, site in topo.sites.items():
+        for i, lan in enumerate(site.lan):
+            spans.append((lan.version, lan.first, lan.last, f"site {name}'s LAN {lan}",
+                          ("sites", name, "lan", i)))
+    spans.sort()
+    reach_end: tuple[int, int, str, tuple[str | int, ...]] | None = None
+    for version, first, last, what, path in spans:
+        if reach_end is not None and reach_end[0] == version and first <= reach_end[1] \
+                and ("sites" in (path[0], reach_end[3][0])):
+            site_path = path if path[0] == "sites" else reach_end[3]
+            other = reach_end[2] if site_path is path else what
+            mine = what if site_path is path else reach_end[2]
+            yield finding("A203", f"{mine} overlaps {other}: the site's tunnels join them, and "
+                          "traffic for the overlap cannot tell the two apart", site_path,
+                          "renumber the site's LAN (or the VPC) so that the two are disjoint")
+        if reach_end is None or reach_end[0] != version or last > reach_end[1]:
+            reach_end = (version, last, what, path)
+
+
+def _site_addresses(ctx: Context) -> Iterator[Finding]:
+    """A208 for sites: the gateway in the site's first LAN prefix, every host of the site
+    in one of its LAN prefixes, no address twice (A207)."""
+    topo = ctx.topology
+    for name, site in topo.sites.items():
+        if site.gateway not in site.lan[0]:
+            yield finding("A208", f"site {name}: gateway {site.gateway} is outside its first LAN "
+                          f"prefix {site.lan[0]}", ("sites", name, "gateway"),
+                          f"the gateway's address in {site.lan[0]}, or list its LAN first")
+    taken: dict[tuple[str, int], str] = {}
+    for name, site in topo.sites.items():
+        taken[(name, int(site.gateway))] = f"the gateway of {name}"
+    for name, host in topo.hosts.items():
+        home = topo.sites.get(host.site or "")
+        if home is None:
+            continue
+        if not any(host.address in lan for lan in home.lan):
+            yield finding("A208", f"host {name} at site {host.site} has {host.address}, outside the "
+                          f"site's LAN ({', '.join(str(lan) for lan in home.lan)})",
+                          ("hosts", name, "address"), f"an address in {home.lan[0]}")
+            continue
+        key = (host.site or "", int(host.address))
+        if key in taken:
+            yield finding("A207", f"host {name} at site {host.site} has {host.address}, which "
+                          f"{taken[key]} already has", ("hosts", name, "address"),
+                          "give each host its own address")
+        else:
+            taken[key] = f"host {name}"
 
 
 # --- A201 / A202 ----------------------------------------------------------------------
@@ -233,14 +297,14 @@ def _tunnel_end_addresses(ctx: Context) -> Iterator[Finding]:
                 why = None  # a tunnel has no VPC router: .1 of a /30 is a normal end
             if why:
                 hosts = f"{end.address.cidr.network + 1} and {end.address.cidr.network + 2}"
-                yield finding("A206", f"tunnel {label}: end {end.vcpe} uses {end.address.ip}, "
+                yield finding("A206", f"tunnel {label}: end {end.node} uses {end.address.ip}, "
                               f"{why}", path,
                               f"the two ends of a /30 use {hosts}")
                 continue
             key = point(end.address.ip)
             if key in seen:
                 other_label, _ = seen[key]
-                yield finding("A207", f"tunnel {label}: end {end.vcpe} uses {end.address.ip}, "
+                yield finding("A207", f"tunnel {label}: end {end.node} uses {end.address.ip}, "
                               f"which tunnel {other_label} already uses", path,
                               "give every tunnel its own /30 from 169.254.0.0/16")
             else:

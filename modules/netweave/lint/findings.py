@@ -74,7 +74,7 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "a BGP advertisement of a prefix the vCPE neither connects nor routes"),
     Rule("R305", "asn-invalid", _E, "an AS number that is reserved or invalid"),
     Rule("R306", "asn-collision", _E, "BGP peers share an AS number: eBGP drops the routes"),
-    Rule("R307", "tunnel-ends", _E, "a tunnel without exactly two distinct vCPE ends"),
+    Rule("R307", "tunnel-ends", _E, "a tunnel without exactly two distinct ends (vCPEs or sites)"),
     Rule("R308", "tunnel-no-transport", _E, "the two ends of a tunnel share no transport"),
     Rule("R309", "static-next-hop", _E, "a vCPE static route whose next hop is not on-link"),
     Rule("R310", "tunnel-addressing", _E, "tunnel end addresses not in one subnet, or reused"),
@@ -120,6 +120,8 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "hosts a VPN pushes to clients have no route back to the client pool"),
     Rule("V508", "ipsec-port", _E,
          "an IPsec tunnel with a port: IKE and NAT traversal use UDP 500 and 4500"),
+    Rule("V509", "nat-both-ends", _E,
+         "a tunnel whose two ends are both behind NAT (or without a public address): they never meet"),
 ]}
 
 

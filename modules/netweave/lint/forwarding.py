@@ -167,11 +167,12 @@ def bgp_peers(ctx: Context) -> dict[str, list[str]]:
         topo = ctx.topology
         peers: dict[str, list[str]] = {}
         for tunnel in topo.tunnels:
-            names = [e.vcpe for e in tunnel.ends]
+            names = [e.node for e in tunnel.ends]
             if len(names) != 2 or names[0] == names[1]:
                 continue
             a, b = names
-            if a in topo.vcpes and b in topo.vcpes and topo.vcpes[a].bgp and topo.vcpes[b].bgp:
+            ra, rb = topo.router(a), topo.router(b)
+            if ra is not None and rb is not None and ra.bgp and rb.bgp:
                 peers.setdefault(a, []).append(b)
                 peers.setdefault(b, []).append(a)
         return peers

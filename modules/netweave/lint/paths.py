@@ -26,6 +26,7 @@ from netweave.lint.findings import Finding, finding
 from netweave.lint.prefixes import point, span
 from netweave.lint.schema import dotted
 from netweave.model.source import PathKey
+from netweave.model.topology import Host
 
 # Loop search walks from each route push's next hop to its destination; past this many
 # walks it stops (loops found up to then are still reported).
@@ -73,7 +74,7 @@ def _hint(net: Network, trace: Trace) -> str | None:
     path = trace.failure_path or ()
     dst = net.topology.hosts[trace.dst].address
     if path and path[-1] == "route_push" and trace.failure_at in net.topology.hosts:
-        vxnet = net.topology.hosts[trace.failure_at].vxnet
+        vxnet = net.topology.hosts[trace.failure_at].vxnet or ""
         push = net.push_suggestion(vxnet, dst)
         if push:
             return f"add the route push {push} to {dotted(path)}"
@@ -212,13 +213,18 @@ def _intent_pairs(ctx: Context) -> set[frozenset[str]]:
     return pairs
 
 
+def _network(host: Host) -> str:
+    """The vxnet a host is in, or its site's LAN."""
+    return host.vxnet or f"lan:{host.site}"
+
+
 def _one_way(ctx: Context, net: Network) -> Iterator[Finding]:
     """P406: a route push whose path has no path back, reported where the return is missing."""
     topo = ctx.topology
     first_host: dict[str, str] = {}  # vxnet -> the VM standing for it
     for name in sorted(topo.hosts):
         if name in net.nodes:
-            first_host.setdefault(topo.hosts[name].vxnet, name)
+            first_host.setdefault(_network(topo.hosts[name]), name)
     if len(first_host) < 2:
         return
     by_address = sorted((point(topo.hosts[h].address), h) for h in first_host.values())
@@ -236,7 +242,7 @@ def _one_way(ctx: Context, net: Network) -> Iterator[Finding]:
             if a is None:
                 continue
             for b in targets:
-                pair = (src_vxnet, topo.hosts[b].vxnet)
+                pair = (src_vxnet, _network(topo.hosts[b]))
                 if pair[0] == pair[1] or pair in traced or frozenset((a, b)) in spoken:
                     continue
                 if budget <= 0:

@@ -71,9 +71,22 @@ def check(topo: Topology) -> Iterator[Finding]:
                 if vx not in vpc.vxnets:
                     yield _unresolved(pools, vx, f"vxnet of VPC {vpc_name}",
                                       ("vpcs", vpc_name, "route_push", i, "vxnets", j), vpc.vxnets)
+    for name in topo.sites:
+        yield from claim(name, "site", ("sites", name))
     for name, host in topo.hosts.items():
         yield from claim(name, "host", ("hosts", name))
-        if host.vxnet not in vxnet_vpc:
+        if host.site is not None and host.vxnet is not None:
+            yield finding("S106", f"host {name} names both a vxnet ({host.vxnet}) and a site "
+                          f"({host.site}): a host is in one network", ("hosts", name, "site"),
+                          "keep the one it is in")
+        elif host.site is not None:
+            if host.site not in topo.sites:
+                yield _unresolved(pools, host.site, "site", ("hosts", name, "site"), topo.sites)
+        elif host.vxnet is None:
+            yield finding("S103", f"hosts.{name} is missing the required key 'vxnet' (or 'site')",
+                          ("hosts", name), "add vxnet: <the vxnet it is in>, or site: <its site>",
+                          at_key=True)
+        elif host.vxnet not in vxnet_vpc:
             yield _unresolved(pools, host.vxnet, "vxnet", ("hosts", name, "vxnet"), vxnet_vpc)
         for j, sg in enumerate(host.security_groups):
             if sg not in topo.security_groups:
@@ -96,13 +109,24 @@ def check(topo: Topology) -> Iterator[Finding]:
         if tunnel.name:
             yield from claim(tunnel.name, "tunnel", ("tunnels", i, "name"))
         for j, end in enumerate(tunnel.ends):
-            if end.vcpe not in topo.vcpes:
+            if end.vcpe is not None and end.site is not None:
+                yield finding("S106", f"tunnels[{i}].ends[{j}] names a vCPE ({end.vcpe}) and a site "
+                              f"({end.site}): an end is one router", ("tunnels", i, "ends", j, "site"),
+                              "one tunnel per pair of ends")
+            elif end.site is not None:
+                if end.site not in topo.sites:
+                    yield _unresolved(pools, end.site, "site", ("tunnels", i, "ends", j, "site"), topo.sites)
+            elif end.vcpe is None:
+                yield finding("S103", f"tunnels[{i}].ends[{j}] is missing the required key 'vcpe' "
+                              "(or 'site')", ("tunnels", i, "ends", j), "add vcpe: <name> or site: <name>",
+                              at_key=True)
+            elif end.vcpe not in topo.vcpes:
                 yield _unresolved(pools, end.vcpe, "vCPE", ("tunnels", i, "ends", j, "vcpe"), topo.vcpes)
     if topo.intent:
-        endpoints = {*topo.hosts, *vxnet_vpc, *topo.vpcs}
+        endpoints = {*topo.hosts, *vxnet_vpc, *topo.vpcs, *topo.sites}
         for group in ("must_reach", "must_not_reach"):
             for i, pair in enumerate(getattr(topo.intent, group)):
                 for key, value in (("from", pair.from_), ("to", pair.to)):
                     if value not in endpoints:
-                        yield _unresolved(pools, value, "host, vxnet or VPC",
+                        yield _unresolved(pools, value, "host, vxnet, VPC or site",
                                           ("intent", group, i, key), endpoints)

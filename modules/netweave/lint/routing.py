@@ -20,7 +20,7 @@ from netweave.lint.prefixes import TYPO, Candidates, PrefixSet, distance, listin
 from netweave.lint.tunnels import tunnel_findings
 from netweave.model.index import AddressOwner
 from netweave.model.source import PathKey
-from netweave.model.topology import RoutePush, Vpc
+from netweave.model.topology import RoutePush, Site, Vcpe, Vpc
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -173,7 +173,7 @@ def _static_routes(ctx: Context) -> Iterator[Finding]:
     tunnel_nets: dict[str, list[netaddr.IPNetwork]] = {}
     for tunnel in ctx.topology.tunnels:
         for end in tunnel.ends:
-            tunnel_nets.setdefault(end.vcpe, []).append(end.address.cidr)
+            tunnel_nets.setdefault(end.node, []).append(end.address.cidr)
     for name, vcpe in ctx.topology.vcpes.items():
         connected = [(i, index.vxnets[n.vxnet].cidr) for i, n in enumerate(vcpe.nics)
                      if n.vxnet in index.vxnets]
@@ -301,11 +301,13 @@ def is_private(asn: int) -> bool:
 
 def _asns(ctx: Context) -> Iterator[Finding]:
     topo = ctx.topology
-    speakers = {n: v.bgp.asn for n, v in topo.vcpes.items() if v.bgp is not None}
+    routers: list[tuple[str, Vcpe | Site]] = [*topo.vcpes.items(), *topo.sites.items()]
+    speakers = {n: v.bgp.asn for n, v in routers if v.bgp is not None}
+    kind = {n: "sites" if n in topo.sites else "vcpes" for n in speakers}
     used = set(speakers.values())
     peers: dict[str, set[str]] = {}
     for i, tunnel in enumerate(topo.tunnels):
-        names = [e.vcpe for e in tunnel.ends]
+        names = [e.node for e in tunnel.ends]
         if len(names) != 2 or names[0] == names[1] or not all(n in speakers for n in names):
             continue
         a, b = names
@@ -314,10 +316,10 @@ def _asns(ctx: Context) -> Iterator[Finding]:
         if speakers[a] == speakers[b]:
             yield finding("R306", f"{a} and {b} are eBGP peers over tunnel {tunnel.label(i)} but "
                           f"both use AS {speakers[a]}: each drops the other's routes (its own AS "
-                          "is in the AS path)", ("vcpes", b, "bgp", "asn"),
+                          "is in the AS path)", (kind[b], b, "bgp", "asn"),
                           f"give {b} its own private AS, e.g. {_free_private_asn(used)}")
     for name, asn in speakers.items():
-        path = ("vcpes", name, "bgp", "asn")
+        path = (kind[name], name, "bgp", "asn")
         why = asn_problem(asn)
         if why:
             yield finding("R305", f"{name} uses AS {asn}, which BGP peers refuse or mangle: {why}",
@@ -331,7 +333,7 @@ def _asns(ctx: Context) -> Iterator[Finding]:
         if name not in peers:
             yield finding("R312", f"{name} speaks BGP (AS {asn}) but no tunnel joins it to another "
                           "vCPE that speaks BGP: its advertisements go nowhere",
-                          ("vcpes", name, "bgp"),
+                          (kind[name], name, "bgp"),
                           "add a tunnel to a peer with bgp, or drop the bgp block")
 
 

@@ -21,9 +21,9 @@ def tunnel_findings(ctx: Context) -> Iterator[Finding]:
         yield from bad_ends
         if bad_ends:
             continue
-        pair = (frozenset(e.vcpe for e in tunnel.ends), tunnel.transport)
+        pair = (frozenset(e.node for e in tunnel.ends), tunnel.transport)
         if pair in pairs:
-            a, b = (e.vcpe for e in tunnel.ends)
+            a, b = (e.node for e in tunnel.ends)
             yield finding("R307", f"tunnel {label} joins {a} and {b} over the {tunnel.transport} "
                           f"a second time (tunnel {pairs[pair]} already does): it rides the same "
                           "underlay path, so it adds no redundancy, only a second BGP session "
@@ -41,28 +41,37 @@ def _ends(ctx: Context, i: int) -> Iterator[Finding]:
     label = tunnel.label(i)
     ends = tunnel.ends
     if len(ends) < 2:
-        have = f"only {ends[0].vcpe}" if ends else "no end at all"
+        have = f"only {ends[0].node}" if ends else "no end at all"
         yield finding("R307", f"tunnel {label} has {have}: a tunnel joins exactly two vCPEs",
                       ("tunnels", i, "ends"), "list both ends: {vcpe: ..., address: 169.254.x.y/30}")
     elif len(ends) > 2:
         yield finding("R307", f"tunnel {label} has {len(ends)} ends: a tunnel is point to point",
                       ("tunnels", i, "ends", 2),
                       "use one tunnel per pair of vCPEs (a hub has one tunnel to each spoke)")
-    elif ends[0].vcpe == ends[1].vcpe:
-        yield finding("R307", f"tunnel {label} has {ends[0].vcpe} on both ends: a tunnel joins two "
+    elif ends[0].node == ends[1].node:
+        yield finding("R307", f"tunnel {label} has {ends[0].node} on both ends: a tunnel joins two "
                       "different vCPEs", ("tunnels", i, "ends", 1, "vcpe"),
                       "name the remote vCPE as the second end")
 
 
-def _vpcs(ctx: Context, vcpe: str) -> set[str]:
-    return {ctx.index.vpc_of(n.vxnet) for n in ctx.topology.vcpes[vcpe].nics
-            if n.vxnet in ctx.index.vxnets}
+def _vpcs(ctx: Context, node: str) -> set[str]:
+    vcpe = ctx.topology.vcpes.get(node)
+    return {ctx.index.vpc_of(n.vxnet) for n in vcpe.nics if n.vxnet in ctx.index.vxnets} if vcpe else set()
 
 
 def _transport(ctx: Context, i: int) -> Iterator[Finding]:
     tunnel = ctx.topology.tunnels[i]
     label = tunnel.label(i)
-    a, b = (e.vcpe for e in tunnel.ends)
+    a, b = (e.node for e in tunnel.ends)
+    sites = [n for n in (a, b) if n in ctx.topology.sites]
+    if tunnel.transport == "internet" and sites:
+        yield from _site_transport(ctx, i, a, b)
+        return
+    if tunnel.transport == "private" and sites:
+        yield finding("R308", f"tunnel {label} uses transport private, but {sites[0]} is a site, "
+                      "outside every VPC: only the internet joins it to a cloud",
+                      ("tunnels", i, "transport"), "use transport: internet")
+        return
     va, vb = ctx.topology.vcpes[a], ctx.topology.vcpes[b]
     if tunnel.transport == "internet":
         if not va.public_ip and not vb.public_ip:
@@ -82,6 +91,28 @@ def _transport(ctx: Context, i: int) -> Iterator[Finding]:
                       "use transport: internet (with public_ip on at least one end)")
 
 
+def _site_transport(ctx: Context, i: int, a: str, b: str) -> Iterator[Finding]:
+    """A site behind NAT can only dial out; the other end must be reachable (V509). A
+    site not behind NAT needs a public address its peer can dial (R308)."""
+    label = ctx.topology.tunnels[i].label(i)
+    for node in (a, b):
+        site = ctx.topology.sites.get(node)
+        if site is not None and not site.nat and site.public_address is None:
+            yield finding("R308", f"tunnel {label} runs over the internet to site {node}, which has "
+                          "no public_address and is not marked nat: its peer cannot tell where it is",
+                          ("sites", node), f"add public_address: <its public IP> to {node}, or nat: "
+                          f"true if {node} is behind NAT (it then starts the tunnel)")
+            return
+    if not ctx.index.reachable(a) and not ctx.index.reachable(b):
+        why = {n: ("is behind NAT" if n in ctx.topology.sites else "has no public address")
+               for n in (a, b)}
+        yield finding("V509", f"tunnel {label} joins {a}, which {why[a]}, and {b}, which {why[b]}: "
+                      "neither can receive the first packet, so the two ends never meet",
+                      ("tunnels", i, "ends"),
+                      "give the cloud end a public address (public_ip: true on the vCPE): the "
+                      "site behind NAT dials it and keeps the NAT mapping open")
+
+
 def _addressing(i: int, label: str, subnets: dict[tuple[int, int], str],
                 ctx: Context) -> Iterator[Finding]:
     ends = ctx.topology.tunnels[i].ends
@@ -89,8 +120,8 @@ def _addressing(i: int, label: str, subnets: dict[tuple[int, int], str],
     path = ("tunnels", i, "ends", 1, "address")
     if first.version != second.version or first.cidr != second.cidr:
         guess = _partner(first)
-        yield finding("R310", f"tunnel {label}: the end addresses {first} ({ends[0].vcpe}) and "
-                      f"{second} ({ends[1].vcpe}) are not in one subnet, so the BGP session "
+        yield finding("R310", f"tunnel {label}: the end addresses {first} ({ends[0].node}) and "
+                      f"{second} ({ends[1].node}) are not in one subnet, so the BGP session "
                       "has no on-link neighbour", path,
                       f"did you mean {guess}?" if guess else "put both ends in one /30")
         return

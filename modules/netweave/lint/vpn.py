@@ -37,20 +37,16 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from (f for f in overlap_findings(ctx) if f.code == "V503")
 
 
-def _underlay(ctx: Context, vcpe: str) -> tuple[int, str]:
-    cloud_name, cloud = ctx.index.vcpe_cloud(vcpe)
-    return cloud.mtu, cloud_name
-
-
 def _tunnel_mtu(ctx: Context) -> Iterator[Finding]:
     topo = ctx.topology
     for i, tunnel in enumerate(topo.tunnels):
-        ends = [e.vcpe for e in tunnel.ends]
-        if len(ends) != 2 or any(n not in topo.vcpes or not topo.vcpes[n].nics for n in ends):
+        ends = [e.node for e in tunnel.ends]
+        if len(ends) != 2 or any(n not in topo.sites and (n not in topo.vcpes or not topo.vcpes[n].nics)
+                                 for n in ends):
             continue  # R307 explains the tunnel itself
-        if any(topo.vcpes[n].nics[0].vxnet not in ctx.index.vxnets for n in ends):
+        if any(n in topo.vcpes and topo.vcpes[n].nics[0].vxnet not in ctx.index.vxnets for n in ends):
             continue
-        (mtu_a, cloud_a), (mtu_b, cloud_b) = (_underlay(ctx, n) for n in ends)
+        (mtu_a, cloud_a), (mtu_b, cloud_b) = (ctx.index.underlay(n) for n in ends)
         underlay = min(mtu_a, mtu_b)
         narrow = cloud_a if mtu_a <= mtu_b else cloud_b
         overhead = OVERHEAD[tunnel.type][4]  # the public underlay is IPv4
@@ -58,7 +54,7 @@ def _tunnel_mtu(ctx: Context) -> Iterator[Finding]:
         label = tunnel.label(i)
         if tunnel.mtu is not None and tunnel.mtu > fits:
             yield finding("V501", f"tunnel {label} ({tunnel.type}) has MTU {tunnel.mtu}, but its "
-                          f"underlay carries {underlay} bytes (cloud {narrow}) and {tunnel.type} adds "
+                          f"underlay carries {underlay} bytes ({narrow}) and {tunnel.type} adds "
                           f"{overhead}: full-size packets would be fragmented or dropped"
                           + (" (ESP with padding, and NAT traversal's UDP header)"
                              if tunnel.type == "ipsec" else ""),
@@ -66,8 +62,10 @@ def _tunnel_mtu(ctx: Context) -> Iterator[Finding]:
                           f"use mtu: {fits} (the largest that fits), or leave it out for that default")
         elif tunnel.mtu is None and fits < 1280:
             yield finding("V501", f"tunnel {label} ({tunnel.type}) gets MTU {fits} from an underlay of "
-                          f"{underlay} bytes (cloud {narrow}): below 1280, IPv6 and many "
-                          "applications fail over it", ("clouds", narrow, "mtu"),
+                          f"{underlay} bytes ({narrow}): below 1280, IPv6 and many "
+                          "applications fail over it",
+                          ("sites", narrow[5:], "mtu") if narrow.startswith("site ")
+                          else ("clouds", narrow[6:], "mtu"),
                           f"raise the underlay MTU to at least {1280 + overhead}")
 
 

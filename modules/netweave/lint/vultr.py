@@ -27,8 +27,8 @@ def _peers(ctx: Context) -> dict[str, list[str]]:
     topo = ctx.topology
     peers: dict[str, list[str]] = defaultdict(list)
     for tunnel in topo.tunnels:
-        ends = [e.vcpe for e in tunnel.ends]
-        if len(ends) != 2 or not all(e in topo.vcpes and topo.vcpes[e].bgp for e in ends):
+        ends = [e.node for e in tunnel.ends]
+        if len(ends) != 2 or not all((r := topo.router(e)) is not None and r.bgp for e in ends):
             continue
         peers[ends[0]].append(ends[1])
         peers[ends[1]].append(ends[0])

@@ -59,6 +59,8 @@ class Index:
                 index.vxnets[vx_name] = VxnetInfo(vx_name, vpc_name, vx,
                                                   ("vpcs", vpc_name, "vxnets", vx_name, "cidr"))
         for name, host in topology.hosts.items():
+            if host.vxnet is None:  # a host at a site: not in any VPC
+                continue
             index.owners.append(AddressOwner("host", name, host.vxnet, host.address,
                                              ("hosts", name, "address")))
         for name, vcpe in topology.vcpes.items():
@@ -133,6 +135,8 @@ class Index:
             return list(self._hosts_by_vxnet.get(endpoint, ()))
         if endpoint in topo.vpcs:
             return list(self._hosts_by_vpc.get(endpoint, ()))
+        if endpoint in topo.sites:
+            return [name for name, host in topo.hosts.items() if host.site == endpoint]
         return []
 
     @cached_property
@@ -140,12 +144,34 @@ class Index:
         """vxnet -> its hosts in file order: one pass, not one per intent endpoint."""
         out: dict[str, list[str]] = {}
         for name, host in self.topology.hosts.items():
-            out.setdefault(host.vxnet, []).append(name)
+            if host.vxnet is not None:
+                out.setdefault(host.vxnet, []).append(name)
         return out
 
     @cached_property
     def _hosts_by_vpc(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for name, host in self.topology.hosts.items():
-            out.setdefault(self.vpc_of(host.vxnet), []).append(name)
+            if host.vxnet is not None:
+                out.setdefault(self.vpc_of(host.vxnet), []).append(name)
         return out
+
+    # --- tunnel ends: vCPEs and sites ------------------------------------------------------
+
+    def underlay(self, node: str) -> tuple[int, str]:
+        """The MTU of the path a tunnel end's packets leave by, and whose it is: a vCPE's
+        cloud, or a site's own uplink."""
+        site = self.topology.sites.get(node)
+        if site is not None:
+            return site.mtu, f"site {node}"
+        name, cloud = self.vcpe_cloud(node)
+        return cloud.mtu, f"cloud {name}"
+
+    def reachable(self, node: str) -> bool:
+        """Whether the other end of a tunnel can send to this end: a vCPE with a public
+        address, a site with a public address and not behind NAT."""
+        site = self.topology.sites.get(node)
+        if site is not None:
+            return not site.nat and site.public_address is not None
+        vcpe = self.topology.vcpes.get(node)
+        return vcpe is not None and vcpe.public_ip

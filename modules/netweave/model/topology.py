@@ -504,10 +504,12 @@ InstanceRefField = Annotated[
 
 class Host(Strict):
     """A workload VM: used for reachability checks and emulation. netweave does not create
-    it; ``instance`` names the QingCloud instance it is, for per-instance route pushes."""
+    it; ``instance`` names the QingCloud instance it is, for per-instance route pushes. It
+    lives in a vxnet of a VPC, or in the LAN of a site (exactly one of ``vxnet`` and ``site``)."""
 
-    vxnet: Name = Field(description="the vxnet the VM is in")
-    address: Address = Field(description="the VM's private address in that vxnet")
+    vxnet: Name | None = Field(None, description="the vxnet the VM is in")
+    site: Name | None = Field(None, description="the site whose LAN the host is in (instead of vxnet)")
+    address: Address = Field(description="the VM's private address in its vxnet or site LAN")
     instance: InstanceRefField | None = Field(
         None, description="QingCloud: the existing instance this host is (route pushes with "
                           "mechanism instance are delivered to it)")
@@ -565,13 +567,42 @@ class Vcpe(Strict):
     description: str | None = _text_field(NOTE)
 
 
+# --- sites ----------------------------------------------------------------------------
+
+class Site(Strict):
+    """A network outside every cloud (an office, a home, the VMs on a laptop) joined by a
+    gateway the user runs, a Linux box: netweave renders its configuration, the user
+    copies it there. Hosts at the site route the clouds' prefixes through the gateway."""
+
+    lan: Annotated[list[Cidr], Field(min_length=1)] = Field(
+        description="the site's LAN prefixes; the first holds the gateway and the site's hosts")
+    gateway: Address = Field(description="the gateway's address in the LAN: the router the site's "
+                                         "hosts send the clouds' prefixes to")
+    nat: bool = Field(False, description="behind NAT, no public address: the cloud end of a tunnel "
+                                         "has no endpoint for it; the site starts the tunnel and "
+                                         "keeps it alive")
+    public_address: Address | None = Field(
+        None, description="the gateway's public address (required unless nat is true)")
+    mtu: Mtu = Field(1500, description="MTU of the site's internet uplink the tunnels ride on")
+    bgp: Bgp | None = None
+    static_routes: list[StaticRoute] = Field(default_factory=list,
+                                             description="routes on the gateway itself")
+    description: str | None = None
+
+
 # --- tunnels --------------------------------------------------------------------------
 
 class TunnelEnd(Strict):
-    """One end of a tunnel: a vCPE and its address on the tunnel."""
+    """One end of a tunnel: a vCPE, or a site's gateway (exactly one of the two)."""
 
-    vcpe: Name = Field(description="the vCPE at this end")
+    vcpe: Name | None = Field(None, description="the vCPE at this end")
+    site: Name | None = Field(None, description="the site whose gateway is this end (instead of vcpe)")
     address: Interface = Field(description="tunnel interface address, e.g. 169.254.10.1/30")
+
+    @property
+    def node(self) -> str:
+        """The router at this end: the vCPE or the site (names are unique in a file)."""
+        return self.vcpe or self.site or ""
 
 
 class Tunnel(Strict):
@@ -597,7 +628,7 @@ class Tunnel(Strict):
     def label(self, index: int) -> str:
         if self.name:
             return self.name
-        vcpes = [e.vcpe for e in self.ends]
+        vcpes = [e.node for e in self.ends]
         return "--".join(vcpes) if vcpes else f"tunnel{index}"
 
 
@@ -682,7 +713,9 @@ class Topology(Strict):
     hosts: dict[Name, Host] = Field(default_factory=dict,
                                     description="workload VMs checked for reachability, by name")
     vcpes: dict[Name, Vcpe] = Field(default_factory=dict, description="router VMs (vCPEs), by name")
-    tunnels: list[Tunnel] = Field(default_factory=list, description="tunnels between vCPEs")
+    sites: dict[Name, Site] = Field(
+        default_factory=dict, description="networks outside the clouds, joined by a gateway the user runs")
+    tunnels: list[Tunnel] = Field(default_factory=list, description="tunnels between vCPEs and sites")
     vpn_servers: dict[Name, VpnServer] = Field(default_factory=dict,
                                                description="remote-access VPN servers, by name")
     security_groups: dict[Name, SecurityGroup] = Field(default_factory=dict,
@@ -708,6 +741,11 @@ def _without_null_defaults(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _without_null_defaults(value)
+
+    def router(self, name: str) -> Vcpe | Site | None:
+        """The router at a tunnel end: a vCPE or a site's gateway (both speak BGP, both
+        have static routes)."""
+        return self.vcpes.get(name) or self.sites.get(name)
 
 
 def json_schema() -> dict[str, Any]:

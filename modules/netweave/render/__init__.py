@@ -26,7 +26,7 @@ from netweave.design import Design
 from netweave.design.keys import key_specs
 from netweave.model.index import Index
 from netweave.model.topology import Topology
-from netweave.render import cloudinit, qingcloud
+from netweave.render import cloudinit, qingcloud, site
 from netweave.render.artifacts import File, HostRender, Rendered, RenderError
 from netweave.render.material import KeyMaterial, generate_keys, placeholder_keys
 from netweave.render.tunnels import rendered_tunnels
@@ -50,6 +50,12 @@ def public_hosts(topology: Topology) -> list[str]:
     return sorted(names)
 
 
+def site_addresses(topology: Topology) -> dict[str, str]:
+    """Sites not behind NAT, at the public address the topology gives them."""
+    return {n: str(s.public_address) for n, s in topology.sites.items()
+            if not s.nat and s.public_address is not None}
+
+
 def placeholder_addresses(topology: Topology) -> dict[str, str]:
     """192.0.2.10, .11, ... in name order: what ``render`` shows without deployed state."""
     return {name: str(PLACEHOLDER_NETWORK.network + 10 + i)
@@ -63,13 +69,16 @@ def render_topology(topology: Topology, index: Index, *,
     placeholders = placeholder_addresses(topology)
     given = dict(public_addresses or {})
     missing = frozenset(n for n in placeholders if n not in given)
-    addresses = {**{n: placeholders[n] for n in missing}, **given}
+    addresses = {**site_addresses(topology), **{n: placeholders[n] for n in missing}, **given}
     keys = keys or placeholder_keys(topology)
     rendered = Rendered(placeholder_keys=keys.placeholder, placeholder_addresses=bool(missing))
 
     tunnels = rendered_tunnels(design, addresses, missing)
     for name in sorted(topology.vcpes):
         rendered.hosts[name] = render_vcpe(design.vcpes[name], tunnels[name], keys)
+    for name in sorted(topology.sites):
+        rendered.hosts[name] = site.render_site(topology.sites[name], design.sites[name],
+                                                tunnels[name], keys)
     for name in sorted(topology.vpn_servers):
         server = topology.vpn_servers[name]
         endpoint = addresses.get(name, str(server.address))
@@ -120,7 +129,9 @@ def workload_route_snippets(topology: Topology, index: Index,
 
 
 def _deliver(host: HostRender) -> None:
-    if host.cloud == "vultr":
+    if host.cloud == "site":
+        site.deliver(host)
+    elif host.cloud == "vultr":
         host.artifacts[cloudinit.USER_DATA] = cloudinit.cloud_config(host).encode()
         host.manifest["delivery"] = {"type": "cloud-init", "user_data": cloudinit.USER_DATA}
     else:

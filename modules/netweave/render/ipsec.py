@@ -41,7 +41,8 @@ def ike_id(node: str) -> str:
 
 def connection(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
     return {"label": t.label, "local": t.local, "peer": t.peer, "transport": t.transport,
-            "endpoint_placeholder": endpoint.placeholder, "remote_addrs": endpoint.host,
+            "endpoint_placeholder": endpoint.placeholder,
+            "remote_addrs": endpoint.host or "%any",  # behind NAT: from whatever address it comes
             "keepalive": t.keepalive, "initiator": t.initiator, "local_id": ike_id(t.local),
             "remote_id": ike_id(t.peer), "if_id": t.if_id}
 

@@ -20,12 +20,19 @@ class PeerEndpoint:
     placeholder: bool   # not the real address: ``render`` without deployed state
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.port}" if self.host else ""
+
+    @property
+    def behind_nat(self) -> bool:
+        """The peer is a site behind NAT: no address to dial, it dials this end."""
+        return not self.host
 
 
 def peer_endpoint(side: TunnelSide, public_addresses: Mapping[str, str],
                   placeholder_names: frozenset[str] = frozenset()) -> PeerEndpoint:
     endpoint = side.endpoint
+    if endpoint.dials_in:  # lint R308/V509 make sure this end is the reachable one
+        return PeerEndpoint("", endpoint.port, False)
     if endpoint.address is not None:
         return PeerEndpoint(str(endpoint.address), endpoint.port, False)
     if endpoint.host not in public_addresses:
@@ -37,9 +44,11 @@ def peer_endpoint(side: TunnelSide, public_addresses: Mapping[str, str],
 def rendered_tunnels(design: Design, public_addresses: Mapping[str, str],
                      placeholder_names: frozenset[str] = frozenset()
                      ) -> dict[str, list[tuple[TunnelSide, PeerEndpoint]]]:
-    """vCPE name -> its tunnel ends with their endpoints, in topology order."""
+    """vCPE (or site) name -> its tunnel ends with their endpoints, in topology order."""
     if design.unusable_tunnels:
         raise RenderError(f"tunnel {design.unusable_tunnels[0]} needs exactly two distinct ends "
                           "(lint R307)")
-    return {name: [(t, peer_endpoint(t, public_addresses, placeholder_names)) for t in v.tunnels]
-            for name, v in design.vcpes.items()}
+    hosts = {name: v.tunnels for name, v in design.vcpes.items()}
+    hosts.update({name: s.tunnels for name, s in design.sites.items()})
+    return {name: [(t, peer_endpoint(t, public_addresses, placeholder_names)) for t in tunnels]
+            for name, tunnels in hosts.items()}

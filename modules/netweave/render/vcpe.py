@@ -91,7 +91,7 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
         "kind": "vcpe", "cloud": cloud,
         "interfaces": interfaces.manifest_interfaces(nics),
         "policy_routing": interfaces.policy_routing(nics),
-        "tunnels": [_tunnel_manifest(t, endpoint) for t, endpoint in ends],
+        "tunnels": [tunnel_manifest(t, endpoint) for t, endpoint in ends],
         "frr": ({"config": frr.CONFIG, "daemons": list(frr.DAEMONS),
                  "asn": bgp["asn"] if bgp else None,
                  "neighbors": [{"address": p["address"], "asn": p["asn"], "peer": p["name"]}
@@ -108,7 +108,7 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     return host
 
 
-def _tunnel_manifest(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
+def tunnel_manifest(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
     return {"name": t.label, "interface": t.interface, "type": t.type, "config": tunnel_path(t),
             "listen_port": t.listen_port, "local": str(t.local_address),
             "peer_address": str(t.peer_address), "peer": t.peer, "peer_endpoint": str(endpoint),
