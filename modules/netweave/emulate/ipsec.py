@@ -170,3 +170,13 @@ def start(ns: str, name: str, host: RenderedHost, folder: Path, procs: Processes
     wait_for_tun(ns, name)
     stand_in_interface(ns, tunnels[0])
     return settings, load_all(ns, settings)
+
+
+def kick(ns: str, settings: Path, host: RenderedHost) -> None:
+    """Once every end of the lab has loaded its connections, start the initiating ends'
+    SAs now: an initiator that came up before its peer backs off (IKE retransmits after
+    4, 7, 13, 23 s), as a booting router would. Bounded; the rendered config is unchanged."""
+    for tunnel in ipsec_tunnels(host):
+        if tunnel.get("initiator"):
+            swanctl(ns, settings, "--initiate", "--child", str(tunnel["name"]), "--timeout", "10",
+                    check=False)

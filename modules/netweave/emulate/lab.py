@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 from netweave.design import Design
@@ -27,7 +28,7 @@ from netweave.emulate.layout import LabLayout, VcpeLayout, build_layout
 from netweave.emulate.naming import Names, new_prefix, run_dir
 from netweave.emulate.processes import Processes
 from netweave.emulate.progress import Progress
-from netweave.emulate.rendered import RenderOutput
+from netweave.emulate.rendered import RenderedHost, RenderOutput
 from netweave.emulate.state import RunState
 from netweave.emulate.teardown import list_namespaces, teardown
 from netweave.model.index import Index
@@ -196,6 +197,8 @@ class Lab:
             self.state.created_wg_dir = True
             self._save()
 
+        charons: dict[str, tuple[str, Path, RenderedHost]] = {}  # name -> its charon
+
         def boot(name: str) -> None:
             layout, host, booted = self.layout.vcpes[name], rendered.host(name), self.booted[name]
             vcpe.note_not_run(host, booted)
@@ -207,7 +210,9 @@ class Lab:
                                  self.dir, booted)
             vcpe.start_openvpn(layout, host, self.procs, self.dir, booted)
             if ipsec.ipsec_tunnels(host):
-                ipsec.start(layout.ns, name, host, self.dir / "ipsec" / layout.ns, self.procs)
+                settings, _ = ipsec.start(layout.ns, name, host, self.dir / "ipsec" / layout.ns,
+                                          self.procs)
+                charons[name] = (layout.ns, settings, host)
                 booted.notes.append(ipsec.NOTE)
             vcpe.apply_iptables(layout, host)
             self._cloud_firewall(layout, booted)
@@ -216,6 +221,8 @@ class Lab:
         count = len(self.layout.vcpes)
         with self.progress.phase(f"vCPEs: netplan, sysctl, iptables, tunnels ({count})"):
             self._parallel(list(self.layout.vcpes), boot)
+        for ns, settings, host in charons.values():
+            ipsec.kick(ns, settings, host)
         tunnels = sorted({t for b in self.booted.values() for t in b.wg_configs})
         with self.progress.phase(f"WireGuard peers ({len(tunnels)} tunnels)"):
             self._parallel(tunnels, lambda tunnel: vcpe.connect_wireguard(
