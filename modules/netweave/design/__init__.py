@@ -99,7 +99,7 @@ class Design:
         resources.update({name: host_resources(name, s.cloud, s.public_ip, 1)
                           for name, s in servers.items()})
         sites = {name: SiteDesign(name, tuple(sides.get(name, ())), speakers.get(name),
-                                  tuple(ResolvedStaticRoute(r.destination, str(r.next_hop))
+                                  tuple(ResolvedStaticRoute(r.destination, r.next_hop, None)
                                         for r in site.static_routes if r.next_hop is not None))
                  for name, site in topology.sites.items()}
         return cls(topology, pushes, per_vxnet, links, unusable, sessions, vcpes, servers,

@@ -722,6 +722,11 @@ class Topology(Strict):
                                                        description="security groups, by name")
     intent: Intent | None = Field(None, description="reachability the design must keep")
 
+    def router(self, name: str) -> Vcpe | Site | None:
+        """The router at a tunnel end: a vCPE or a site's gateway (both speak BGP, both
+        have static routes)."""
+        return self.vcpes.get(name) or self.sites.get(name)
+
 
 class _EditorSchema(GenerateJsonSchema):
     """An optional key is left out, never written as null (lint refuses null, S102): no
@@ -741,11 +746,6 @@ def _without_null_defaults(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _without_null_defaults(value)
-
-    def router(self, name: str) -> Vcpe | Site | None:
-        """The router at a tunnel end: a vCPE or a site's gateway (both speak BGP, both
-        have static routes)."""
-        return self.vcpes.get(name) or self.sites.get(name)
 
 
 def json_schema() -> dict[str, Any]:
