@@ -584,10 +584,10 @@ class Site(Strict):
     public_address: Address | None = Field(
         None, description="the gateway's public address (required unless nat is true)")
     mtu: Mtu = Field(1500, description="MTU of the site's internet uplink the tunnels ride on")
-    bgp: Bgp | None = None
+    bgp: Bgp | None = Field(None, description="BGP on the gateway (default: no BGP)")
     static_routes: list[StaticRoute] = Field(default_factory=list,
                                              description="routes on the gateway itself")
-    description: str | None = None
+    description: str | None = _text_field(NOTE)
 
 
 # --- tunnels --------------------------------------------------------------------------
