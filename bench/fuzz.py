@@ -18,6 +18,9 @@ Each input is a bundled stack or a test case (``stacks/``, ``tests/cases/``,
   swapped for another name of the file, a number or a switch changed), so that most
   inputs stay usable topologies and reach, render, graph and diff run on them too.
 
+One input in five is padded with comment lines past 64 KiB, so that big files take the
+fast parser (yaml-rs) and small ones libyaml, as in real use.
+
 Each input runs in this process through the command line's own entry point
 (``netweave.cli.main``): ``lint`` in text, json and github formats, ``reach`` (text and
 json), ``graph`` (mermaid and dot), ``render`` and ``diff --no-plan`` against the file it
@@ -26,7 +29,8 @@ was made from. Counted:
 - crashes: a command exits 70 (the internal-error path: an exception we did not handle),
   or any exception escapes;
 - hangs: a command running longer than ``--hang-seconds`` (10), stopped by SIGALRM;
-- positionless findings: a lint finding without a line and column.
+- positionless findings: a lint finding without a line and column, or findings of a file
+  whose positions could not be built (they would all point at line 1, column 1).
 
     venv/bin/python bench/fuzz.py [--seed 1] [--count 10000] [--save DIR]
 
@@ -63,9 +67,14 @@ sys.path.insert(0, str(ROOT))
 
 from netweave import cli  # noqa: E402
 from netweave.lint import lint_bytes, report  # noqa: E402
+from netweave.model.source import CAREFUL_BELOW  # noqa: E402
 
 KINDS = ("byte", "token", "type", "structure", "value")
 HANG_SECONDS = 10.0
+# This share of inputs is padded with comment lines past CAREFUL_BELOW, so that both
+# parsers are exercised: the fast one (yaml-rs) for big files, libyaml for small ones.
+BIG_SHARE = 0.2
+PADDING_LINE = b"# padding: a big file takes the fast parser's path\n"
 
 
 def seed_files() -> list[Path]:
@@ -328,7 +337,10 @@ def inputs(seed: int, count: int) -> Iterator[tuple[int, str, Path, bytes]]:
         rng = random.Random(f"{seed}:{n}")  # each input on its own: replay one with --only
         base = rng.choice(files)
         kind = KINDS[n % len(KINDS)]
-        yield n, kind, base, MUTATORS[kind](rng, texts[base], docs[base])
+        data = MUTATORS[kind](rng, texts[base], docs[base])
+        if rng.random() < BIG_SHARE:  # past CAREFUL_BELOW: yaml-rs reads it, libyaml locates
+            data += b"\n" + PADDING_LINE * (CAREFUL_BELOW // len(PADDING_LINE) + 1)
+        yield n, kind, base, data
 
 
 # --- running the commands -------------------------------------------------------------
@@ -416,6 +428,10 @@ def run_input(number: int, kind: str, base: Path, data: bytes, work: Path, tally
     for f in result.findings:
         if f.line < 1 or f.column < 1:
             failed("positionless", "lint", f"{f.code} {f.message}")
+    if result.findings and result.source is not None and not result.source.values:
+        # the fast parser read what the positions parser refuses: every finding would
+        # fall back to line 1, column 1
+        failed("positionless", "lint", f"no positions for {len(result.findings)} findings")
     if result.topology is None:
         return
     tally.usable += 1

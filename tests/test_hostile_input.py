@@ -19,6 +19,7 @@ from netweave.model.source import MAX_DOCUMENT_BYTES, LoadError, parse
 ROOT = Path(__file__).resolve().parent.parent
 S2_PATH = ROOT / "stacks" / "s2-many-to-many.yaml"
 S2 = S2_PATH.read_text()
+PADDING = "# padding\n" * 8000  # past CAREFUL_BELOW: the fast parser reads the file
 COMMANDS = [["lint"], ["reach"], ["graph", "-o", "{out}/g.dot"], ["render", "--out", "{out}/r"]]
 
 
@@ -162,7 +163,8 @@ def test_a_huge_integer_in_a_file_with_merge_keys_is_refused_before_conversion()
 def test_a_huge_integer_as_a_key_is_refused() -> None:
     # (a 4,301-digit key is a syntax error: YAML limits implicit keys to 1,024 characters)
     text = S2.replace("  vm01:", "  " + "9" * 30 + ": {}\n  vm01:", 1)
-    assert [f.code for f in lint_text(text).findings][:1] == ["S005"]
+    assert [f.code for f in lint_text(text + PADDING).findings][:1] == ["S005"]  # yaml-rs: a number
+    assert [f.code for f in lint_text(text).findings][:1] == ["S106"]  # libyaml keeps key text
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
@@ -188,10 +190,20 @@ def test_diff_of_a_4301_digit_integer_reports_it(capsys: pytest.CaptureFixture[s
     ("1_000", 1000), ("1:20", "1:20"), ("1e3", 1000.0), ("True", True), ("~", None),
     ("2001-01-01", "2001-01-01"), (".5", 0.5), ("-.Inf", -math.inf),
 ])
-def test_plain_scalars_read_as_yaml_1_2_with_and_without_merge_keys(plain: str, value: object) -> None:
-    fast = parse(f"a: {plain}\n").data["a"]
-    slow = parse(f"a: {plain}\nb: {{<<: {{c: 1}}}}\n").data["a"]
-    assert (fast, type(fast)) == (value, type(value)) == (slow, type(slow))
+def test_plain_scalars_read_as_yaml_1_2_by_both_parsers(plain: str, value: object) -> None:
+    fast = parse(f"a: {plain}\n{PADDING}").data["a"]  # big: yaml-rs reads it
+    careful = parse(f"a: {plain}\n").data["a"]  # small: libyaml reads it
+    merged = parse(f"a: {plain}\nb: {{<<: {{c: 1}}}}\n{PADDING}").data["a"]  # big, merge keys
+    assert (fast, type(fast)) == (value, type(value)) == (careful, type(careful)) \
+        == (merged, type(merged))
+
+
+def test_a_big_file_yaml_rs_reads_but_libyaml_refuses_is_a_located_syntax_error() -> None:
+    # YAML 1.2 lets an anchor be defined again; libyaml refuses it. With a finding to
+    # locate, the refusal (with its place) is the answer, not findings all at line 1.
+    text = S2.replace("asn: 65001", "asn: &n 65001").replace("asn: 65002", "asn: &n 0") + PADDING
+    [f] = lint_text(text, "big.yaml").findings
+    assert (f.code, f.line) == ("S001", text[:text.index("&n 0")].count("\n") + 1)
 
 
 @pytest.mark.skipif(source_module._fast_loads is None, reason="yaml-rs is not installed")

@@ -116,13 +116,21 @@ def _lint(source: Source, families: Iterable[str]) -> LintResult:
     if topology is None or any(f.code.startswith("S") for f in found):
         result.findings = _located(found, source)
         result.unusable = True
-        return result
+        return _refused_by_the_careful_parser(result)
     result.topology = topology
     ctx = result.context = Context(topology, Index.build(topology))
     for name in families:
         found.extend(_family(name)(ctx))
     result.findings = _located(_without_consequences(found), source)
-    return result
+    return _refused_by_the_careful_parser(result)
+
+
+def _refused_by_the_careful_parser(result: LintResult) -> LintResult:
+    """A big file yaml-rs read but libyaml refuses (the two disagree on a few corners of
+    YAML) has findings nobody can locate: its syntax error, with its position, is the
+    answer instead."""
+    error = result.source.position_error if result.source is not None else None
+    return _load_failure(error) if error is not None else result
 
 
 # Warnings a model-wide search finds as consequences of another finding: shown only when

@@ -50,6 +50,10 @@ MAX_NUMBER_DIGITS = 20
 # (a segfault, not an error). Block nesting needs about one column per level, so files
 # whose lines are all shorter than this go to it; libyaml stops at 1,000 levels itself.
 _FAST_PARSER_MAX_LINE = 1000
+# Files up to this size (every hand-written stack) are read by the careful parser alone:
+# one reading, positions included (~1 ms per KiB). Bigger ones are read by yaml-rs and
+# located only when a finding needs it.
+CAREFUL_BELOW = 64 * 1024
 _BOM = "\ufeff"
 # What YAML 1.2 allows in a stream (section 5.1, c-printable): no C0 controls but tab,
 # LF and CR, no DEL, no C1 controls but NEL, no surrogates, no U+FFFE/U+FFFF.
@@ -88,12 +92,17 @@ class Source:
         self._values = values
         self._keys = keys
 
+    # The careful parser refused what the fast one read (they disagree on a few corners
+    # of YAML): findings cannot be located, and lint reports this error instead.
+    position_error: LoadError | None = None
+
     def _locate(self) -> None:
         try:
             located = _parse_with_positions(self.text, self.file)
             self._values, self._keys = located._values, located._keys
-        except LoadError:  # the fast parser accepted what PyYAML refuses: no positions
+        except LoadError as error:
             self._values, self._keys = {}, {}
+            self.position_error = error
 
     @property
     def values(self) -> dict[PathKey, Position]:
@@ -459,14 +468,18 @@ def _fast_parser_can_read(text: str) -> bool:
 def parse(text: str, file: str = "<string>") -> Source:
     """Parse one YAML document into a :class:`Source`; raise :class:`LoadError`.
 
-    The fast path (yaml-rs, a Rust parser that refuses duplicate keys itself) reads the
-    data; PyYAML builds positions when a finding needs one, and is the reference for
-    every error: whenever the fast parser objects, or a document uses merge keys it does
-    not support, PyYAML parses it and says exactly what and where. Both read plain
+    Files up to :data:`CAREFUL_BELOW` are read by PyYAML (libyaml) with positions. For
+    bigger ones the fast path (yaml-rs, a Rust parser that refuses duplicate keys itself)
+    reads the data; PyYAML builds positions when a finding needs one, and is the reference
+    for every error: whenever the fast parser objects, or a document uses merge keys it
+    does not support, PyYAML parses it and says exactly what and where (and when it
+    refuses what yaml-rs read, :attr:`Source.position_error` says why). Both read plain
     scalars as YAML 1.2 does. Control characters, oversized files and alias bombs are
     refused before either parser sees them (or, for aliases, as they expand).
     """
     text = _checked(text, file)
+    if len(text) <= CAREFUL_BELOW:
+        return _parse_with_positions(text, file)
     if _fast_loads is not None and "<<" not in text and _fast_parser_can_read(text):
         try:
             data = _fast_loads(text, parse_datetime=False,
