@@ -34,7 +34,7 @@ PUSHES
     cidr: 10.8.0.0/20
     vxnets: {vx04: {cidr: 10.8.0.0/20}}
     route_push:
-      - {destination: 192.168.1.0/24, next_hop: 10.8.0.2}
+      - {destination: 192.168.1.0/24, next_hop: vcpe03}
 hosts:
   vm01: {vxnet: vx01, address: 192.168.1.3, instance: {lookup: address}}
   vm11: {vxnet: vx01, address: 192.168.1.4}
@@ -56,7 +56,7 @@ vcpes:
     nics: [{vxnet: vx02, address: 172.17.0.2}]
     bgp: {asn: 65002, router_id: 10.255.0.2, advertise: [172.17.0.0/24]}
   vcpe03:
-    nics: [{vxnet: vx04, address: 10.8.0.2}]
+    nics: [{vxnet: vx04}]
     bgp: {asn: 65003, advertise: [10.8.0.0/20]}
     ssh_from: [198.51.100.0/24]
 tunnels:
@@ -143,8 +143,34 @@ def test_vcpe_nics_are_named_as_the_image_names_them_with_gateway_and_policy_tab
     assert (primary.name, str(primary.gateway), primary.default_route, primary.table) == \
         ("eth0", "192.168.1.1", True, None)
     assert (extra.name, extra.interface, extra.mtu, extra.table) == ("eth1", "192.168.3.5/24", 1450, 101)
-    [vultr] = d.vcpes["vcpe03"].nics
-    assert (vultr.name, vultr.default_route) == ("enp6s0", False)
+
+
+def test_a_vultr_nic_has_no_name_address_or_mtu_before_deploy() -> None:
+    # Vultr assigns the address at attach, cloud-init sets the MTU from its metadata, and
+    # the VM finds the NIC by MAC: nothing here may guess them (it once said enp6s0)
+    [vultr] = design().vcpes["vcpe03"].nics
+    assert (vultr.name, vultr.address, vultr.mtu, vultr.default_route) == (None, None, None, False)
+    assert vultr.assigned_at_deploy and (vultr.vxnet, vultr.vpc) == ("vx04", "vpc03")
+
+
+def test_a_vultr_push_names_its_router_whose_address_is_assigned_at_deploy() -> None:
+    [push] = design().pushes_of("vpc03")
+    assert (push.router, push.next_hop, push.via, push.vxnets) == ("vcpe03", None, "vcpe03", ("vx04",))
+    assert push.assigned_at_deploy
+
+
+def test_a_push_naming_a_router_with_a_fixed_address_stands_for_that_address() -> None:
+    [push] = design("      - {destination: 172.17.0.0/24, next_hop: vcpe01}").pushes_of("vpc01")
+    assert (push.router, str(push.next_hop), push.via, push.vxnets) == \
+        ("vcpe01", "192.168.1.2", "192.168.1.2", ("vx01",))
+    assert not push.assigned_at_deploy
+
+
+def test_the_router_id_of_a_vcpe_whose_address_is_assigned_is_its_lowest_tunnel_address() -> None:
+    d = design()
+    speaker = d.vcpes["vcpe03"].bgp
+    assert speaker is not None and str(speaker.router_id) == "169.254.3.2"
+    assert str(d.vcpes["vcpe01"].bgp.router_id) == "192.168.1.2"  # type: ignore[union-attr]
 
 
 def test_a_connected_static_route_leaves_by_the_nic_of_its_vxnet() -> None:

@@ -30,13 +30,15 @@ CIDR = ("not a network in CIDR notation: an IPv4 address (four numbers 0-255) an
         "length 0-32, e.g. 192.168.128.0/24")
 ADDRESS = ("not an IP address: four numbers 0-255 separated by dots, without a prefix length, "
            "e.g. 192.168.128.2")
+# a route push's next hop may also name its router (a Vultr VPC address is assigned at deploy)
+NEXT_HOP = "not an IP address (e.g. 192.168.128.2) nor the name of a vCPE or VPN server"
 INTERFACE = ("not an interface address: an IPv4 address (four numbers 0-255) and its prefix "
              "length 0-32, e.g. 169.254.10.1/30")
 # (line, column, message), 1-based like lint; the schema's words, never its regular expressions
 EXPECTED = [
     (2, 1, 'Missing property "version".'),
     (8, 11, CIDR),
-    (13, 19, ADDRESS),
+    (13, 19, NEXT_HOP),
     (19, 16, 'Incorrect type. Expected "integer".'),
     (19, 36, ADDRESS),
     (20, 11, 'Incorrect type. Expected "string".'),

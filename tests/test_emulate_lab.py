@@ -310,6 +310,35 @@ def test_vultr_firewall_admits_the_tunnel_port_from_the_peer_and_drops_anyone_el
     assert seen == {"peer": 1, "stranger": 1}
 
 
+def test_vultr_workloads_reach_qingcloud_through_the_address_the_vpc_nic_was_given(
+        machine: object) -> None:
+    # Vultr assigns the vCPE's VPC address; the lab stands in for it (an address no file of
+    # the topology names), serves it from a metadata service in the vCPE's namespace, and
+    # the rendered vultr-vpc.py finds the NIC by MAC there and configures it.
+    seen: dict[str, str] = {}
+
+    def probe(lab: Lab) -> None:
+        vcpe, app = lab.layout.vcpes["vultr-vcpe"], lab.layout.hosts["vultr-app"]
+        (nic,) = vcpe.nics
+        seen["stand_in"] = lab.layout.assigned["vultr-vcpe"]
+        seen["nic"] = subprocess.run(["ip", "-n", vcpe.ns, "-4", "-o", "addr", "show", "dev", nic.ifname],
+                                     capture_output=True, text=True).stdout
+        seen["route"] = subprocess.run(["ip", "-n", app.ns, "route", "get", "192.168.10.3"],
+                                       capture_output=True, text=True).stdout
+        status = lab.dir / "vm" / "vultr-vcpe" / "var/lib/netweave/vultr-vpc.json"
+        seen["status"] = status.read_text()
+    result = run(STACKS / "s3-hybrid-vultr.yaml", on_ready=probe)
+    assert result.ok and all(result.verdict.observed.values())
+    topology_addresses = {"10.8.0.2", "10.8.0.3", "192.168.10.2", "192.168.10.3"}
+    assert seen["stand_in"] not in topology_addresses
+    assert f"inet {seen['stand_in']}/20" in seen["nic"]
+    assert f"192.168.10.3 via {seen['stand_in']} dev eth0" in seen["route"]
+    status = json.loads(seen["status"])
+    assert (status["state"], status["address"], status["configured_by"]) == (
+        "ok", f"{seen['stand_in']}/20", "netweave (ifupdown)")
+    assert any("found ens7 by MAC" in n for n in result.notes)
+
+
 # --- remote access (S4) ----------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", [STACKS / "s4-remote-access.yaml", CASES / "s4-wireguard.yaml"])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from netweave.cli import main
 from netweave.design.names import IFNAMSIZ, tunnel_names
 from netweave.lint.schema import validate
@@ -184,15 +186,57 @@ def test_vultr_vcpe_gets_a_cloud_config_with_its_files_and_boot_command() -> Non
     doc = rendered.hosts["vultr-vcpe"].artifacts["user-data"].decode()
     assert doc.startswith("#cloud-config\n")
     assert "- path: /etc/frr/frr.conf" in doc
-    assert "runcmd:\n- - /bin/sh\n  - /etc/netweave/boot.sh" in doc
+    assert "- path: /etc/systemd/system/netweave-boot.service" in doc
 
 
-def test_vultr_vpc_workload_routes_come_from_its_route_push() -> None:
+def test_vultr_first_boot_starts_a_unit_that_runs_at_every_boot_instead_of_runcmd_once() -> None:
+    # cloud-init runcmd is PER_INSTANCE (cc_runcmd / cc_scripts_user): a failed first boot
+    # would never run again; runcmd only enables and starts the unit.
+    rendered = render_topology(*load("s3-hybrid-vultr"))
+    doc = yaml.safe_load(rendered.hosts["vultr-vcpe"].artifacts["user-data"].decode())
+    assert doc["runcmd"] == [["systemctl", "daemon-reload"],
+                             ["systemctl", "enable", "netweave-boot.service"],
+                             ["systemctl", "start", "--no-block", "netweave-boot.service"]]
+    unit = rendered.hosts["vultr-vcpe"].file("/etc/systemd/system/netweave-boot.service").content
+    assert "Restart=on-failure" in unit and "WantedBy=multi-user.target" in unit
+    assert "ExecStart=/bin/sh /etc/netweave/boot.sh" in unit
+
+
+def test_vultr_workload_routes_name_the_vcpe_until_its_address_is_assigned() -> None:
     rendered = render_topology(*load("s3-hybrid-vultr"))
     snippet = rendered.vpc_files["vultr-vpc"]["workload-routes.yaml"]
-    assert '- [ip, route, replace, "192.168.10.0/24", via, "10.8.0.2"]' in snippet
+    assert '"192.168.10.0/24", via, "<vultr-vcpe: VPC address assigned at deploy>"]' in snippet
+    assert "NOT USABLE YET" in snippet
     assert rendered.manifest["vpcs"]["vultr-vpc"]["workload_routes"] == "vultr-vpc/workload-routes.yaml"
     assert rendered.manifest["vpcs"]["qc-vpc"]["workload_routes"] is None
+    assert rendered.manifest["assigned_addresses"] == {"vultr-vcpe": None}
+
+
+def test_vultr_workload_routes_use_the_address_the_cloud_assigned() -> None:
+    rendered = render_topology(*load("s3-hybrid-vultr"), assigned_addresses={"vultr-vcpe": "10.8.7.77"})
+    snippet = rendered.vpc_files["vultr-vpc"]["workload-routes.yaml"]
+    assert '- [ip, route, replace, "192.168.10.0/24", via, "10.8.7.77"]' in snippet
+    assert "NOT USABLE YET" not in snippet
+    push = rendered.manifest["vpcs"]["vultr-vpc"]["route_push"][0]
+    assert push == {"destination": "192.168.10.0/24", "next_hop": "10.8.7.77",
+                    "assigned_at_deploy": "vultr-vcpe"}
+
+
+def test_vultr_vcpe_files_name_no_interface_address_or_mtu_for_its_vpc_nic() -> None:
+    rendered = render_topology(*load("s3-hybrid-vultr"), assigned_addresses={"vultr-vcpe": "10.8.7.77"})
+    host = rendered.hosts["vultr-vcpe"]
+    text = "\n".join(f.content for f in host.files if not f.path.endswith(".py"))
+    assert not re.search(r"\b(enp\d+s\d+|ens\d+|eth\d+)\b", text)
+    assert "10.8.0.2" not in text and "10.8.7.77" not in text  # neither guessed nor baked in
+    assert "netplan" not in text  # Debian 12 on Vultr: the image's own ifupdown, no second manager
+    assert all(f.path != "/etc/netplan/60-netweave.yaml" for f in host.files)
+    (nic,) = host.manifest["interfaces"]
+    assert (nic["name"], nic["address"], nic["mtu"], nic["assigned_at_deploy"]) == (None, None, None, True)
+
+
+def test_vultr_vcpe_router_id_is_its_tunnel_address_not_a_guessed_vpc_address() -> None:
+    rendered = render_topology(*load("s3-hybrid-vultr"))
+    assert " bgp router-id 169.254.20.2\n" in rendered.hosts["vultr-vcpe"].file("/etc/frr/frr.conf").content
 
 
 def test_render_is_deterministic_to_the_byte(tmp_path: Path) -> None:

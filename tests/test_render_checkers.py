@@ -75,7 +75,8 @@ def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 def test_the_scenarios_give_documents_to_check() -> None:
     assert len(_cloud_configs()) >= 2
     assert len(_each("/etc/frr/frr.conf")) == 10
-    assert len(_each(".yaml")) >= 7
+    assert len(_each(".yaml")) >= 6  # S3's Vultr vCPE has none: cloud-init's, by MAC
+    assert len(_each(".service")) >= 8
 
 
 @pytest.mark.parametrize(("where", "doc"), _cloud_configs(), ids=lambda v: str(v)[:40])
@@ -139,6 +140,25 @@ def test_mss_rules_parse_with_iptables_restore_test(where: str, path: str, rules
     proc = subprocess.run([tool, "--test"], input=rules, capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 0, f"{where}: {proc.stderr}"
+
+
+@pytest.mark.parametrize(("where", "path", "unit"), _each(".service"), ids=lambda v: str(v)[:40])
+def test_systemd_units_pass_systemd_analyze_verify(where: str, path: str, unit: str,
+                                                   tmp_path: Path) -> None:
+    _need("systemd-analyze")
+    target = tmp_path / Path(path).name
+    target.write_text(unit)
+    proc = _run(["systemd-analyze", "verify", str(target)])
+    assert proc.returncode == 0, f"{where}: {proc.stdout}{proc.stderr}"
+
+
+def test_systemd_analyze_catches_a_unit_that_could_never_restart(tmp_path: Path) -> None:
+    _need("systemd-analyze")
+    unit = RENDERED["s3-hybrid-vultr"].hosts["vultr-vcpe"].file(
+        "/etc/systemd/system/netweave-boot.service").content
+    target = tmp_path / "netweave-boot.service"
+    target.write_text(unit.replace("Restart=on-failure", "Restart=always"))  # refused for oneshot
+    assert _run(["systemd-analyze", "verify", str(target)]).returncode != 0
 
 
 def _netplan_generate(config: str, root: Path) -> subprocess.CompletedProcess[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from typing import Any
 
 import pulumi
@@ -12,6 +13,7 @@ import yaml
 from netweave.deploy import keys as keys_module
 from netweave.render.material import wireguard_from_private
 
+from tests.support.qingcloud_program import ProgramRun, run_program
 from tests.support.render_helpers import STACKS
 from tests.support.vultr_program import OS_ID, QC_EIP, RESERVED, Recorder, run_s3
 
@@ -161,6 +163,9 @@ def test_vultr_vpn_server_gets_an_instance_open_only_on_its_vpn_port() -> None:
     text = (STACKS / "s4-remote-access.yaml").read_text().replace(
         "  qc-pek3a:\n    provider: qingcloud\n    zone: pek3a\n",
         "  vultr-ams:\n    provider: vultr\n    region: ams\n").replace("cloud: qc-pek3a", "cloud: vultr-ams")
+    # Vultr assigns the VPN host's VPC address: none written, the push names the host
+    text = text.replace("    address: 192.168.20.5\n", "").replace("next_hop: 192.168.20.5",
+                                                                "next_hop: vpn01")
     recorder, _ = _declare(text)
     instance = _one(recorder, "vultr:index/instance:Instance")
     assert (instance.name, instance.inputs["reservedIpId"]) == ("vpn01", "vpn01-ip-id")
@@ -168,3 +173,87 @@ def test_vultr_vpn_server_gets_an_instance_open_only_on_its_vpn_port() -> None:
     assert (rule.inputs["protocol"], rule.inputs["port"], rule.inputs["subnetSize"]) == ("udp", "1194", 0)
     doc = yaml.safe_load(io.StringIO(_value(instance.inputs["userData"])))
     assert "/etc/openvpn/server/ovpn-vpn01.conf" in {f["path"] for f in doc["write_files"]}
+
+
+# --- the VPC address is Vultr's: read from the instance, fed to what needs it -------------
+
+def _s3_program() -> ProgramRun:
+    return run_program("s3-hybrid-vultr")
+
+
+def _topology_addresses() -> set[str]:
+    text = (STACKS / "s3-hybrid-vultr.yaml").read_text()
+    return set(re.findall(r"\b\d+\.\d+\.\d+\.\d+\b", text))
+
+
+def test_vultr_resources_are_children_of_components_in_one_tree() -> None:
+    run = _s3_program()
+    vcpe = run.named("vultr-vcpe", "netweave:vultr:Vcpe")
+    vpc = run.named("vultr-vpc", "netweave:vultr:Vpc")
+    group = run.named("vultr-vcpe-fw", "vultr:index/firewallGroup:FirewallGroup")
+    assert run.named("vultr-vcpe", "vultr:index/instance:Instance").parent == vcpe.urn
+    assert run.named("vultr-vcpe-ip", "vultr:index/reservedIp:ReservedIp").parent == vcpe.urn
+    assert group.parent == vcpe.urn
+    assert {r.parent for r in run.of_type("vultr:index/firewallRule:FirewallRule")} == {group.urn}
+    assert run.named("vultr-vpc", "vultr:index/vpc:Vpc").parent == vpc.urn
+    qc = run.named("qc-vcpe", "netweave:qingcloud:Vcpe")
+    assert vcpe.parent == qc.parent  # both clouds' hosts side by side under the stack
+
+
+def test_resources_keep_the_urns_they_had_at_the_stack_root_as_aliases() -> None:
+    run = _s3_program()
+    # an alias spec with noParent: the engine derives the URN the resource had at the root
+    # (same name and type) and updates it in place instead of replacing it
+    for name, typ in [("vultr-vcpe", "vultr:index/instance:Instance"),
+                      ("vultr-vcpe-ip", "vultr:index/reservedIp:ReservedIp"),
+                      ("vultr-vcpe-fw", "vultr:index/firewallGroup:FirewallGroup"),
+                      ("vultr-vpc", "vultr:index/vpc:Vpc")]:
+        assert run.named(name, typ).alias_urns == ["spec:::root"], name
+
+
+def test_workload_routes_go_through_the_address_vultr_assigned_not_one_the_topology_names() -> None:
+    run = _s3_program()
+    assigned = run.outputs["vultr"]["vpc_addresses"]["vultr-vcpe"]
+    instance = run.named("vultr-vcpe", "vultr:index/instance:Instance")
+    assert assigned == instance.state["internalIp"] == "10.8.8.5"
+    assert assigned not in _topology_addresses()
+    snippet = yaml.safe_load(run.outputs["workload_routes"]["vultr-vpc"])
+    assert snippet["bootcmd"] == [["ip", "route", "replace", "192.168.10.0/24", "via", assigned]]
+
+
+def test_the_instance_boots_with_nothing_that_waits_for_its_own_vpc_address() -> None:
+    run = _s3_program()
+    instance = run.named("vultr-vcpe", "vultr:index/instance:Instance")
+    doc = instance.inputs["userData"]
+    assert "10.8.8.5" not in doc and "10.8.0.2" not in doc
+    assert not re.search(r"\b(enp\d+s\d+|ens\d+)\b", doc)  # no guessed interface name
+
+
+def _workload_routes_with(internal_ip: str) -> Any:
+    recorder = Recorder()
+    recorder.vultr.internal_ip["vultr-vcpe"] = internal_ip
+    pulumi.runtime.set_mocks(recorder, project="netweave", stack="s3", preview=False)
+    got: dict[str, Any] = {}
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def program() -> pulumi.Output[Any]:
+        return run_s3(recorder)["workload_routes"].apply(got.update)
+
+    program()
+    return got
+
+
+def test_a_blank_internal_ip_stops_the_update_instead_of_routing_nowhere() -> None:
+    # terraform-provider-vultr #173: blank with several private networks or mid-attach
+    with pytest.raises(pulumi.RunError, match=r"Vultr reported no internal_ip for vultr-vcpe"):
+        _workload_routes_with("")
+
+
+def test_an_internal_ip_outside_the_vpc_is_refused() -> None:
+    with pytest.raises(pulumi.RunError, match=r"internal_ip 10\.9\.0\.7 .* not in VPC vultr-vpc"):
+        _workload_routes_with("10.9.0.7")
+
+
+def test_the_workload_routes_follow_whatever_address_vultr_gives() -> None:
+    got = _workload_routes_with("10.8.12.34")
+    assert '"192.168.10.0/24", via, "10.8.12.34"]' in got["vultr-vpc"]

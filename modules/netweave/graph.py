@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from netweave.design import Design
+from netweave.design.addresses import shown
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 
@@ -119,12 +120,14 @@ def build(topology: Topology, index: Index | None = None, design: Design | None 
         g.nodes[cid] = GraphNode(cid, name, "vcpe", f"{name}{asn}", cluster)
         for i, nic in enumerate(vcpe.nics):
             _edge(g, Edge(f"nic:{name}:{nic.vxnet}", cid, node_id("vx", nic.vxnet), "nic",
-                          f"eth{i} {nic.address}"))
+                          f"eth{i} {nic.address}" if nic.address is not None
+                          else f"NIC {i}, address assigned at deploy"))
     for name, vpn in topology.vpn_servers.items():
         sid = node_id("vpn", name)
         cluster = _vpc_cluster(index, vpn.vxnet)
         g.nodes[sid] = GraphNode(sid, name, "vpn_server",
-                            f"{name}\n{vpn.type} {vpn.address}\nclients {vpn.client_pool}", cluster)
+                            f"{name}\n{vpn.type} {shown(vpn.address)}\nclients {vpn.client_pool}",
+                            cluster)
         _edge(g, Edge(f"attach:{name}", sid, node_id("vx", vpn.vxnet), "attach"))
     for i, tunnel in enumerate(topology.tunnels):
         if len(tunnel.ends) != 2:
@@ -157,10 +160,14 @@ def _pushes(g: Graph, design: Design, index: Index) -> None:
     """Route pushes grouped by (receiving vxnet, next-hop owner): one dashed edge each."""
     grouped: dict[tuple[str, str], list[str]] = {}
     for push in design.route_pushes:
-        owner = index.owner_at(push.vpc, push.next_hop)
-        if owner is None or owner.kind == "host":
-            continue
-        target = node_id("vcpe" if owner.kind == "nic" else "vpn", owner.name)
+        if push.router is not None:  # next_hop names the router (its address may be assigned)
+            kind, name = ("vcpe" if push.router in design.vcpes else "vpn"), push.router
+        else:
+            owner = index.owner_at(push.vpc, push.next_hop) if push.next_hop is not None else None
+            if owner is None or owner.kind == "host":
+                continue
+            kind, name = ("vcpe" if owner.kind == "nic" else "vpn"), owner.name
+        target = node_id(kind, name)
         for vx in push.vxnets:
             grouped.setdefault((vx, target), []).append(str(push.destination))
     for (vx, target), dests in grouped.items():

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from tests.support.vultr_program import OS_ID, _key_outputs
+from tests.support.vultr_program import OS_ID, VpcAddresses, _key_outputs
 
 QC = "pulumi-python:dynamic/qingcloud:"
 
@@ -27,6 +27,7 @@ class Registered:
     secret_inputs: set[str] = field(default_factory=set)
     state: dict[str, Any] = field(default_factory=dict)  # the mock outputs the program saw
     import_id: str = ""
+    alias_urns: list[str] = field(default_factory=list)  # the URNs it was known by before
 
     @property
     def short_type(self) -> str:
@@ -44,12 +45,17 @@ class FakeCloud(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.eips = 0
+        self.vultr = VpcAddresses()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ.startswith("pulumi-python:dynamic/netweave:"):
             outputs.update(_key_outputs(outputs))
             return f"{args.name}-id", outputs
+        if args.typ == "vultr:index/vpc:Vpc":
+            self.vultr.vpc(f"{args.name}-id", args.inputs)
+        if args.typ == "vultr:index/instance:Instance":
+            outputs["internalIp"] = self.vultr.instance(args.name, args.inputs)
         if args.typ == "vultr:index/reservedIp:ReservedIp":
             outputs["subnet"] = f"203.0.113.{10 + len(outputs.get('label', '')) % 200}"
         kind = args.typ.removeprefix(QC)
@@ -96,8 +102,18 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 request.type, request.name, response.urn, inputs, request.parent,
                 list(request.dependencies),
                 {k: list(v.urns) for k, v in request.propertyDependencies.items()}, response.id,
-                secrets, dict(self.resources[response.urn].state), request.importId))
+                secrets, dict(self.resources[response.urn].state), request.importId,
+                list(request.aliasURNs) + [_alias_text(a) for a in request.aliases]))
         return response
+
+
+def _alias_text(alias: Any) -> str:
+    """An alias as the engine gets it: a URN, or a spec (noParent: it was at the root)."""
+    if alias.urn:
+        return str(alias.urn)
+    spec = alias.spec
+    where = "root" if spec.noParent else (spec.parentUrn or "parent")
+    return f"spec:{spec.name or ''}:{spec.type or ''}:{where}"
 
 
 @dataclass

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import netaddr
 import pulumi
 from netweave.render.material import tls_from_private, wireguard_from_private
 
@@ -14,13 +15,43 @@ RESERVED = {"vultr-vcpe-ip": "203.0.113.20", "vpn01-ip": "203.0.113.30"}
 
 
 @dataclass
+class VpcAddresses:
+    """What Vultr does when an instance attaches to a VPC: it picks the address itself
+    (the attach call takes only the VPC id) and reports it as ``internal_ip``. The mock
+    hands out addresses from the middle of the VPC's subnet (10.8.8.5, .6, ... in S3):
+    none of them is an address the topology names. ``internal_ip`` overrides by name."""
+
+    subnets: dict[str, netaddr.IPNetwork] = field(default_factory=dict)  # VPC id -> subnet
+    given: int = 0
+    internal_ip: dict[str, str] = field(default_factory=dict)
+
+    def vpc(self, vpc_id: str, inputs: dict[str, Any]) -> None:
+        self.subnets[vpc_id] = netaddr.IPNetwork(f"{inputs['v4Subnet']}/{int(inputs['v4SubnetMask'])}")
+
+    def instance(self, name: str, inputs: dict[str, Any]) -> str:
+        if name in self.internal_ip:
+            return self.internal_ip[name]
+        ids = [i for i in inputs.get("vpcIds") or [] if i in self.subnets]
+        if len(ids) != 1:  # none, or several: blank (terraform-provider-vultr #173)
+            return ""
+        subnet = self.subnets[ids[0]]
+        self.given += 1
+        return str(subnet.network + subnet.size // 2 + 4 + self.given)
+
+
+@dataclass
 class Recorder(pulumi.runtime.Mocks):
     registered: list[pulumi.runtime.MockResourceArgs] = field(default_factory=list)
     calls: list[pulumi.runtime.MockCallArgs] = field(default_factory=list)
+    vultr: VpcAddresses = field(default_factory=VpcAddresses)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.registered.append(args)
         state = dict(args.inputs)
+        if args.typ == "vultr:index/vpc:Vpc":
+            self.vultr.vpc(f"{args.name}-id", args.inputs)
+        if args.typ == "vultr:index/instance:Instance":
+            state["internalIp"] = self.vultr.instance(args.name, args.inputs)
         if args.typ == "vultr:index/reservedIp:ReservedIp":
             state["subnet"] = RESERVED[args.name]
         if args.typ.startswith("pulumi-python:dynamic/netweave:"):
@@ -63,13 +94,14 @@ def run_s3(recorder: Recorder, text: str | None = None) -> dict[str, Any]:
     topology, index = from_text(text) if text else load("s3-hybrid-vultr")
     design = Design.build(topology, index)
     ring = KeyRing("keys", design.keys)
-    reserved = vultr.reserve_addresses(design, index)
+    hosts = vultr.declare_hosts(design, index, stack="s3")
     addresses: dict[str, Any] = {n: QC_EIP for n in topology.vcpes if n.startswith("qc-")}
-    addresses.update({n: r.subnet for n, r in reserved.items()})
+    addresses.update({n: ip for n, h in hosts.items() if (ip := h.public_ip) is not None})
     rendered = rendered_output(topology, index, addresses, ring.material, design=design)
     user_data = {n: vultr_user_data(rendered, n) for n in design.hosts_in("vultr")}
-    deployment = vultr.build_vultr(design, index, user_data, reserved, addresses, stack="s3")
-    return {"ring": ring, "rendered": rendered, "user_data": user_data, "deployment": deployment}
+    deployment = vultr.build_vultr(design, index, hosts, user_data, addresses, stack="s3")
+    return {"ring": ring, "rendered": rendered, "user_data": user_data, "deployment": deployment,
+            "workload_routes": vultr.workload_routes(design, index, deployment), "design": design}
 
 
 QC_EIP = "198.18.0.1"

@@ -43,7 +43,7 @@ from netweave.lint import LintResult, lint_file, report
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 from netweave.paths import project_dir
-from netweave.render import Rendered, site_addresses, workload_route_snippets
+from netweave.render import Rendered, site_addresses
 
 PROJECT_DIR = project_dir()
 
@@ -141,8 +141,9 @@ def deploy(topology: Topology, index: Index, stack: str,
         if created.public_ip is not None:
             out.public_addresses[name] = created.public_ip
     out.keys = KeyRing("keys", design.keys)
-    reserved = vultr.reserve_addresses(design, index)
-    out.public_addresses.update({n: r.subnet for n, r in reserved.items()})
+    vultr_hosts = vultr.declare_hosts(design, index, stack)  # their reserved IPs, at once
+    out.public_addresses.update({n: ip for n, h in vultr_hosts.items()
+                                 if (ip := h.public_ip) is not None})
     out.public_addresses.update({n: pulumi.Output.from_input(a)  # sites: what the file says
                                  for n, a in site_addresses(topology).items()})
     # 2. Render once every public address and key is known.
@@ -156,10 +157,9 @@ def deploy(topology: Topology, index: Index, stack: str,
             image_id=config.get("qingcloudImage") or DEFAULT_IMAGE,
             instance_type=config.get("qingcloudInstanceType") or DEFAULT_INSTANCE_TYPE,
             login_keypair=config.get("qingcloudLoginKeypair")))
-    vultr_hosts = design.hosts_in("vultr")
     if vultr.vultr_vpcs(topology, index) or vultr_hosts:
         user_data = {n: vultr_user_data(out.rendered, n) for n in vultr_hosts}
-        out.vultr = vultr.build_vultr(design, index, user_data, reserved, out.public_addresses,
+        out.vultr = vultr.build_vultr(design, index, vultr_hosts, user_data, out.public_addresses,
                                       stack=stack)
     return out
 
@@ -176,7 +176,8 @@ def export(topology: Topology, index: Index, deployment: Deployment,
     pulumi.export("public_addresses", deployment.public_addresses)
     if deployment.vultr is not None:
         pulumi.export("vultr", vultr.exports(deployment.vultr))
-        pulumi.export("workload_routes", workload_route_snippets(topology, index, design))
+        # the workloads' routes name the VPC addresses Vultr assigned (internal_ip)
+        pulumi.export("workload_routes", vultr.workload_routes(design, index, deployment.vultr))
     if deployment.rendered is not None and topology.vpn_servers:
         pulumi.export("vpn_client_profiles", client_profiles(deployment.rendered))
     if deployment.rendered is not None and topology.sites:

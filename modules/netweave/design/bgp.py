@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import netaddr
 
+from netweave.design.addresses import router_id
 from netweave.design.tunnels import TunnelLink
 from netweave.model.topology import Topology
 
@@ -44,7 +45,9 @@ class BgpSession:
 class BgpSpeaker:
     vcpe: str
     asn: int
-    router_id: netaddr.IPAddress      # bgp.router_id, else the primary NIC address
+    # bgp.router_id, else the primary NIC address, else (Vultr) the lowest tunnel address;
+    # None: FRR picks one (design/addresses.py router_id)
+    router_id: netaddr.IPAddress | None
     announces: tuple[netaddr.IPNetwork, ...]
     sessions: tuple[BgpSession, ...]  # in tunnel order
 
@@ -72,7 +75,7 @@ def build_bgp(topology: Topology, links: Sequence[TunnelLink],
     for name, vcpe in topology.vcpes.items():
         if vcpe.bgp is None:
             continue
-        speakers[name] = BgpSpeaker(name, vcpe.bgp.asn, vcpe.bgp.router_id or vcpe.nics[0].address,
+        speakers[name] = BgpSpeaker(name, vcpe.bgp.asn, router_id(topology, name),
                                     declared.get(name, ()), tuple(by_vcpe.get(name, ())))
     for name, site in topology.sites.items():  # a site's gateway: its LAN address by default
         if site.bgp is None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import netaddr
 
+from netweave.design.addresses import assigns_addresses
 from netweave.design.bgp import BgpSpeaker
 from netweave.design.names import IFNAMSIZ, nic_name, short_name
 from netweave.design.tunnels import OVERHEAD, TunnelSide
@@ -24,19 +25,28 @@ L2TP_PORTS = (500, 4500, 1701)
 
 @dataclass(frozen=True, slots=True)
 class NicInterface:
-    """One NIC of a deployed host, as its Debian 12 image names and configures it."""
+    """One NIC of a deployed host, as its image names and configures it.
+
+    A NIC in a Vultr VPC has no name, address or MTU here: Vultr assigns the address when
+    the VM attaches, cloud-init configures the NIC by MAC from Vultr's metadata (with the
+    MTU the metadata gives), and the VM finds it by MAC at boot (render/vpc_nic.py)."""
 
     index: int                 # 0: the primary NIC
-    name: str                  # eth0 (QingCloud), enp6s0 (Vultr)...
+    name: str | None           # eth0 (QingCloud); None: found by MAC on the VM (Vultr)
     vxnet: str
+    vpc: str
     cidr: netaddr.IPNetwork    # the vxnet's network
-    address: netaddr.IPAddress
+    address: netaddr.IPAddress | None  # None: assigned by the cloud at deploy (Vultr)
     gateway: netaddr.IPAddress  # the VPC router sits at .1 of every vxnet
-    mtu: int
+    mtu: int | None            # None: the cloud's (Vultr's metadata, via cloud-init)
     # Vultr: the internet default route belongs to the public NIC (Vultr's own config);
     # a Vultr VPC has no router at .1 to send it to.
     default_route: bool
     table: int | None          # extra NICs answer from their own address: own table
+
+    @property
+    def assigned_at_deploy(self) -> bool:
+        return self.address is None
 
     @property
     def interface(self) -> str:
@@ -68,6 +78,8 @@ class VcpeDesign:
     static_routes: tuple[ResolvedStaticRoute, ...]
     bgp: BgpSpeaker | None
     public_ip: bool
+    cloud_name: str = ""       # its clouds.<name>
+    underlay_mtu: int = 1500   # that cloud's mtu: what its internet tunnels ride on
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +97,16 @@ class VpnServerDesign:
 
 
 def nic_interfaces(index: Index, cloud: str,
-                   nics: list[tuple[str, netaddr.IPAddress, int | None]]) -> tuple[NicInterface, ...]:
+                   nics: list[tuple[str, netaddr.IPAddress | None, int | None]]) -> tuple[NicInterface, ...]:
     """nics: (vxnet, address, mtu) in NIC order; the first is the primary."""
     out = []
     for i, (vxnet, address, mtu) in enumerate(nics):
-        cidr = index.vxnets[vxnet].cidr
-        out.append(NicInterface(i, nic_name(cloud, i), vxnet, cidr, address,
-                                netaddr.IPAddress(cidr.first + 1, cidr.version), mtu or 1500,
+        cidr, vpc = index.vxnets[vxnet].cidr, index.vpc_of(vxnet)
+        gateway = netaddr.IPAddress(cidr.first + 1, cidr.version)
+        if assigns_addresses(cloud):  # name, address and MTU are the cloud's (lint A212/A213)
+            out.append(NicInterface(i, None, vxnet, vpc, cidr, None, gateway, None, False, None))
+            continue
+        out.append(NicInterface(i, nic_name(cloud, i), vxnet, vpc, cidr, address, gateway, mtu or 1500,
                                 i == 0 and cloud == "qingcloud", TABLE_BASE + i if i > 0 else None))
     return tuple(out)
 
@@ -104,10 +119,13 @@ def static_routes(topology: Topology, index: Index, vcpe: str,
             routes.append(ResolvedStaticRoute(route.destination, route.next_hop, None))
             continue
         # a connected destination: route it out of the NIC whose vxnet holds it
-        nic_name = next((nic.name for nic in nics
-                         if route.destination in nic.cidr or nic.cidr in route.destination),
-                        nics[0].name)
-        routes.append(ResolvedStaticRoute(route.destination, None, nic_name))
+        nic = next((nic for nic in nics
+                    if route.destination in nic.cidr or nic.cidr in route.destination), nics[0])
+        if nic.name is None:
+            # A NIC found by MAC on the VM (Vultr) has no name here: its whole network is
+            # connected anyway (the kernel's route); a part of it needs a next hop (R330).
+            continue
+        routes.append(ResolvedStaticRoute(route.destination, None, nic.name))
     return tuple(routes)
 
 
@@ -122,12 +140,13 @@ def build_hosts(topology: Topology, index: Index, tunnels: Mapping[str, list[Tun
                 ) -> tuple[dict[str, VcpeDesign], dict[str, VpnServerDesign]]:
     vcpes = {}
     for name, node in topology.vcpes.items():
-        cloud = index.vcpe_cloud(name)[1].provider
+        cloud_name, cloud_cfg = index.vcpe_cloud(name)
+        cloud = cloud_cfg.provider
         nics = nic_interfaces(index, cloud, [(n.vxnet, n.address, n.mtu) for n in node.nics])
         vcpes[name] = VcpeDesign(
             name, cloud, index.vcpe_vpc(name), tuple(sorted({index.vpc_of(n.vxnet) for n in node.nics})),
             nics, tuple(tunnels.get(name, ())), static_routes(topology, index, name, nics),
-            speakers.get(name), node.public_ip)
+            speakers.get(name), node.public_ip, cloud_name, cloud_cfg.mtu)
     servers = {}
     for name, server in topology.vpn_servers.items():
         cloud_cfg = index.cloud_of_vxnet(server.vxnet)[1]

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 
 IFNAMSIZ = 15
 
-# How each cloud's Debian 12 image names the NICs we configure. QingCloud: eth0, eth1...
-# in attach order. Vultr: the public NIC is enp1s0 (left to Vultr's own network config),
-# VPC NICs follow as enp6s0, enp7s0...
-_NIC_NAMES = {"qingcloud": ("eth", 0, ""), "vultr": ("enp", 6, "s0")}
+# How each cloud's image names the NICs we configure. QingCloud: eth0, eth1... in attach
+# order. Vultr: none — its names follow the PCI slot (enp6s0; ens7 in older images), so
+# its VPC NIC is found by MAC on the VM (render/vpc_nic.py) and never named here.
+_NIC_NAMES = {"qingcloud": ("eth", 0, "")}
 # The NIC a host's internet traffic leaves by: QingCloud's primary NIC (the EIP is
-# translated to its address), Vultr's public NIC (left to Vultr's own configuration).
-PUBLIC_NIC = {"qingcloud": "eth0", "vultr": "enp1s0"}
+# translated to its address). Vultr: not named (its public NIC is Vultr's own, named by
+# PCI slot); what needs it finds it by the route to the peer, or does without.
+PUBLIC_NIC: dict[str, str | None] = {"qingcloud": "eth0", "vultr": None}
 
 TUNNEL_PREFIX = {"wireguard": "wg-", "openvpn": "ovpn-", "ipsec": "xfrm-"}
 

@@ -1,14 +1,16 @@
 """Route pushes: who receives which route, towards which next hop, by which mechanism.
 
 A push goes to the vxnets it lists; without ``vxnets`` it goes to the vxnet of its VPC
-that holds its next hop (the next hop must be on-link for the VMs that receive it). An
-explicit empty list, ``vxnets: []``, means exactly that: no vxnet receives the push (lint
-warns, R315). A QingCloud ``route-table`` push is different: its rule sits in the route
-table bound to the next hop's vxnet — the VPC's default table, bound to every vxnet — so
-the VPC router forwards the packets of every VM of the VPC (``vxnets`` cannot narrow it,
-R321); the VMs themselves hold no route. Every consumer — the forwarding model, the
-Pulumi program, the emulator, the graph, the rendered Vultr snippet — reads this fan-out;
-none works it out again.
+that holds its next hop (the next hop must be on-link for the VMs that receive it; for
+``next_hop: <router>``, the vxnets the router has a leg in — on Vultr its address there
+is assigned at deploy and the push carries the router's name). An explicit empty list,
+``vxnets: []``, means exactly that: no vxnet receives the push (lint warns, R315). A
+QingCloud ``route-table`` push is different: its rule sits in the route table bound to
+the next hop's vxnet — the VPC's default table, bound to every vxnet — so the VPC router
+forwards the packets of every VM of the VPC (``vxnets`` cannot narrow it, R321); the VMs
+themselves hold no route. Every consumer — the forwarding model, the Pulumi program, the
+emulator, the graph, the rendered Vultr snippet — reads this fan-out; none works it out
+again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import NamedTuple
 
 import netaddr
 
+from netweave.design.addresses import AssignedAtDeploy, named_on_link, push_next_hop
 from netweave.model.index import Index
 from netweave.model.source import PathKey
 from netweave.model.topology import Topology
@@ -54,18 +57,26 @@ class PushedRoute(NamedTuple):
     vpc: str
     position: int                 # index in vpcs.<vpc>.route_push
     destination: netaddr.IPNetwork
-    next_hop: netaddr.IPAddress
-    via: str                      # the next hop as text (shared between pushes)
+    # None: the cloud assigns the next hop's address at deploy (``next_hop: <router>`` on
+    # Vultr), or the named router has no leg in the VPC (lint R301)
+    next_hop: netaddr.IPAddress | None
+    via: str                      # the next hop as text: its address, else the router's name
     vxnets: tuple[str, ...]       # receiving vxnets: whose VMs' packets follow the route
     hosts: tuple[str, ...]        # the workload VMs in them (topology ``hosts``)
     explicit: bool                # the file lists ``vxnets`` (possibly empty)
     mechanism: PushMechanism
     on_link: tuple[str, ...]      # the vxnet of the VPC holding the next hop (or none)
     instances: tuple[str, ...] = ()  # ``instance``: the receiving hosts that name their instance
+    router: str | None = None     # the router ``next_hop`` names, if it names one
 
     @property
     def path(self) -> PathKey:
         return ("vpcs", self.vpc, "route_push", self.position)
+
+    @property
+    def assigned_at_deploy(self) -> bool:
+        """The next hop is a router whose address here the cloud assigns at deploy."""
+        return self.next_hop is None and self.router is not None
 
     @property
     def by_router(self) -> bool:
@@ -99,8 +110,12 @@ class VxnetPushes:
 
 
 def unique_routes(pushes: Iterable[PushedRoute]) -> list[tuple[netaddr.IPNetwork, netaddr.IPAddress]]:
+    """(destination, next hop), first occurrence kept; a next hop assigned at deploy has
+    no address to hand out yet (Vultr: the snippet gets it from the deploy)."""
     seen: dict[tuple[int, int, int, int], tuple[netaddr.IPNetwork, netaddr.IPAddress]] = {}
     for p in pushes:
+        if p.next_hop is None:
+            continue
         key = (p.destination.first, p.destination.last, p.destination.version, int(p.next_hop))
         seen.setdefault(key, (p.destination, p.next_hop))
     return list(seen.values())
@@ -131,23 +146,29 @@ def build_pushes(topology: Topology, index: Index, hosts: Mapping[str, tuple[str
         disjoint = all(a[1] < b[0] for a, b in pairwise(spans))
         every_vxnet = tuple(vpc.vxnets)
         # Pushes share few next hops: resolve each once (parsed addresses are shared objects).
-        resolved: dict[int, tuple[str, tuple[str, ...]]] = {}
+        resolved: dict[int, tuple[str, tuple[str, ...], netaddr.IPAddress | None]] = {}
         for i, push in enumerate(vpc.route_push):
             hop = push.next_hop
             found = resolved.get(id(hop))
             if found is None:
-                on_link: tuple[str, ...]
-                if disjoint:
-                    at = bisect_right(starts, hop.value) - 1
-                    on_link = (spans[at][2],) if at >= 0 and hop.value <= spans[at][1] \
-                        and hop.version == vpc.vxnets[spans[at][2]].cidr.version else ()
-                else:  # overlapping vxnets (lint A202): every one holding it, in file order
-                    on_link = tuple(n for n, vx in vpc.vxnets.items()
-                                    if vx.cidr.version == hop.version and hop in vx.cidr)
-                via = text.get(hop.value)
-                if via is None:
-                    via = text[hop.value] = str(hop)
-                found = resolved[id(hop)] = (via, on_link)
+                if isinstance(hop, str):  # a router's name: on-link where it has a leg
+                    address = push_next_hop(topology, vpc_name, push)
+                    known = None if address is None or isinstance(address, AssignedAtDeploy) else address
+                    found = resolved[id(hop)] = (str(known) if known is not None else hop,
+                                                 named_on_link(topology, vpc_name, hop), known)
+                else:
+                    on_link: tuple[str, ...]
+                    if disjoint:
+                        at = bisect_right(starts, hop.value) - 1
+                        on_link = (spans[at][2],) if at >= 0 and hop.value <= spans[at][1] \
+                            and hop.version == vpc.vxnets[spans[at][2]].cidr.version else ()
+                    else:  # overlapping vxnets (lint A202): every one holding it, in file order
+                        on_link = tuple(n for n, vx in vpc.vxnets.items()
+                                        if vx.cidr.version == hop.version and hop in vx.cidr)
+                    via = text.get(hop.value)
+                    if via is None:
+                        via = text[hop.value] = str(hop)
+                    found = resolved[id(hop)] = (via, on_link, hop)
             mechanism = (PushMechanism(push.mechanism)
                          if push.mechanism and cloud_default is PushMechanism.INSTANCE else cloud_default)
             if mechanism is PushMechanism.ROUTE_TABLE:  # the default table routes every vxnet
@@ -160,8 +181,9 @@ def build_pushes(topology: Topology, index: Index, hosts: Mapping[str, tuple[str
                 receiving = tuple(h for vx in receivers for h in hosts.get(vx, ()))
             instances = (tuple(h for h in receiving if h in named)
                          if mechanism is PushMechanism.INSTANCE else ())
-            route = PushedRoute(vpc_name, i, push.destination, hop, found[0], receivers, receiving,
-                                push.vxnets is not None, mechanism, found[1], instances)
+            route = PushedRoute(vpc_name, i, push.destination, found[2], found[0], receivers,
+                                receiving, push.vxnets is not None, mechanism, found[1], instances,
+                                hop if isinstance(hop, str) else None)
             every.append(route)
             for vx in receivers:
                 by_vxnet.setdefault(vx, []).append(route)

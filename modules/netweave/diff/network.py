@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from netweave.design import Design
+from netweave.design.addresses import shown
 from netweave.model.index import Index
 from netweave.model.source import PathKey
 from netweave.model.topology import Topology, Tunnel
@@ -109,7 +110,7 @@ def network_changes(base: Topology, head: Topology, base_design: Design | None =
     changes += _named("host", base.hosts, head.hosts, "hosts",
                       lambda h: f"{h.address} in {h.vxnet or 'site ' + str(h.site)}")
     changes += _named("vpn_server", base.vpn_servers, head.vpn_servers, "vpn_servers",
-                      lambda s: f"{s.type} at {s.address} in {s.vxnet}, clients {s.client_pool}")
+                      lambda s: f"{s.type} at {shown(s.address)} in {s.vxnet}, clients {s.client_pool}")
     changes += _named("security_group", base.security_groups, head.security_groups,
                       "security_groups", lambda g: f"{len(g.rules)} rule(s)")
     changes += _intent(base, head)
@@ -119,7 +120,7 @@ def network_changes(base: Topology, head: Topology, base_design: Design | None =
 
 
 def _describe_vcpe(v: Any) -> str:
-    nics = ", ".join(f"eth{i} {n.address} in {n.vxnet}" for i, n in enumerate(v.nics))
+    nics = ", ".join(f"eth{i} {shown(n.address)} in {n.vxnet}" for i, n in enumerate(v.nics))
     asn = f"; AS{v.bgp.asn}" if v.bgp else ""
     return f"NICs {nics}{asn}"
 
@@ -212,11 +213,11 @@ def _nics(vcpe: str, base: Topology, head: Topology) -> list[Change]:
     for vx in b.keys() - a.keys():
         i, n = b[vx]
         role = "primary NIC" if i == 0 else "extra NIC"
-        out.append(Change("added", "nic", f"{vcpe} eth{i}", f"{role} {n.address} in {vx}",
+        out.append(Change("added", "nic", f"{vcpe} eth{i}", f"{role} {shown(n.address)} in {vx}",
                           ("vcpes", vcpe, "nics", i)))
     for vx in a.keys() - b.keys():
         i, n = a[vx]
-        out.append(Change("removed", "nic", f"{vcpe} eth{i}", f"{n.address} in {vx}",
+        out.append(Change("removed", "nic", f"{vcpe} eth{i}", f"{shown(n.address)} in {vx}",
                           ("vcpes", vcpe, "nics", i)))
     for vx in a.keys() & b.keys():
         (i, old), (j, new) = a[vx], b[vx]

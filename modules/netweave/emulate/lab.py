@@ -19,6 +19,7 @@ from netweave.emulate import (
     dhcp,
     firewall,
     ipsec,
+    metadata,
     netns,
     remote_access,
     vcpe,
@@ -141,14 +142,21 @@ class Lab:
         out = self.dir / "rendered"
         out.mkdir(mode=0o700)
         write_rendered(render_topology(self.topology, self.index, design=self.design,
-                                       public_addresses=self.layout.public_addresses(), keys=keys),
+                                       public_addresses=self.layout.public_addresses(), keys=keys,
+                                       assigned_addresses=self.layout.assigned),
                        out)
         self.rendered = RenderOutput.load(out)
-        # NIC names as the rendered host sees them (eth0 on QingCloud, enp6s0 on Vultr)
+        for name, address in sorted(self.layout.assigned.items()):
+            self.notes.append(f"{name}: its VPC address is assigned by the cloud at deploy; the lab "
+                              f"gives it {address} (rendered into the workload routes as a deploy "
+                              "would, and served by the lab's metadata service)")
+        # NIC names as the rendered host sees them (eth0 on QingCloud); a NIC the host finds
+        # by MAC (Vultr) has no rendered name and keeps the lab's
         for nodes in (self.layout.vcpes, self.layout.vpn_servers):
             for name, layout in list(nodes.items()):
                 by_nic = {int(i.get("nic", n)): str(i["name"])
-                          for n, i in enumerate(self.rendered.host(name).interfaces)}
+                          for n, i in enumerate(self.rendered.host(name).interfaces)
+                          if i.get("name")}
                 nics = tuple(dataclasses.replace(nic, ifname=by_nic.get(nic.index, nic.ifname))
                              for nic in layout.nics)
                 nodes[name] = dataclasses.replace(layout, nics=nics)
@@ -205,6 +213,7 @@ class Lab:
             if layout.public is not None:
                 booted.notes.append(f"public address {layout.public.ip} on an extra interface "
                                     f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+            booted.notes += metadata.find_vpc_nic(layout, host, self.procs, self.dir)
             vcpe.apply_netplan(layout, host, booted)
             vcpe.start_wireguard(layout, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)
@@ -275,6 +284,7 @@ class Lab:
                 if layout.public is not None:
                     booted.notes.append(f"public address {layout.public.ip} on an extra interface "
                                         f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+                booted.notes += metadata.find_vpc_nic(layout, host, self.procs, self.dir)
                 vcpe.apply_netplan(layout, host, booted)
                 vcpe.apply_iptables(layout, host)
                 self._cloud_firewall(layout, booted)

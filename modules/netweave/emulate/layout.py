@@ -7,12 +7,13 @@ skeleton — VPC routers, vxnet bridges, hosts, vCPE NIC links, the underlay. Wh
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import netaddr
 
 from netweave.design import Design
-from netweave.design.pushes import unique_routes
+from netweave.design.pushes import PushedRoute
 from netweave.emulate.naming import Names
 from netweave.model.index import Index
 from netweave.model.topology import Topology
@@ -61,6 +62,11 @@ class NicLayout:
     port: str                   # veth end in the router namespace
     router_ns: str
     gateway: netaddr.IPAddress
+    # A NIC whose address the cloud assigns at deploy (Vultr): the lab picks a stand-in
+    # address, gives the NIC a MAC and a name no rendered file uses, and the host finds it
+    # by that MAC in the lab's metadata service (emulate/metadata.py)
+    assigned: bool = False
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,9 @@ class LabLayout:
     vpn_servers: dict[str, VcpeLayout] = field(default_factory=dict)
     clients: dict[tuple[str, str], ClientLayout] = field(default_factory=dict)
     underlay_ns: str = ""
+    # router -> the VPC address the lab gives it where the cloud assigns one at deploy
+    # (Vultr): the lab's stand-in, said in its notes
+    assigned: dict[str, str] = field(default_factory=dict)
 
     @property
     def namespaces(self) -> list[str]:
@@ -122,16 +131,19 @@ def _mac(kind: int, n: int) -> str:
     return f"02:6e:77:{kind:02x}:{(n >> 8) & 0xFF:02x}:{n & 0xFF:02x}"
 
 
+def stand_in_address(cidr: netaddr.IPNetwork, taken: set[int]) -> netaddr.IPAddress:
+    """The lab's stand-in for an address the cloud assigns: the highest usable address of
+    the vxnet that nothing in the topology holds (far from the low ones people write)."""
+    for value in range(cidr.last - (1 if cidr.version == 4 else 0), cidr.first + 1, -1):
+        if value not in taken:
+            return netaddr.IPAddress(value, cidr.version)
+    raise ValueError(f"no free address left in {cidr} for an address assigned at deploy")
+
+
 def build_layout(topology: Topology, index: Index, names: Names,
                design: Design | None = None) -> LabLayout:
     design = design if design is not None else Design.build(topology, index)
     layout = LabLayout(names)
-    for vxnet, received in design.vxnet_pushes.items():
-        held = tuple((str(dest), str(hop)) for dest, hop in received.routes())
-        if held:
-            layout.pushes[vxnet] = held
-    for vpc_name, by_router in design.router_pushes().items():
-        layout.router_routes[vpc_name] = tuple((str(d), str(h)) for d, h in unique_routes(by_router))
     for vpc_name, vpc in topology.vpcs.items():
         _, cloud = index.cloud_of_vpc(vpc_name)
         ns = names.router(vpc_name)
@@ -167,13 +179,27 @@ def build_layout(topology: Topology, index: Index, names: Names,
             name, names.host(name), vpc_name, host.vxnet,
             netaddr.IPNetwork(f"{host.address}/{cidr.prefixlen}"), gateway(cidr), _mac(1, n),
             f"h{n}", layout.routers[vpc_name].cloud == "qingcloud", tuple(host.security_groups))
+    taken = {int(o.address) for o in index.owners}
+
+    def leg(name: str, i: int, vxnet: str, address: netaddr.IPAddress | None, ifname: str,
+            port: str, serial: int) -> NicLayout:
+        cidr = index.vxnets[vxnet].cidr
+        router_ns = layout.routers[index.vpc_of(vxnet)].ns
+        if address is not None:
+            return NicLayout(i, ifname, vxnet, netaddr.IPNetwork(f"{address}/{cidr.prefixlen}"),
+                             port, router_ns, gateway(cidr))
+        # assigned by the cloud at deploy: the lab's stand-in address, a Vultr-like MAC and
+        # a name the rendered files never use (older Vultr images called it ens7)
+        stand_in = stand_in_address(cidr, taken)
+        taken.add(int(stand_in))
+        layout.assigned[name] = str(stand_in)
+        return NicLayout(i, f"ens{7 + i}", vxnet, netaddr.IPNetwork(f"{stand_in}/{cidr.prefixlen}"),
+                         port, router_ns, gateway(cidr), True,
+                         f"5a:00:6e:77:{(serial >> 8) & 0xFF:02x}:{serial & 0xFF:02x}")
+
     for v, (name, vcpe) in enumerate(topology.vcpes.items()):
-        nics = []
-        for i, nic in enumerate(vcpe.nics):
-            cidr = index.vxnets[nic.vxnet].cidr
-            nics.append(NicLayout(i, f"eth{i}", nic.vxnet,
-                                netaddr.IPNetwork(f"{nic.address}/{cidr.prefixlen}"),
-                                f"v{v}n{i}", layout.routers[index.vpc_of(nic.vxnet)].ns, gateway(cidr)))
+        nics = [leg(name, i, nic.vxnet, nic.address, f"eth{i}", f"v{v}n{i}", v * 16 + i)
+                for i, nic in enumerate(vcpe.nics)]
         public = None
         if vcpe.public_ip:
             public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
@@ -185,19 +211,20 @@ def build_layout(topology: Topology, index: Index, names: Names,
     for name, site in topology.sites.items():  # the gateway: wired like a vCPE
         lan = site.lan[0]
         router = layout.routers[name]
-        leg = NicLayout(0, "lan0", f"lan:{name}", netaddr.IPNetwork(f"{site.gateway}/{lan.prefixlen}"),
-                      f"g{len(layout.vcpes)}n0", router.ns, router.bridges[f"lan:{name}"].gateway.ip)
+        gateway_leg = NicLayout(0, "lan0", f"lan:{name}",
+                                netaddr.IPNetwork(f"{site.gateway}/{lan.prefixlen}"),
+                                f"g{len(layout.vcpes)}n0", router.ns,
+                                router.bridges[f"lan:{name}"].gateway.ip)
         public = None
         if not site.nat:
             public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
                                        f"/{UNDERLAY.prefixlen}")
             public_n += 1
-        layout.vcpes[name] = VcpeLayout(name, names.node("g", name), name, "site", (leg,), public, ())
+        layout.vcpes[name] = VcpeLayout(name, names.node("g", name), name, "site", (gateway_leg,),
+                                        public, ())
     for s, (name, server) in enumerate(topology.vpn_servers.items()):
-        cidr = index.vxnets[server.vxnet].cidr
         home = index.vpc_of(server.vxnet)
-        leg = NicLayout(0, "eth0", server.vxnet, netaddr.IPNetwork(f"{server.address}/{cidr.prefixlen}"),
-                      f"s{s}n0", layout.routers[home].ns, gateway(cidr))
+        server_leg = leg(name, 0, server.vxnet, server.address, "eth0", f"s{s}n0", 0x8000 + s)
         public = None
         if server.public_ip:
             public = netaddr.IPNetwork(f"{netaddr.IPAddress(UNDERLAY.first + 2 + public_n)}"
@@ -210,8 +237,26 @@ def build_layout(topology: Topology, index: Index, names: Names,
                     netaddr.IPNetwork(f"{netaddr.IPAddress(CLIENTS.first + 2 + n)}/{UNDERLAY.prefixlen}"),
                     f"c{n}")
         layout.vpn_servers[name] = VcpeLayout(name, names.node("s", name), home,
-                                          layout.routers[home].cloud, (leg,), public, ())
+                                          layout.routers[home].cloud, (server_leg,), public, ())
     if any(v.public is not None for v in [*layout.vcpes.values(), *layout.vpn_servers.values()]) \
             or any(r.wan is not None for r in layout.routers.values()):
         layout.underlay_ns = names.underlay
+    # what the VPC routers hand out, a next hop assigned at deploy as the lab's stand-in
+    for vxnet, received in design.vxnet_pushes.items():
+        held = _routes(received.held, layout.assigned)
+        if held:
+            layout.pushes[vxnet] = held
+    for vpc_name, by_router in design.router_pushes().items():
+        layout.router_routes[vpc_name] = _routes(by_router, layout.assigned)
     return layout
+
+
+def _routes(pushes: Iterable[PushedRoute], assigned: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(destination, next hop), first occurrence kept; a router's address the cloud assigns
+    at deploy is the lab's stand-in for it."""
+    seen: dict[tuple[str, str], None] = {}
+    for p in pushes:
+        hop = str(p.next_hop) if p.next_hop is not None else assigned.get(p.router or "")
+        if hop is not None:
+            seen.setdefault((str(p.destination), hop), None)
+    return tuple(seen)

@@ -49,6 +49,8 @@ def build_skeleton(layout: LabLayout) -> None:
             router = next(r for r in layout.routers.values() if r.ns == nic.router_ns)
             links.append(f"link add {nic.port} netns {router.ns} type veth peer name "
                          f"{nic.ifname} netns {vcpe.ns}")
+            if nic.mac is not None:  # found by this MAC in the lab's metadata service
+                per_ns[vcpe.ns].append(f"link set {nic.ifname} address {nic.mac}")
             per_ns[router.ns] += [f"link set {nic.port} master {router.bridges[nic.vxnet].name}",
                                   f"link set {nic.port} up"]
         if vcpe.public is not None:

@@ -100,19 +100,24 @@ def apply_netplan(vcpe: VcpeLayout, host: RenderedHost, booted: Booted) -> None:
             has_default |= route.to == "0.0.0.0/0" and route.table is None
             cmds.append(f"route replace {route.ip_args()} dev {name}")
         cmds += [f"rule add {rule.ip_args()}" for rule in iface.rules]
-    missing = [nic.ifname for nic in vcpe.nics if nic.ifname not in netplan]
+    # a NIC the host found by MAC (Vultr) was configured by the rendered program already
+    missing = [nic.ifname for nic in vcpe.nics if nic.ifname not in netplan and not nic.assigned]
     for nic in vcpe.nics:
         if nic.ifname in missing:
             cmds += [f"addr add {nic.address} dev {nic.ifname}", f"link set {nic.ifname} up"]
     if missing:
         booted.notes.append(f"no netplan entry for {', '.join(missing)}: address from the topology")
-    if not has_default:
-        primary = vcpe.nics[0]
+    primary = vcpe.nics[0]
+    if not has_default and not primary.assigned:
         cmds.append(f"route replace default via {primary.gateway} dev {primary.ifname}")
         booted.notes.append(f"default route via {primary.gateway} (the cloud's DHCP on the "
                             "primary NIC; not in the rendered netplan)")
-    booted.notes.append("netplan: not `netplan apply`d (needs systemd-networkd); its addresses, "
-                        "MTUs and routes were set with ip")
+    elif not has_default:  # Vultr: the default route is the public NIC's, not the VPC's
+        booted.notes.append(f"no default route via the VPC NIC {primary.ifname}: on Vultr the "
+                            "public NIC has it (the lab's underlay is connected)")
+    if host.entry.get("netplan"):
+        booted.notes.append("netplan: not `netplan apply`d (needs systemd-networkd); its "
+                            "addresses, MTUs and routes were set with ip")
     shell.ip_batch(cmds, vcpe.ns)
 
 

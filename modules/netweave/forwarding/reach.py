@@ -134,7 +134,9 @@ class RouteEntry:
     learned_from: str | None
     path: PathKey
     as_path: tuple[int, ...] = ()  # BGP only: the AS numbers the route crossed
-    kind: str = "address"  # how to follow ``via``: "address" | "vxnet" | "tunnel" | "clients" | "blackhole"
+    # how to follow ``via``: "address" | "vxnet" | "tunnel" | "clients" | "blackhole" |
+    # "assigned" (``via`` names a router whose address the cloud assigns at deploy)
+    kind: str = "address"
 
     @property
     def distance(self) -> int:
@@ -146,6 +148,8 @@ class RouteEntry:
         if self.source == "bgp":
             return f"bgp {self.prefix} from {self.learned_from}"
         if self.source == "route_push":
+            if self.kind == "assigned":
+                return f"route push {self.prefix} via {self.via} (its address assigned at deploy)"
             return f"route push {self.prefix} via {self.via}"
         if self.source == "default":
             return f"default via {self.via}"
@@ -373,7 +377,8 @@ class Network:
             for vx_name, vx in vpc.vxnets.items():
                 node.routes.append(RouteEntry(vx.cidr, "connected", vx_name, None,
                                               ("vpcs", vpc_name, "vxnets", vx_name), kind="vxnet"))
-            node.routes += [RouteEntry(p.destination, "route_push", p.via, None, p.path)
+            node.routes += [RouteEntry(p.destination, "route_push", p.via, None, p.path,
+                                       kind="address" if p.next_hop is not None else "assigned")
                             for p in by_router.get(vpc_name, ())]
             self.nodes[vpc_name] = node
 
@@ -385,7 +390,10 @@ class Network:
         for push in self.design.route_pushes:
             if not push.vxnets or push.by_router:
                 continue
-            entry = RouteEntry(push.destination, "route_push", push.via, None, push.path)
+            # a next hop whose address the cloud assigns at deploy is followed by the name of
+            # its router ("assigned"): no number is invented for it
+            kind = "address" if push.next_hop is not None else "assigned"
+            entry = RouteEntry(push.destination, "route_push", push.via, None, push.path, kind=kind)
             for vx in push.vxnets:
                 out.setdefault(vx, []).append(entry)
         return out
@@ -769,8 +777,33 @@ class Network:
                                "not forward packets", route.path)
         return resolved
 
+    @cached_property
+    def _legs(self) -> dict[str, set[str]]:
+        """Router -> the vxnets it has a leg in (NICs, a VPN host's vxnet)."""
+        legs: dict[str, set[str]] = {}
+        for name, vcpe in self.topology.vcpes.items():
+            legs[name] = {n.vxnet for n in vcpe.nics if n.vxnet in self.index.vxnets}
+        for name, vpn in self.topology.vpn_servers.items():
+            legs[name] = {vpn.vxnet} & set(self.index.vxnets)
+        return legs
+
+    def _assigned_hop(self, node: Node, route: RouteEntry, desc: str) -> tuple[str, Hop | None] | _Fail:
+        """A push via a named router: on-link when it has a leg in a vxnet the VM is on."""
+        holder = route.via
+        if holder not in self.nodes or holder not in self._legs:
+            return _Fail(node.name, f"next hop {holder} of {desc} is no vCPE or VPN server: "
+                                    "black hole", route.path)
+        mine = {r.via for r in self._connected(node).routes() if r.kind == "vxnet"}
+        if not self._legs[holder] & mine:
+            return _Fail(node.name, f"next hop {holder} of {desc} is not on-link: {holder} has no "
+                                    f"address in {', '.join(sorted(mine)) or 'its network'}",
+                         route.path)
+        return holder, None
+
     def _resolve(self, node: Node, route: RouteEntry) -> tuple[str, Hop | None] | _Fail:
         """The node behind a route's next-hop address (on-link, through a tunnel or not)."""
+        if route.kind == "assigned":  # a router named by a push: its address is the cloud's
+            return self._assigned_hop(node, route, self._describe(route))
         name = node.name
         key = (name, route.via)
         outcome = self._hop_outcomes.get(key)
@@ -1041,9 +1074,13 @@ class Network:
         self._host(src)
         return self._address_trace(src, address, self._host_walk(src, address))
 
-    def next_hop_node(self, vpc: str, address: netaddr.IPAddress) -> str | None:
+    def next_hop_node(self, vpc: str, address: netaddr.IPAddress | str) -> str | None:
         """The router holding ``address`` in ``vpc`` (a vCPE NIC, a VPN server, the VPC
-        router at a vxnet's .1), if any."""
+        router at a vxnet's .1), if any; a name (a push's ``next_hop: vultr-vcpe``) is that
+        router when it has a leg in ``vpc``."""
+        if isinstance(address, str):
+            legs = self._legs.get(address, set())
+            return address if any(self.index.vpc_of(v) == vpc for v in legs) else None
         vxnet = self.index.vxnet_containing(vpc, address)
         if vxnet is None:
             return None
@@ -1089,5 +1126,6 @@ class Network:
         for vcpe, _i, nic in sorted(self.index.nics_in_vxnet(vxnet), key=lambda t: t[0]):
             route = self.lookup(vcpe, dst)
             if route is not None and route.source != "default":
-                return f"{{destination: {net}, next_hop: {nic.address}}}"
+                # a NIC without an address has one the cloud assigns: name the vCPE
+                return f"{{destination: {net}, next_hop: {nic.address or vcpe}}}"
         return None

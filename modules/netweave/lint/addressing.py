@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import netaddr
 
+from netweave.design.addresses import PROVIDER_NAMES, assigns_addresses
 from netweave.lint import Context
 from netweave.lint.cloud import cloud_range_findings
 from netweave.lint.findings import Finding, finding
@@ -20,6 +21,7 @@ from netweave.lint.forwarding import shared
 from netweave.lint.overlaps import overlap_findings
 from netweave.lint.prefixes import point, span
 from netweave.model.index import AddressOwner, VxnetInfo
+from netweave.model.source import PathKey
 
 FREE_SEARCH = 64  # how far a "free address nearby" hint looks
 
@@ -35,6 +37,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     yield from _nic_placement(ctx)
     yield from _site_addresses(ctx)
     yield from _site_overlaps(ctx)
+    yield from _missing_addresses(ctx)
 
 
 def _site_overlaps(ctx: Context) -> Iterator[Finding]:
@@ -346,3 +349,30 @@ def _nic_placement(ctx: Context) -> Iterator[Finding]:
                               f"{place[1]} {place[2]} (cloud {place[0]}): a NIC can only be "
                               "attached to a VM in its own zone", ("vcpes", name, "nics", i, "vxnet"),
                               f"put another vCPE in {place[2]} and join the two with a tunnel")
+
+
+# --- A211 -----------------------------------------------------------------------------
+
+def _missing_addresses(ctx: Context) -> Iterator[Finding]:
+    """QingCloud attaches a NIC (and starts a VM) with the fixed private address the
+    topology gives; pushes, peers and security groups point at it. Only a cloud that
+    assigns the address at deploy (Vultr, :mod:`netweave.lint.vultr`) may leave it out."""
+    topo, index = ctx.topology, ctx.index
+    legs: list[tuple[str, str, PathKey]] = []
+    for name, vcpe in topo.vcpes.items():
+        legs += [(f"{name} NIC {i}", nic.vxnet, ("vcpes", name, "nics", i))
+                 for i, nic in enumerate(vcpe.nics) if nic.address is None]
+    legs += [(f"VPN server {name}", vpn.vxnet, ("vpn_servers", name))
+             for name, vpn in topo.vpn_servers.items() if vpn.address is None]
+    for what, vxnet, path in legs:
+        info = index.vxnets.get(vxnet)
+        if info is None:
+            continue
+        provider = index.cloud_of_vxnet(vxnet)[1].provider
+        if assigns_addresses(provider):
+            continue
+        free = _free_address(ctx, info, info.cidr.network + 1)
+        yield finding("A211", f"{what} in {vxnet} has no address: {PROVIDER_NAMES[provider]} "
+                      "attaches it with the fixed private address the topology gives, and route "
+                      "pushes point at it", path,
+                      f"add address: {free}" if free else f"add address: ({usable(info.cidr)})")

@@ -64,6 +64,16 @@ RULES: dict[str, Rule] = {r.code: r for r in [
     Rule("A209", "nic-zone-mismatch", _E,
          "an extra NIC's vxnet is in another cloud or zone than its vCPE"),
     Rule("A210", "duplicate-nic-vxnet", _E, "two NICs of one vCPE in the same vxnet"),
+    Rule("A211", "address-missing", _E,
+         "a QingCloud NIC or VPN host without its fixed private address"),
+    Rule("A212", "vultr-address-assigned", _E,
+         "an address written for a Vultr VPC NIC: Vultr assigns it at deploy (the attach call "
+         "takes only the VPC id)"),
+    Rule("A213", "vultr-nic-mtu", _E,
+         "an MTU written for a Vultr VPC NIC: Vultr's metadata sets it, through cloud-init"),
+    Rule("A214", "vultr-one-vpc", _E,
+         "a Vultr instance in more than one Vultr VPC: its one internal_ip cannot say which "
+         "address is where"),
     # routing
     Rule("R301", "next-hop-not-router", _E,
          "a route push's next hop is no vCPE NIC (or VPN host) in that VPC: a black hole"),
@@ -99,6 +109,11 @@ RULES: dict[str, Rule] = {r.code: r for r in [
          "two route-table pushes of one VPC send one destination to two next hops (one table)"),
     Rule("R323", "push-mechanism-not-qingcloud", _W,
          "a push mechanism or host instance set outside QingCloud, where it means nothing"),
+    Rule("R330", "vultr-static-route-needs-next-hop", _E,
+         "a static route out of a Vultr VPC NIC without a next hop: the NIC's name is only "
+         "known on the VM"),
+    Rule("R331", "vultr-private-transport", _E,
+         "a tunnel over a Vultr VPC: its endpoints are addresses Vultr assigns at deploy"),
     # paths
     Rule("P401", "intent-unreachable", _E, "intent says A reaches B, but A's packets die on the way"),
     Rule("P402", "intent-no-return", _E, "A's packets reach B but B's replies have no way back"),

@@ -68,7 +68,7 @@ def _per_instance(hosts: dict[str, Host], pushed: PushedRoute) -> Iterator[Findi
 
 def _route_table(pushed: PushedRoute, table: dict[str, tuple[str, int]]) -> Iterator[Finding]:
     vpc, path, i = pushed.vpc, pushed.path, pushed.position
-    dest, hop = pushed.destination, pushed.next_hop
+    dest, hop = pushed.destination, pushed.via  # a router's name stands for its address
     if pushed.explicit:
         yield finding("R321", f"route push {dest} in {vpc} uses the route table, which routes every "
                       "vxnet bound to it (the VPC's default table: all of them); vxnets does not "

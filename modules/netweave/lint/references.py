@@ -65,8 +65,12 @@ def check(topo: Topology) -> Iterator[Finding]:
         for vx_name in vpc.vxnets:
             yield from claim(vx_name, "vxnet", ("vpcs", vpc_name, "vxnets", vx_name))
             vxnet_vpc.setdefault(vx_name, vpc_name)
+    routers = {**topo.vcpes, **topo.vpn_servers}
     for vpc_name, vpc in topo.vpcs.items():
         for i, push in enumerate(vpc.route_push):
+            if isinstance(push.next_hop, str) and push.next_hop not in routers:
+                yield _unresolved(pools, push.next_hop, "vCPE or VPN server",
+                                  ("vpcs", vpc_name, "route_push", i, "next_hop"), routers)
             for j, vx in enumerate(push.vxnets or []):
                 if vx not in vpc.vxnets:
                     yield _unresolved(pools, vx, f"vxnet of VPC {vpc_name}",

@@ -12,6 +12,13 @@ from collections.abc import Iterator
 
 import netaddr
 
+from netweave.design.addresses import (
+    PROVIDER_NAMES,
+    AssignedAtDeploy,
+    named_on_link,
+    router_in_vpc,
+    router_legs,
+)
 from netweave.forwarding.reach import RouteEntry
 from netweave.lint import Context
 from netweave.lint.findings import Finding, finding
@@ -68,12 +75,71 @@ def _routers_elsewhere(ctx: Context) -> dict[int, list[AddressOwner]]:
 
 
 def _router_hint(ctx: Context, vpc: str, hop: netaddr.IPAddress) -> str:
+    assigned = _assigned_routers(ctx).get(vpc)
+    if assigned:  # Vultr: nothing in the VPC has an address before deploy
+        provider = PROVIDER_NAMES[ctx.index.cloud_of_vpc(vpc)[1].provider]
+        return (f"{provider} assigns the VPC addresses of {', '.join(assigned)} at deploy: "
+                f"write next_hop: {assigned[0]} (the router's name stands for its address)")
     found = _routers_by_vpc(ctx).get(vpc)
     near = found.nearest(str(hop), point(hop)) if found else None
     if near is None:
         return (f"VPC {vpc} has no vCPE or VPN server yet: add one with a NIC in the vxnet "
                 "and point the push at its address")
     return f"the nearest vCPE NIC in {vpc} is {near.address} ({near.describe().split(' (')[0]})"
+
+
+def _assigned_routers(ctx: Context) -> dict[str, list[str]]:
+    """Per VPC: routers whose address there the cloud assigns at deploy, by name."""
+    def build(ctx: Context) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        hosts = [(v.name, v.nics) for v in ctx.design.vcpes.values()]
+        hosts += [(s.name, s.nics) for s in ctx.design.vpn_servers.values()]
+        for name, nics in hosts:
+            for nic in nics:
+                if nic.assigned_at_deploy and name not in out.get(nic.vpc, []):
+                    out.setdefault(nic.vpc, []).append(name)
+        return out
+    return shared(ctx, "assigned_routers", build)
+
+
+def _named_router(ctx: Context, vpc: str, name: str) -> tuple[str, str] | str:
+    """A push's ``next_hop: <name>``: (router, description) when it has a leg in ``vpc``,
+    else why not (S107 already reported names that refer to nothing)."""
+    leg = router_in_vpc(ctx.topology, name, vpc)
+    if leg is not None:
+        if isinstance(leg.address, AssignedAtDeploy):
+            return name, f"{name} (its address in {leg.vxnet} is assigned at deploy)"
+        return name, f"{name} ({leg.address})"
+    if name in ctx.topology.hosts:
+        return f"{name} is a host, a workload that does not forward"
+    where = sorted({ctx.index.vpc_of(leg.vxnet) for leg in router_legs(ctx.topology, name)
+                    if leg.vxnet in ctx.index.vxnets})
+    return (f"{name} has no NIC in {vpc} (it is in {', '.join(where)})" if where
+            else f"{name} is no vCPE or VPN server")
+
+
+def _push_router(ctx: Context, vpc: str, hop: netaddr.IPAddress | str,
+                 owners_at: dict[tuple[str, int], list[AddressOwner]]) -> tuple[str, str] | str:
+    """The router a push's next hop names, as (name, description), or why there is none."""
+    if isinstance(hop, str):
+        return _named_router(ctx, vpc, hop)
+    owners = owners_at.get((vpc, int(hop)), [])
+    owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+    if owner is None:
+        return _elsewhere(ctx, vpc, hop)
+    if owner.kind == "host":
+        return f"{hop} is host {owner.name}, a workload that does not forward"
+    return owner.name, owner.describe()
+
+
+def _name_hint(ctx: Context, vpc: str) -> str:
+    names = sorted({o.name for o in ctx.index.owners if o.kind != "host"
+                    and o.vxnet in ctx.index.vxnets and ctx.index.vpc_of(o.vxnet) == vpc}
+                   | set(_assigned_routers(ctx).get(vpc, [])))
+    if not names:
+        return (f"VPC {vpc} has no vCPE or VPN server yet: add one with a NIC in the vxnet "
+                "and point the push at it")
+    return f"routers with a NIC in {vpc}: {', '.join(names)}"
 
 
 def _route_pushes(ctx: Context) -> Iterator[Finding]:
@@ -84,9 +150,9 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
         vpc_first, vpc_last = span(vpc.cidr)
         subnets = [(n, vx.cidr, *span(vx.cidr)) for n, vx in vpc.vxnets.items()]
         # the pushes of a VPC usually share one next hop (one parsed object: the model
-        # shares equal values): look its owner up again only when the hop changes
-        last_hop: netaddr.IPAddress | None = None
-        owner: AddressOwner | None = None
+        # shares equal values): look its router up again only when the hop changes
+        last_hop: netaddr.IPAddress | str | None = None
+        router: tuple[str, str] | str = ""
         for i, push in enumerate(vpc.route_push):
             path = ("vpcs", vpc_name, "route_push", i)
             dest, hop = push.destination, push.next_hop
@@ -98,26 +164,26 @@ def _route_pushes(ctx: Context) -> Iterator[Finding]:
                               "push only networks outside the VPC; a remote network needs "
                               "a range of its own")
             if push.vxnets:
-                yield from _push_scope(vpc, path, push, subnets)
+                yield from _push_scope(ctx, vpc_name, vpc, path, push, subnets)
             if hop is not last_hop:
-                owners = owners_at.get((vpc_name, int(hop)), [])
-                owner = next((o for o in owners if o.kind != "host"), owners[0] if owners else None)
+                router = _push_router(ctx, vpc_name, hop, owners_at)
                 last_hop = hop
-            if owner is None or owner.kind == "host":
-                what = (f"{hop} is host {owner.name}, a workload that does not forward" if owner
-                        else _elsewhere(ctx, vpc_name, hop))
+            if isinstance(router, str):
+                hint = (_name_hint(ctx, vpc_name) if isinstance(hop, str)
+                        else _router_hint(ctx, vpc_name, hop))
                 yield finding("R301", f"route push {dest} in {vpc_name} points at next hop {hop}, "
-                              f"but {what}: VMs would send {dest} traffic into a black hole",
-                              (*path, "next_hop"), _router_hint(ctx, vpc_name, hop))
+                              f"but {router}: VMs would send {dest} traffic into a black hole",
+                              (*path, "next_hop"), hint)
                 continue
-            if dest.prefixlen == 0 or routes.covers(owner.name, dest, (first, last)):
+            name, described = router
+            if dest.prefixlen == 0 or routes.covers(name, dest, (first, last)):
                 continue
-            sets = route_sets(ctx, owner.name)
+            sets = route_sets(ctx, name)
             # A push wider than the routes behind its next hop is a summary (common and
             # fine); only a destination sharing no address with them is a black hole.
             if any(s.overlaps(dest) for s in sets):
                 continue
-            yield _uncovered_push(vpc_name, path, dest, hop, owner, sets)
+            yield _uncovered_push(vpc_name, path, dest, name, described, sets)
 
 
 def _pushes_without_receivers(ctx: Context) -> Iterator[Finding]:
@@ -131,12 +197,15 @@ def _pushes_without_receivers(ctx: Context) -> Iterator[Finding]:
                           "to send it to the next hop's vxnet")
 
 
-def _push_scope(vpc: Vpc, path: PathKey, push: RoutePush,
+def _push_scope(ctx: Context, vpc_name: str, vpc: Vpc, path: PathKey, push: RoutePush,
                 subnets: list[tuple[str, netaddr.IPNetwork, int, int]]) -> Iterator[Finding]:
     """R311: every vxnet a push is sent to must have the next hop on-link."""
     dest, hop = push.destination, push.next_hop
-    at = point(hop)
-    on_link = [n for n, _, first, last in subnets if first <= at <= last]
+    if isinstance(hop, str):
+        on_link = list(named_on_link(ctx.topology, vpc_name, hop))
+    else:
+        at = point(hop)
+        on_link = [n for n, _, first, last in subnets if first <= at <= last]
     for j, target in enumerate(push.vxnets or []):
         cidr = vpc.vxnets[target].cidr if target in vpc.vxnets else None
         if cidr is not None and target not in on_link:
@@ -149,19 +218,17 @@ def _push_scope(vpc: Vpc, path: PathKey, push: RoutePush,
 
 
 def _uncovered_push(vpc: str, path: tuple[str | int, ...], dest: netaddr.IPNetwork,
-                    hop: netaddr.IPAddress, owner: AddressOwner,
-                    sets: list[PrefixSet]) -> Finding:
-    who = owner.describe()
+                    name: str, who: str, sets: list[PrefixSet]) -> Finding:
     near = typo_of(sets, dest)
     known = [p for s in sets for p in s.prefixes.items[:4]]
     if near is not None:
-        hint = f"did you mean {near}? ({owner.name} routes {listing(known, 4)})"
+        hint = f"did you mean {near}? ({name} routes {listing(known, 4)})"
     elif known:
-        hint = (f"{owner.name} routes {listing(known, 4)}; if {dest} should come over BGP, check "
+        hint = (f"{name} routes {listing(known, 4)}; if {dest} should come over BGP, check "
                 "that the vCPE behind it advertises it and that their tunnel and BGP session are sound")
     else:
-        hint = f"{owner.name} has no route to any network but its default route"
-    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {owner.name} has no "
+        hint = f"{name} has no route to any network but its default route"
+    return finding("R302", f"route push {dest} in {vpc} goes to {who}, but {name} has no "
                    f"route into {dest} (connected, static or BGP): the traffic would come back "
                    "by its default route or die there", (*path, "destination"), hint)
 

@@ -151,7 +151,10 @@ def _client_pool_return(ctx: Context) -> Iterator[Finding]:
                 if back.delivered:
                     continue
                 vpc = index.vpc_of(host.vxnet)
-                if vpn.address in index.vxnets[host.vxnet].cidr:
+                if vpn.address is None and host.vxnet == vpn.vxnet:  # assigned at deploy (Vultr)
+                    hint = (f"add to vpcs.{vpc}.route_push: {{destination: {vpn.client_pool}, "
+                            f"next_hop: {name}}}")
+                elif vpn.address is not None and vpn.address in index.vxnets[host.vxnet].cidr:
                     hint = (f"add to vpcs.{vpc}.route_push: {{destination: {vpn.client_pool}, "
                             f"next_hop: {vpn.address}}}")
                 else:

@@ -30,7 +30,8 @@ class VxnetInfo:
 
 @dataclass(frozen=True, slots=True)
 class AddressOwner:
-    """Something holding a fixed address in a vxnet: a host, a vCPE NIC or a VPN host."""
+    """Something holding a fixed address in a vxnet: a host, a vCPE NIC or a VPN host
+    (NICs and VPN hosts whose address the cloud assigns at deploy hold none here)."""
 
     kind: str  # "host" | "nic" | "vpn_server"
     name: str  # host / vCPE / VPN server name
@@ -63,11 +64,17 @@ class Index:
                 continue
             index.owners.append(AddressOwner("host", name, host.vxnet, host.address,
                                              ("hosts", name, "address")))
+        # A NIC or VPN host without an address has one the cloud assigns at deploy
+        # (Vultr): it owns no address the topology could point at.
         for name, vcpe in topology.vcpes.items():
             for i, nic in enumerate(vcpe.nics):
+                if nic.address is None:
+                    continue
                 index.owners.append(AddressOwner("nic", name, nic.vxnet, nic.address,
                                                  ("vcpes", name, "nics", i, "address"), i))
         for name, vpn in topology.vpn_servers.items():
+            if vpn.address is None:
+                continue
             index.owners.append(AddressOwner("vpn_server", name, vpn.vxnet, vpn.address,
                                              ("vpn_servers", name, "address")))
         return index

@@ -37,6 +37,7 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,62}$"
 # have the property's description and the $defs name: Cidr, Address, ...).
 NAME_MESSAGE = ("not a valid name: start with a letter, then letters, digits, '-', '_' or '.' "
                 "(at most 63 characters)")
+_NAME = re.compile(NAME_PATTERN)
 Name = Annotated[
     str,
     StringConstraints(pattern=NAME_PATTERN),
@@ -308,6 +309,37 @@ Address = Annotated[
 ]
 
 
+def parse_next_hop(value: Any) -> netaddr.IPAddress | str:
+    """A route push's next hop: an address, or the name of the vCPE / VPN server whose
+    address in the pushing VPC it is (``next_hop: vultr-vcpe``). Names start with a letter
+    and hold no ':', so no text is both; the name form is how a push points at an address
+    the cloud assigns at deploy (a Vultr VPC address)."""
+    if type(value) is str and _valid_address(value) is None:
+        text = value.strip()
+        if text[:1].isalpha() and ":" not in text:
+            if _NAME.match(text):
+                return text
+            raise PydanticCustomError(
+                "invalid_next_hop", "'{value}' is neither an IP address nor the name of a vCPE "
+                "or VPN server", {"value": text, "hint": "write an address (192.168.128.2) or "
+                                  "the router's name (vultr-vcpe: its address in this VPC)"})
+    return parse_address(value)
+
+
+NextHop = Annotated[
+    netaddr.IPAddress | str,
+    BeforeValidator(parse_next_hop),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string",
+                    "pattern": rf"^(({_V4}|{_V6})|{NAME_PATTERN[1:-1]})$",
+                    "patternErrorMessage": "not an IP address (e.g. 192.168.128.2) nor the name of "
+                                           "a vCPE or VPN server",
+                    "description": "an IP address, or the name of the vCPE or VPN server whose "
+                                   "address in this VPC it is (required where the cloud assigns "
+                                   "that address at deploy: Vultr)"}),
+]
+
+
 # --- numbers, strictly as JSON Schema reads them ---------------------------------------
 # Types are strict (``Strict.model_config``): ``true`` is not a number, ``"65001"`` is not
 # a number and ``1400`` is not a string, in lint exactly as in the JSON Schema editors
@@ -413,11 +445,15 @@ class RoutePush(Strict):
     packets of every VM, VMs created later included. Vultr workloads get pushes from
     cloud-init whatever the mechanism. By default a push goes to the vxnet(s) of this VPC
     that contain the next hop; ``vxnets`` narrows that (per-instance pushes only).
+    ``next_hop`` is an address, or a vCPE / VPN server name standing for its address in
+    this VPC — the only way to name an address Vultr assigns at deploy.
     """
 
     destination: Cidr = Field(description="the network the VMs route via the next hop")
-    next_hop: Address = Field(
-        description="where the VMs send it: a vCPE NIC (or VPN server) address in this VPC")
+    next_hop: NextHop = Field(
+        description="where the VMs send it: a vCPE NIC (or VPN server) address in this VPC, or "
+                    "the router's name (its address in this VPC; on Vultr, which assigns that "
+                    "address at deploy, only the name)")
     vxnets: list[Name] | None = Field(
         None, description="vxnets whose VMs receive the route (default: the vxnet of the next hop)")
     mechanism: Literal["instance", "route-table"] | None = Field(
@@ -519,11 +555,17 @@ class Host(Strict):
 
 
 class Nic(Strict):
-    """A vCPE NIC with a fixed private address; the first is the primary NIC."""
+    """A vCPE NIC; the first is the primary NIC. QingCloud: a fixed private address the
+    topology gives (required). Vultr: the address is assigned by Vultr when the instance
+    attaches to the VPC (the attach call has no address field), so it is left out and
+    everything that needs it reads it after deploy (lint A211/A212)."""
 
     vxnet: Name = Field(description="the vxnet this NIC is in")
-    address: Address = Field(description="the NIC's fixed private address in that vxnet")
-    mtu: Mtu | None = Field(None, description="the NIC's MTU (default: the cloud's)")
+    address: Address | None = Field(
+        None, description="the NIC's fixed private address in that vxnet (QingCloud: required); "
+                          "left out on Vultr, which assigns the VPC address at deploy")
+    mtu: Mtu | None = Field(None, description="the NIC's MTU (default: the cloud's); QingCloud only: "
+                                              "Vultr's VPC MTU comes from its metadata, via cloud-init")
 
 
 class StaticRoute(Strict):
@@ -541,7 +583,9 @@ class Bgp(Strict):
     """eBGP on the vCPE: it speaks to every tunnel peer that has bgp too."""
 
     asn: Asn = Field(description="the vCPE's AS number (private: 64512-65534 or 4200000000-4294967294)")
-    router_id: Address | None = Field(None, description="default: the primary NIC address")
+    router_id: Address | None = Field(
+        None, description="default: the primary NIC address; where the cloud assigns it "
+                          "(Vultr), the vCPE's lowest tunnel address")
     advertise: list[Cidr] = Field(default_factory=list,
                                   description="prefixes announced to every BGP peer")
     transit: bool = Field(
@@ -640,7 +684,9 @@ class VpnServer(Strict):
     type: Literal["openvpn", "wireguard", "l2tp", "pptp"] = Field(
         description="the VPN protocol (pptp is refused: it is broken)")
     vxnet: Name = Field(description="the vxnet the VPN server is in")
-    address: Address = Field(description="the server's private address in that vxnet")
+    address: Address | None = Field(
+        None, description="the server's private address in that vxnet (QingCloud: required); "
+                          "left out on Vultr, which assigns the VPC address at deploy")
     client_pool: Cidr = Field(description="the network clients get their addresses from")
     push_networks: list[Cidr] = Field(default_factory=list,
                                       description="networks routed to clients (split tunnel)")

@@ -64,8 +64,14 @@ def placeholder_addresses(topology: Topology) -> dict[str, str]:
 
 def render_topology(topology: Topology, index: Index, *,
                     public_addresses: Mapping[str, str] | None = None,
-                    keys: KeyMaterial | None = None, design: Design | None = None) -> Rendered:
+                    keys: KeyMaterial | None = None, design: Design | None = None,
+                    assigned_addresses: Mapping[str, str] | None = None) -> Rendered:
+    """``assigned_addresses``: router -> the VPC address the cloud gave it (Vultr's
+    ``internal_ip`` after deploy; the emulator's pick). Without it, what depends on such
+    an address (Vultr workload routes) names the router and says it is assigned at
+    deploy: no rendered file carries a made-up address."""
     design = design if design is not None else Design.build(topology, index)
+    assigned = dict(assigned_addresses or {})
     placeholders = placeholder_addresses(topology)
     given = dict(public_addresses or {})
     missing = frozenset(n for n in placeholders if n not in given)
@@ -81,7 +87,11 @@ def render_topology(topology: Topology, index: Index, *,
                                                 tunnels[name], keys)
     for name in sorted(topology.vpn_servers):
         server = topology.vpn_servers[name]
-        endpoint = addresses.get(name, str(server.address))
+        endpoint = addresses.get(name) or (str(server.address) if server.address is not None
+                                           else assigned.get(name))
+        if endpoint is None:
+            raise RenderError(f"VPN server {name} has no public address and its VPC address is "
+                              "assigned at deploy: clients would have no endpoint (public_ip: true)")
         rendered.hosts[name] = render_vpn_server(server, design.vpn_servers[name], endpoint, keys)
 
     for host in rendered.hosts.values():
@@ -90,10 +100,11 @@ def render_topology(topology: Topology, index: Index, *,
         host.manifest["public_address_placeholder"] = host.name in missing
 
     vpcs: dict[str, Any] = {}
-    snippets = workload_route_snippets(topology, index, design)
+    snippets = workload_route_snippets(topology, index, design, assigned)
     for vpc_name in sorted(topology.vpcs):
         _, cloud = index.cloud_of_vpc(vpc_name)
-        entry: dict[str, Any] = {"cloud": cloud.provider, "route_push": _pushes(design, vpc_name)}
+        entry: dict[str, Any] = {"cloud": cloud.provider,
+                                 "route_push": _pushes(design, vpc_name, assigned)}
         if vpc_name in snippets:
             rendered.vpc_files[vpc_name] = {WORKLOAD_ROUTES: snippets[vpc_name]}
             entry["workload_routes"] = f"{vpc_name}/{WORKLOAD_ROUTES}"
@@ -108,22 +119,49 @@ def render_topology(topology: Topology, index: Index, *,
         "placeholder_addresses": rendered.placeholder_addresses,
         "hosts": {name: host.manifest for name, host in rendered.hosts.items()},
         "vpcs": vpcs,
+        "assigned_addresses": {name: assigned.get(name) for name in assigned_holders(design)},
     }
     return rendered
 
 
-def _pushes(design: Design, vpc: str, received: bool = False) -> list[dict[str, str]]:
-    """The VPC's pushes (``received``: only those some vxnet receives)."""
-    return [{"destination": str(p.destination), "next_hop": p.via}
-            for p in design.pushes_of(vpc) if p.vxnets or not received]
+def assigned_holders(design: Design) -> list[str]:
+    """vCPEs and VPN servers whose VPC address the cloud assigns at deploy, sorted."""
+    nics = [(v.name, v.nics) for v in design.vcpes.values()]
+    nics += [(s.name, s.nics) for s in design.vpn_servers.values()]
+    return sorted(name for name, legs in nics if any(n.assigned_at_deploy for n in legs))
 
 
-def workload_route_snippets(topology: Topology, index: Index,
-                            design: Design | None = None) -> dict[str, str]:
+def assigned_placeholder(holder: str) -> str:
+    """What stands where an address assigned at deploy is not known yet: not an address,
+    so a file carrying it fails loudly instead of routing to a made-up one."""
+    return f"<{holder}: VPC address assigned at deploy>"
+
+
+def _pushes(design: Design, vpc: str, assigned: Mapping[str, str],
+            received: bool = False) -> list[dict[str, Any]]:
+    """The VPC's pushes (``received``: only those some vxnet receives); a next hop the
+    cloud assigns is filled in from ``assigned`` or stays a placeholder naming the router."""
+    out: list[dict[str, Any]] = []
+    for p in design.pushes_of(vpc):
+        if received and not p.vxnets:
+            continue
+        entry: dict[str, Any] = {"destination": str(p.destination), "next_hop": p.via}
+        if p.assigned_at_deploy and p.router is not None:
+            entry["next_hop"] = assigned.get(p.router) or assigned_placeholder(p.router)
+            entry["assigned_at_deploy"] = p.router
+        out.append(entry)
+    return out
+
+
+def workload_route_snippets(topology: Topology, index: Index, design: Design | None = None,
+                            assigned: Mapping[str, str] | None = None) -> dict[str, str]:
     """Vultr VPC -> the cloud-init snippet with the routes its workload VMs need (Vultr
-    has no route push). Needs no keys or addresses: export it as a plain stack output."""
+    has no route push). Their next hops are the vCPEs' VPC addresses, which Vultr assigns:
+    ``assigned`` (router -> address) gives them after deploy; before, the snippet names
+    the router and cannot be used (:func:`assigned_placeholder`)."""
     design = design if design is not None else Design.build(topology, index)
-    return {vpc: cloudinit.workload_routes(vpc, _pushes(design, vpc, received=True))
+    known = dict(assigned or {})
+    return {vpc: cloudinit.workload_routes(vpc, _pushes(design, vpc, known, received=True))
             for vpc in sorted(topology.vpcs)
             if index.cloud_of_vpc(vpc)[1].provider == "vultr"}
 

@@ -40,11 +40,17 @@ def dump(doc: dict[str, Any]) -> str:
 def cloud_config(host: HostRender) -> str:
     files = [{"path": f.path, "owner": "root:root", "permissions": f"0{f.mode:o}",
               "content": f.content} for f in host.sorted_files()]
-    doc = {"write_files": files, "runcmd": [["/bin/sh", boot.SCRIPT]]}
+    # runcmd runs once per instance (cc_runcmd: PER_INSTANCE): it only starts the unit that
+    # runs the boot script at every boot and again after a failure.
+    doc = {"write_files": files, "runcmd": [["systemctl", "daemon-reload"],
+                                            ["systemctl", "enable", boot.UNIT_NAME],
+                                            ["systemctl", "start", "--no-block", boot.UNIT_NAME]]}
     return f"#cloud-config\n# {host.name}: {HEADER}\n" + dump(doc)
 
 
-def workload_routes(vpc: str, routes: list[dict[str, str]]) -> str:
-    """bootcmd runs at every boot, after the network is up: the routes come back after a
-    reboot without a network-config change on the workload."""
-    return render("workload-routes.yaml.j2", vpc=vpc, routes=routes)
+def workload_routes(vpc: str, routes: list[dict[str, Any]]) -> str:
+    """bootcmd runs at every boot (cc_bootcmd: PER_ALWAYS), after cloud-init's network
+    stage: the routes come back after a reboot without a network-config change."""
+    pending = sorted({r["assigned_at_deploy"] for r in routes
+                      if r.get("assigned_at_deploy") and str(r["next_hop"]).startswith("<")})
+    return render("workload-routes.yaml.j2", vpc=vpc, routes=routes, pending=pending)

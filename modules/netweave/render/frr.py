@@ -78,7 +78,8 @@ def bgp_context(speaker: BgpSpeaker | None) -> dict[str, Any] | None:
             peer["out_list"], peer["out_map"] = f"PL-OUT-SHARED-{shared}", f"RM-OUT-SHARED-{shared}"
             peer["out_first"] = i == 0
             peer["out_to"] = ", ".join(names[:-1]) + f" and {names[-1]}"
-    return {"asn": speaker.asn, "router_id": str(speaker.router_id), "peers": peers,
+    router_id = str(speaker.router_id) if speaker.router_id is not None else None  # None: FRR's
+    return {"asn": speaker.asn, "router_id": router_id, "peers": peers,
             "networks": [str(p) for p in speaker.announces]}
 
 

@@ -1,4 +1,5 @@
-"""Interfaces: netplan for every NIC (extra NICs included), forwarding and rp_filter.
+"""Interfaces: netplan for every NIC with a fixed address (extra NICs included),
+forwarding and rp_filter.
 
 Policy routing: a packet the vCPE itself sends from an extra NIC's address (a reply to
 a ping of 192.168.129.5, say) would otherwise follow the main table's default route out
@@ -20,17 +21,27 @@ SYSCTL = "/etc/sysctl.d/90-netweave.conf"
 
 
 def nic_contexts(nics: Iterable[NicInterface]) -> list[dict[str, Any]]:
-    """The design's NICs, in NIC order, as the templates read them."""
+    """The design's NICs netweave configures (those with the address the topology gives),
+    in NIC order, as the templates read them. A NIC whose address the cloud assigns
+    (Vultr) is cloud-init's, found by MAC on the VM: ``render.vpc_nic``."""
     return [{"index": n.index, "name": n.name, "vxnet": n.vxnet, "cidr": str(n.cidr),
              "address": str(n.address), "interface": n.interface, "gateway": str(n.gateway),
              "mtu": n.mtu, "default_route": n.default_route, "table": n.table}
-            for n in nics]
+            for n in nics if not n.assigned_at_deploy]
 
 
-def manifest_interfaces(nics: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"name": n["name"], "nic": n["index"], "vxnet": n["vxnet"], "address": n["interface"],
-             "mtu": n["mtu"], "gateway": n["gateway"], "default_route": n["default_route"]}
-            for n in nics]
+def manifest_interfaces(nics: Iterable[NicInterface]) -> list[dict[str, Any]]:
+    out = []
+    for n in nics:
+        if n.assigned_at_deploy:
+            out.append({"name": None, "nic": n.index, "vxnet": n.vxnet, "address": None, "mtu": None,
+                        "gateway": None, "default_route": False, "assigned_at_deploy": True,
+                        "found_by": "MAC, from the cloud's metadata", "vpc": n.vpc,
+                        "cidr": str(n.cidr)})
+        else:
+            out.append({"name": n.name, "nic": n.index, "vxnet": n.vxnet, "address": n.interface,
+                        "mtu": n.mtu, "gateway": str(n.gateway), "default_route": n.default_route})
+    return out
 
 
 def policy_routing(nics: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -48,8 +48,10 @@ def connection(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:
 
 
 def files(host: str, ends: list[tuple[TunnelSide, PeerEndpoint]], keys: KeyMaterial,
-          underlay: str) -> list[File]:
-    """Every strongSwan file of one host; empty when it has no IPsec tunnel."""
+          underlay: str | None) -> list[File]:
+    """Every strongSwan file of one host; empty when it has no IPsec tunnel. ``underlay``:
+    the NIC the XFRM interfaces sit on; None where netweave names no public NIC (Vultr's
+    follows the PCI slot), and the interfaces are created without a lower device."""
     ipsec = [t for t, _ in ends if t.type == "ipsec"]
     if not ipsec:
         return []

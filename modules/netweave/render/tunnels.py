@@ -35,6 +35,9 @@ def peer_endpoint(side: TunnelSide, public_addresses: Mapping[str, str],
         return PeerEndpoint("", endpoint.port, False)
     if endpoint.address is not None:
         return PeerEndpoint(str(endpoint.address), endpoint.port, False)
+    if side.transport == "private":  # the peer's VPC address is assigned at deploy
+        raise RenderError(f"tunnel {side.label}: {endpoint.host}'s private address is assigned "
+                          "at deploy, so it cannot be this end's endpoint (lint R331)")
     if endpoint.host not in public_addresses:
         raise RenderError(f"no public address for {endpoint.host} (tunnel {side.label})")
     return PeerEndpoint(public_addresses[endpoint.host], endpoint.port,

@@ -6,7 +6,7 @@ from typing import Any
 
 from netweave.design import TunnelSide, VcpeDesign
 from netweave.design.names import PUBLIC_NIC
-from netweave.render import boot, firewall, frr, interfaces, ipsec
+from netweave.render import boot, firewall, frr, interfaces, ipsec, vpc_nic
 from netweave.render.artifacts import File, HostRender
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
@@ -54,9 +54,15 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     host = HostRender(name, "vcpe", cloud)
     tunnels = [t for t, _ in ends]
 
+    # NICs with the address the topology gives (QingCloud) are rendered for netplan; a
+    # Vultr VPC NIC is cloud-init's, found by MAC at boot (vpc_nic): no name, address or MTU.
     nics = interfaces.nic_contexts(vcpe.nics)
-    host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
+    assigned = [n for n in vcpe.nics if n.assigned_at_deploy]
+    if nics:
+        host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
     host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
+    for f in vpc_nic.files(assigned) if assigned else ():
+        host.add(f)
 
     for t, endpoint in ends:
         if t.type == "ipsec":
@@ -76,7 +82,9 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     if uses_frr:
         host.add(File(frr.CONFIG, frr.render_frr(name, bgp, statics), 0o640))
 
-    packages = ["iptables", "netplan.io"]
+    # netplan.io only where netweave renders netplan: never a second network manager
+    # beside the image's own (Debian 12 on Vultr: ifupdown, as cloud-init found it).
+    packages = ["iptables", *(["netplan.io"] if nics else [])]
     if any(t.type == "wireguard" for t in tunnels):
         packages.append("wireguard-tools")
     if any(t.type == "openvpn" for t in tunnels):
@@ -85,11 +93,16 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
         packages.extend(ipsec.PACKAGES)
     if uses_frr:
         packages.append("frr")
-    host.add(boot.script(name, sorted(packages), tunnel_units(tunnels), uses_frr))
+    host.add(boot.script(name, cloud, sorted(packages), tunnel_units(tunnels), uses_frr,
+                         netplan=interfaces.NETPLAN if nics else None,
+                         vpc_script=vpc_nic.SCRIPT if assigned else None,
+                         underlay=underlay_checks(vcpe, ends)))
+    if cloud == "vultr":
+        host.add(boot.unit(name))
 
     host.manifest = {
         "kind": "vcpe", "cloud": cloud,
-        "interfaces": interfaces.manifest_interfaces(nics),
+        "interfaces": interfaces.manifest_interfaces(vcpe.nics),
         "policy_routing": interfaces.policy_routing(nics),
         "tunnels": [tunnel_manifest(t, endpoint) for t, endpoint in ends],
         "frr": ({"config": frr.CONFIG, "daemons": list(frr.DAEMONS),
@@ -101,11 +114,22 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
                  "lab_overrides": frr.lab_overrides(bgp)} if uses_frr else None),
         "static_routes": statics,
         "sysctl": interfaces.SYSCTL,
-        "netplan": interfaces.NETPLAN,
+        "netplan": interfaces.NETPLAN if nics else None,
+        "vpc_nic": vpc_nic.manifest(assigned),
         "iptables": firewall.RULES,
         "boot": boot.SCRIPT,
+        "boot_unit": boot.UNIT if cloud == "vultr" else None,
+        "status": boot.STATUS,
     }
     return host
+
+
+def underlay_checks(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]]
+                    ) -> list[boot.UnderlayCheck]:
+    """Internet tunnels: the underlay MTU each was computed for, checked at boot."""
+    return [boot.UnderlayCheck(t.interface, t.peer, endpoint.host, vcpe.cloud_name,
+                               vcpe.underlay_mtu, t.mtu)
+            for t, endpoint in ends if t.transport == "internet" and not endpoint.placeholder]
 
 
 def tunnel_manifest(t: TunnelSide, endpoint: PeerEndpoint) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from netweave.design import VpnServerDesign
 from netweave.design.tunnels import MSS_HEADERS
 from netweave.model.topology import VpnServer
-from netweave.render import boot, firewall, interfaces
+from netweave.render import boot, firewall, interfaces, vpc_nic
 from netweave.render.artifacts import File, HostRender, RenderError
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
@@ -46,9 +46,14 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
                                   placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL,
                                   endpoint=endpoint)
 
+    # QingCloud: the address the topology gives, for netplan; Vultr: cloud-init's, by MAC.
     nics = interfaces.nic_contexts(design.nics)
-    host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
+    assigned = [n for n in design.nics if n.assigned_at_deploy]
+    if nics:
+        host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
     host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
+    for f in vpc_nic.files(assigned) if assigned else ():
+        host.add(f)
 
     if server.type == "openvpn":
         if not server.clients:
@@ -88,10 +93,15 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
     host.add(File(firewall.RULES, firewall.render_rules([{"interface": ifname,
                                                           "mss": mtu - MSS_HEADERS}])))
     host.add(File(firewall.UNIT, firewall.render_unit()))
-    host.add(boot.script(name, sorted(["iptables", "netplan.io", package]), [unit], False))
+    packages = ["iptables", *(["netplan.io"] if nics else []), package]
+    host.add(boot.script(name, cloud, sorted(packages), [unit], False,
+                         netplan=interfaces.NETPLAN if nics else None,
+                         vpc_script=vpc_nic.SCRIPT if assigned else None))
+    if cloud == "vultr":
+        host.add(boot.unit(name))
     host.manifest = {
         "kind": "vpn_server", "cloud": cloud,
-        "interfaces": interfaces.manifest_interfaces(nics),
+        "interfaces": interfaces.manifest_interfaces(design.nics),
         "policy_routing": [],
         "tunnels": [],
         "vpn": {"type": server.type, "interface": ifname, "config": config, "unit": unit,
@@ -101,8 +111,11 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
         "frr": None,
         "static_routes": [],
         "sysctl": interfaces.SYSCTL,
-        "netplan": interfaces.NETPLAN,
+        "netplan": interfaces.NETPLAN if nics else None,
+        "vpc_nic": vpc_nic.manifest(assigned),
         "iptables": firewall.RULES,
         "boot": boot.SCRIPT,
+        "boot_unit": boot.UNIT if cloud == "vultr" else None,
+        "status": boot.STATUS,
     }
     return host

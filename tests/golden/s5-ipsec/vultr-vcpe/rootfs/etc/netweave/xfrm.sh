@@ -4,7 +4,7 @@
 # SAs carry the interface id; what is routed into the interface is encrypted to the peer.
 set -eu
 # qc-vultr-ipsec to qc-vcpe
-ip link show xfrm-qc-vcpe >/dev/null 2>&1 || ip link add xfrm-qc-vcpe type xfrm dev enp1s0 if_id 246207216
+ip link show xfrm-qc-vcpe >/dev/null 2>&1 || ip link add xfrm-qc-vcpe type xfrm if_id 246207216
 ip link set xfrm-qc-vcpe mtu 1415
 ip addr replace 169.254.21.2/30 dev xfrm-qc-vcpe
 ip link set xfrm-qc-vcpe up
