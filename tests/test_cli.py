@@ -62,7 +62,7 @@ def test_numeric_name_is_a_located_finding_not_a_crash(tmp_path: Path,
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nclouds:\n  qc: {provider: qingcloud, zone: pek3a}\nhosts:\n  010: {}\n")
     assert main(["lint", str(bad)]) == 2
-    assert f"{bad}:4:" in capsys.readouterr().out
+    assert f"{bad}:5:3:" in capsys.readouterr().out  # the key 010 itself, line 5
 
 
 def test_render_into_a_path_that_is_a_file_says_so_and_exits_2(
