@@ -15,6 +15,7 @@ from tests.support import mermaid_subset
 
 ROOT = Path(__file__).resolve().parent.parent
 S2 = str(ROOT / "stacks" / "s2-many-to-many.yaml")
+S1 = ROOT / "stacks" / "s1-one-to-one.yaml"
 FIXTURES = ROOT / "tests" / "fixtures" / "diff"
 ROUTE_TYPO = str(FIXTURES / "s2-route-typo.yaml")
 EXTRA_NIC = str(FIXTURES / "s2-extra-nic.yaml")
@@ -86,16 +87,18 @@ def test_extra_nic_updates_the_route_table_push_of_vxnet02_in_place(extra_nic: d
     assert (update.op, update.fields) == ("update", ("routes",))
 
 
-def test_new_peer_changes_vcpe01_user_data_and_warns_of_its_replacement(new_peer: diff.DiffReport) -> None:
-    warning = next(r for r in new_peer.vcpe_interruptions if r.vcpe == "vcpe01")
-    assert (warning.op, warning.replace_fields) == ("replace", ("userdata",))
+def test_new_peer_reconfigures_vcpe01_in_place_and_replaces_no_vcpe(new_peer: diff.DiffReport) -> None:
+    assert new_peer.vcpe_interruptions == []
+    host = next(h for h in new_peer.hosts if h.host == "vcpe01")
+    assert (host.how, host.outage) == ("in place", False)
     text = diff_report.text(new_peer)
-    assert "WARNING: vCPE vcpe01 is replaced (because userdata changed)" in sections(text)["4. Resources"]
+    assert "vcpe01: reconfigured in place (no outage)" in sections(text)["4. Resources"]
+    assert "WARNING" not in text
     md = diff_report.markdown(new_peer)
-    assert "> [!WARNING]\n> vCPE vcpe01 is replaced" in md
+    assert "| vcpe01 | 🟢 reconfigured in place (no outage) |" in md
 
 
-def test_a_replaced_vcpe_names_the_boot_files_that_changed(new_peer: diff.DiffReport) -> None:
+def test_a_reconfigured_vcpe_names_the_boot_files_that_changed(new_peer: diff.DiffReport) -> None:
     boot = next(b for b in new_peer.boot if b.host == "vcpe01")
     files = {f.path: f for f in boot.files}
     assert files["/etc/wireguard/wg-vcpe03.conf"].op == "added"
@@ -150,9 +153,9 @@ def test_markdown_stays_under_the_limit_by_summarizing(tmp_path: Path) -> None:
     assert "more route pushes" in md
 
 
-def test_json_has_the_four_sections(route_typo: diff.DiffReport) -> None:
+def test_json_has_the_four_sections_and_the_rehearsal_slot(route_typo: diff.DiffReport) -> None:
     data = json.loads(diff_report.as_json(route_typo))
-    assert list(data)[3:] == ["reachability", "lint", "network", "resources"]
+    assert list(data)[3:] == ["reachability", "lint", "network", "resources", "rehearsal"]
     (pair,) = data["reachability"]["pairs"]
     assert (pair["from"], pair["to"], pair["before"], pair["after"]) == ("vm02", "vm03", True, False)
 
@@ -205,12 +208,23 @@ def test_diff_of_an_unknown_revision_says_so_without_a_traceback(capsys: pytest.
     assert "cannot read stacks/s2-many-to-many.yaml at no-such-ref" in err
 
 
-def test_vultr_user_data_change_replaces_the_vultr_vcpe_by_its_force_new_field() -> None:
+def test_vultr_user_data_change_is_ignored_by_the_instance_and_applied_in_place() -> None:
+    # userData is force-new in the Vultr provider; the program sets ignore_changes on it
     report = diff.compare(str(ROOT / "stacks" / "s3-hybrid-vultr.yaml"), str(FIXTURES / "s3-tunnel-mtu.yaml"))
-    vultr = next(r for r in report.vcpe_interruptions if r.vcpe == "vultr-vcpe")
-    assert (vultr.type, vultr.op, vultr.replace_fields) == ("vultr:index/instance:Instance", "replace",
-                                                            ("userData",))
+    assert report.vcpe_interruptions == []
+    assert {h.host: h.how for h in report.hosts} == {"qc-vcpe": "in place", "vultr-vcpe": "in place"}
     assert [c.detail for c in report.network] == ["mtu (default) → 1380"]
+
+
+def test_an_image_change_replaces_the_vcpe_and_says_so(tmp_path: Path) -> None:
+    head = tmp_path / "s1-one-to-one.yaml"
+    head.write_text(S1.read_text().replace("  vcpe02:\n    nics:",
+                                           "  vcpe02:\n    image: ubuntu2404x64\n    nics:"))
+    report = diff.compare(str(S1), str(head))
+    (host,) = report.hosts
+    assert (host.host, host.how, host.why, host.outage) == ("vcpe02", "replaced", ("image_id",), True)
+    assert "WARNING: vCPE vcpe02 is replaced (because image_id changed)" in diff_report.text(report)
+    assert "| vcpe02 | 🔴 replaced (outage) (because image_id changed) |" in diff_report.markdown(report)
 
 
 def test_markdown_headline_counts_lint_findings_in_plain_english(route_typo: diff.DiffReport) -> None:

@@ -323,12 +323,11 @@ def _capture(into: list[BaseException], fn: Any, *args: Any) -> None:
         into.append(exc)
 
 
-def test_a_new_boot_configuration_replaces_the_vcpe_and_rewires_its_nic_and_eip(
+def test_a_new_image_replaces_the_vcpe_and_rewires_its_nic_and_eip(
         emu: Emulator, host: ProviderHost, s2: ProgramRun, up: MiniEngine) -> None:
     instance = next(r for r in up.custom if r.short_type == "Instance" and r.name == "vcpe01")
     old_id = up.state.resources[instance.urn][0]
-    archive = base64.b64encode(tar_archive({"/etc/netweave/boot": "v2\n"})).decode()
-    changed = dataclasses.replace(instance, inputs={**instance.inputs, "userdata": archive})
+    changed = dataclasses.replace(instance, inputs={**instance.inputs, "image_id": "ubuntu2404x64"})
     rerun = ProgramRun([changed if r is instance else r for r in s2.resources])
     second = MiniEngine(rerun, up.state, before_create=up.before_create)
     second.up(host)
@@ -341,6 +340,20 @@ def test_a_new_boot_configuration_replaces_the_vcpe_and_rewires_its_nic_and_eip(
     [extra] = [n for n in snap["nic"] if n.get("nic_name", "").endswith("vcpe01-nic1")]
     assert extra["instance_id"] == vcpe01["instance_id"]
     assert vcpe01["instance_id"] in {e["resource"]["resource_id"] for e in snap["eip"]}
+
+
+def test_a_new_boot_configuration_leaves_the_running_vcpe_alone(
+        emu: Emulator, host: ProviderHost, s2: ProgramRun, up: MiniEngine) -> None:
+    # user data is the first boot; the change goes in place (HostConfig), not here
+    instance = next(r for r in up.custom if r.short_type == "Instance" and r.name == "vcpe01")
+    old_id = up.state.resources[instance.urn][0]
+    archive = base64.b64encode(tar_archive({"/etc/netweave/boot": "v2\n"})).decode()
+    changed = dataclasses.replace(instance, inputs={**instance.inputs, "userdata": archive})
+    rerun = ProgramRun([changed if r is instance else r for r in s2.resources])
+    second = MiniEngine(rerun, up.state)
+    second.up(host)
+    assert [second.by_urn[urn].name for _, urn in second.log] == []
+    assert up.state.resources[instance.urn][0] == old_id
 
 
 @pytest.mark.parametrize("stack", ["s1-one-to-one", "s3-hybrid-vultr", "s4-remote-access"])

@@ -106,8 +106,18 @@ def boot_files(run: ProgramRun, host: str) -> dict[str, str]:
 def test_boot_configuration_is_rendered_after_every_public_address_and_key(s2: ProgramRun) -> None:
     instance = s2.named("vcpe01", "Instance")
     assert {s2.urn("vcpe01-eip"), s2.urn("vcpe02-eip")} <= set(instance.dependencies)
-    keys = {r.urn for r in s2.resources if r.typ.startswith("pulumi-python:dynamic/netweave:")}
+    keys = {r.urn for r in s2.resources if r.typ.startswith("pulumi-python:dynamic/netweave:")
+            and not r.typ.endswith(":HostConfig")}
     assert keys and keys <= set(instance.dependencies)
+
+
+def test_each_vcpe_gets_a_host_config_applied_after_its_nics_and_eip(s2: ProgramRun) -> None:
+    config = s2.named("vcpe01-config")
+    assert {s2.urn("vcpe01", "Instance"), s2.urn("vcpe01-nic1"), s2.urn("vcpe01-eip-association")} \
+        <= set(config.dependencies)
+    assert config.inputs["address"] == s2.named("vcpe01-eip").state["eip_addr"]
+    assert config.inputs["host_public_key"].startswith("ssh-ed25519 ")
+    assert "files" in config.secret_inputs
 
 
 def test_boot_configuration_is_the_rendered_archive_with_the_peer_eip(s2: ProgramRun) -> None:

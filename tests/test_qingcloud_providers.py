@@ -177,13 +177,19 @@ def test_instance_runs_with_its_fixed_address_and_tar_user_data(cloud: Emulator)
     assert len(created.outs["userdata_sha256"]) == 64
 
 
-def test_instance_boot_configuration_change_replaces_it(cloud: Emulator) -> None:
+def test_instance_ignores_a_later_boot_configuration_change(cloud: Emulator) -> None:
+    # user data is the first boot only; later changes travel in place (HostConfig)
     created = instance(vxnet(router().id).id)
     news = {**created.outs, "userdata": {"/etc/netweave/boot": "v2\n"}}
     diff = InstanceProvider().diff(created.id, created.outs, news)
-    assert diff.replaces == ["userdata"] and diff.delete_before_replace
-    same = {**created.outs, "userdata": {"/etc/netweave/boot": "v1\n"}}
-    assert InstanceProvider().diff(created.id, created.outs, same).changes is False
+    assert (diff.changes, diff.replaces) == (False, [])
+
+
+def test_instance_image_change_replaces_it(cloud: Emulator) -> None:
+    created = instance(vxnet(router().id).id)
+    news = {**created.outs, "image_id": "ubuntu2404x64"}
+    diff = InstanceProvider().diff(created.id, created.outs, news)
+    assert diff.replaces == ["image_id"] and diff.delete_before_replace
 
 
 def test_instance_security_group_change_is_applied_in_place(cloud: Emulator) -> None:

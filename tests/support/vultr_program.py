@@ -8,7 +8,7 @@ from typing import Any
 
 import netaddr
 import pulumi
-from netweave.render.material import tls_from_private, wireguard_from_private
+from netweave.render.material import ssh_host_from_private, tls_from_private, wireguard_from_private
 
 OS_ID = 2136
 RESERVED = {"vultr-vcpe-ip": "203.0.113.20", "vpn01-ip": "203.0.113.30"}
@@ -70,8 +70,14 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 def _key_outputs(state: dict[str, Any]) -> dict[str, Any]:
-    """What the key provider would create; fixed here so that two runs can be compared."""
+    """What the key provider would create; fixed here so that two runs can be compared.
+    Other netweave resources (HostConfig) keep their inputs."""
+    if "key_id" not in state:
+        return {}
     raw = hashlib.sha256(f"mock {state['key_id']}".encode()).digest()
+    if state["kind"] == "ssh":
+        host_key = ssh_host_from_private(raw)
+        return {"private_key": host_key.private_key, "public_key": host_key.public_key}
     if state["kind"] == "wireguard":
         pair = wireguard_from_private(raw)
         return {"private_key": pair.private_key, "public_key": pair.public_key}

@@ -23,14 +23,16 @@ from pulumi import dynamic
 from netweave.design.keys import KeySpec
 from netweave.render.material import (
     KeyMaterial,
+    SshHostKey,
     TlsIdentity,
     WireGuardKey,
     new_psk,
+    new_ssh_host_key,
     new_tls_identity,
     new_wireguard_key,
 )
 
-SECRET_FIELDS = {"wireguard": ["private_key"], "psk": ["psk"], "tls": ["key_pem"]}
+SECRET_FIELDS = {"wireguard": ["private_key"], "psk": ["psk"], "tls": ["key_pem"], "ssh": ["private_key"]}
 
 
 def _generate(kind: str, key_id: str) -> dict[str, str]:
@@ -39,6 +41,9 @@ def _generate(kind: str, key_id: str) -> dict[str, str]:
         return {"private_key": pair.private_key, "public_key": pair.public_key}
     if kind == "psk":
         return {"psk": new_psk()}
+    if kind == "ssh":
+        host_key = new_ssh_host_key()
+        return {"private_key": host_key.private_key, "public_key": host_key.public_key}
     if kind == "tls":
         tls = new_tls_identity(key_id)
         return {"key_pem": tls.key_pem, "cert_pem": tls.cert_pem, "fingerprint": tls.fingerprint}
@@ -51,7 +56,7 @@ class KeyProvider(dynamic.ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         failures = []
         if news.get("kind") not in SECRET_FIELDS:
-            failures.append(dynamic.CheckFailure("kind", "kind must be wireguard, psk or tls"))
+            failures.append(dynamic.CheckFailure("kind", "kind must be wireguard, psk, tls or ssh"))
         if not news.get("key_id"):
             failures.append(dynamic.CheckFailure("key_id", "key_id is required"))
         return dynamic.CheckResult({"key_id": news.get("key_id"), "kind": news.get("kind")}, failures)
@@ -104,6 +109,19 @@ class OpenVpnIdentity(dynamic.Resource, module="netweave", name="OpenVpnIdentity
                           "fingerprint": None}, _secret(opts, "tls"))
 
 
+class SshHostKeyPair(dynamic.Resource, module="netweave", name="SshHostKey"):
+    """The host key a vCPE / VPN server presents to SSH: delivered in its user data, pinned
+    by the deploying machine when it reconfigures the host in place."""
+
+    private_key: pulumi.Output[str]
+    public_key: pulumi.Output[str]
+
+    def __init__(self, key_id: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(KeyProvider(), KeySpec(key_id, "ssh").resource_name,
+                         {"key_id": key_id, "kind": "ssh", "private_key": None,
+                          "public_key": None}, _secret(opts, "ssh"))
+
+
 def _secret(opts: pulumi.ResourceOptions | None, kind: str) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions.merge(
         opts or pulumi.ResourceOptions(),
@@ -126,18 +144,24 @@ class KeyRing(pulumi.ComponentResource):
                 self.resources[spec.id] = WireGuardKeyPair(spec.id, child)
             elif spec.kind == "psk":
                 self.resources[spec.id] = PresharedKey(spec.id, child)
+            elif spec.kind == "ssh":
+                self.resources[spec.id] = SshHostKeyPair(spec.id, child)
             else:
                 self.resources[spec.id] = OpenVpnIdentity(spec.id, child)
         self.material = pulumi.Output.secret(self._material())
         self.public_keys = {s.id: r.public_key for s in self.specs
                             if isinstance(r := self.resources[s.id], WireGuardKeyPair)}
+        # host -> its SSH host key's public half (plain: what known_hosts pins)
+        self.host_keys: dict[str, pulumi.Output[str]] = {
+            s.id.removeprefix("ssh/"): r.public_key for s in self.specs
+            if isinstance(r := self.resources[s.id], SshHostKeyPair)}
         self.register_outputs({"public_keys": self.public_keys})
 
     def _material(self) -> pulumi.Output[KeyMaterial]:
         fields: list[pulumi.Output[Any]] = []
         for spec in self.specs:
             res: Any = self.resources[spec.id]
-            if spec.kind == "wireguard":
+            if spec.kind in ("wireguard", "ssh"):
                 fields += [res.private_key, res.public_key]
             elif spec.kind == "psk":
                 fields += [res.psk]
@@ -151,15 +175,18 @@ def assemble(specs: list[KeySpec], values: list[Any]) -> KeyMaterial:
     wireguard: dict[str, WireGuardKey] = {}
     psk: dict[str, str] = {}
     tls: dict[str, TlsIdentity] = {}
+    ssh: dict[str, SshHostKey] = {}
     it = iter(values)
     for spec in specs:
         if spec.kind == "wireguard":
             wireguard[spec.id] = WireGuardKey(next(it), next(it))
         elif spec.kind == "psk":
             psk[spec.id] = next(it)
+        elif spec.kind == "ssh":
+            ssh[spec.id] = SshHostKey(next(it), next(it))
         else:
             tls[spec.id] = TlsIdentity(next(it), next(it), next(it))
-    return KeyMaterial(wireguard, psk, tls)
+    return KeyMaterial(wireguard, psk, tls, ssh=ssh)
 
 
 def public_key_outputs(ring: KeyRing) -> Mapping[str, pulumi.Output[str]]:

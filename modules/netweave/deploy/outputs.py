@@ -58,6 +58,13 @@ def boot_files(rendered: pulumi.Output[Rendered], host: str) -> pulumi.Output[di
     return pulumi.Output.secret(rendered.apply(files))
 
 
+def host_files(rendered: pulumi.Output[Rendered], host: str) -> pulumi.Output[dict[str, dict[str, Any]]]:
+    """``{absolute path: {"content": text, "mode": int}}``: the file set a running host is
+    reconfigured with in place (``HostConfig``); a secret (keys inside)."""
+    return pulumi.Output.secret(rendered.apply(
+        lambda r: {f.path: {"content": f.content, "mode": f.mode} for f in r.hosts[host].sorted_files()}))
+
+
 def boot_modes(rendered: Rendered, host: str) -> dict[str, int]:
     modes = {f.path: f.mode for f in rendered.hosts[host].files}
     modes[qingcloud.RC_LOCAL] = 0o755

@@ -43,6 +43,7 @@ class PlannedResource:
     dependencies: tuple[str, ...]  # URNs
     secrets: dict[str, str] = field(default_factory=dict, repr=False)  # input -> keyed digest
     provider: str | None = field(default=None, repr=False)  # dynamic provider blob (for diffs)
+    ignore_changes: tuple[str, ...] = ()  # the resource option: changes the engine ignores
 
     @property
     def key(self) -> str:
@@ -235,7 +236,8 @@ def _end(pid: int) -> None:
 
 def _plan(data: dict[str, Any], file: str | Path) -> Plan:
     resources = [PlannedResource(r["urn"], r["type"], r["name"], r["parent"], r["custom"], r["inputs"],
-                                 tuple(r["dependencies"]), r.get("secrets", {}), r.get("provider"))
+                                 tuple(r["dependencies"]), r.get("secrets", {}), r.get("provider"),
+                                 tuple(r.get("ignore_changes", ())))
                  for r in data["resources"]]
     return Plan(data["stack"], str(file), resources, data.get("error"))
 

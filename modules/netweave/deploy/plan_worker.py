@@ -46,7 +46,7 @@ def documentation_address(name: str) -> str:
 
 
 KEY_TYPES = ("pulumi-python:dynamic/netweave:WireGuardKeyPair", "pulumi-python:dynamic/netweave:PresharedKey",
-             "pulumi-python:dynamic/netweave:OpenVpnIdentity")
+             "pulumi-python:dynamic/netweave:OpenVpnIdentity", "pulumi-python:dynamic/netweave:SshHostKey")
 
 
 def placeholder_key_outputs(kind: str, key_id: str) -> dict[str, str]:
@@ -62,6 +62,9 @@ def placeholder_key_outputs(kind: str, key_id: str) -> dict[str, str]:
         return {"private_key": pair.private_key, "public_key": pair.public_key}
     if kind == "psk":
         return {"psk": base64.b64encode(raw).decode()}
+    if kind == "ssh":
+        host_key = material.ssh_host_from_private(raw)
+        return {"private_key": host_key.private_key, "public_key": host_key.public_key}
     tls = material.tls_from_private(raw, key_id)
     return {"key_pem": tls.key_pem, "cert_pem": tls.cert_pem, "fingerprint": tls.fingerprint}
 
@@ -157,6 +160,7 @@ def _run(file: Path, stack: str, program: str = "netweave.deploy.program") -> di
                     "secrets": secret_digests(raw, salt),
                     "dependencies": sorted(set(request.dependencies)),
                     "provider": provider_blob if isinstance(provider_blob, str) else None,
+                    "ignore_changes": list(request.ignoreChanges),
                 })
             return response
 

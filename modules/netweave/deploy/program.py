@@ -24,6 +24,7 @@ from netweave.deploy import vultr
 from netweave.deploy.keys import KeyRing
 from netweave.deploy.outputs import (
     client_profiles,
+    host_files,
     qingcloud_archive,
     rendered_output,
     site_bundles,
@@ -43,6 +44,7 @@ from netweave.lint import LintResult, lint_file, report
 from netweave.model.index import Index
 from netweave.model.topology import QingCloud, Topology
 from netweave.paths import project_dir
+from netweave.providers.hostconfig import HostConfig
 from netweave.render import Rendered, site_addresses
 
 PROJECT_DIR = project_dir()
@@ -91,6 +93,7 @@ class Deployment:
     keys: KeyRing | None = None
     rendered: pulumi.Output[Rendered] | None = None
     vultr: vultr.VultrDeployment | None = None
+    host_configs: dict[str, HostConfig] = field(default_factory=dict)  # in-place reconfiguration
 
 
 def qingcloud_zone(topology: Topology, cloud: str) -> str | None:
@@ -124,6 +127,9 @@ def deploy(topology: Topology, index: Index, stack: str,
     design = design if design is not None else Design.build(topology, index)
     # netweave:qingcloudImport = {"<logical name>": "<cloud id>"}: adopt existing objects
     imports: dict[str, str] = config.get_object("qingcloudImport") or {}
+    # netweave:manageFrom = ["198.51.100.7/32"]: where `pulumi up` runs; SSH is opened to it
+    # so that later changes reach the hosts in place (HostConfig)
+    manage_from: list[str] = [str(c) for c in config.get_object("manageFrom") or []]
     out = Deployment()
     # 1. Independent of any boot configuration: the engine creates these in parallel.
     for name, vpc in topology.vpcs.items():
@@ -134,9 +140,11 @@ def deploy(topology: Topology, index: Index, stack: str,
     for name, (kind, zone) in qingcloud_hosts(topology, index).items():
         created: QingCloudHost
         if kind == "vcpe":
-            created = QingCloudVcpe(name, design=design, stack=stack, zone=zone, imports=imports)
+            created = QingCloudVcpe(name, design=design, stack=stack, zone=zone, imports=imports,
+                                    manage_from=manage_from)
         else:
-            created = QingCloudVpnServer(name, design=design, stack=stack, zone=zone, imports=imports)
+            created = QingCloudVpnServer(name, design=design, stack=stack, zone=zone, imports=imports,
+                                         manage_from=manage_from)
         out.hosts[name] = created
         if created.public_ip is not None:
             out.public_addresses[name] = created.public_ip
@@ -156,11 +164,20 @@ def deploy(topology: Topology, index: Index, stack: str,
             vxnet_ids=vxnet_ids, userdata_type="tar", userdata=boot_configuration(out.rendered, name),
             image_id=config.get("qingcloudImage") or DEFAULT_IMAGE,
             instance_type=config.get("qingcloudInstanceType") or DEFAULT_INSTANCE_TYPE,
-            login_keypair=config.get("qingcloudLoginKeypair")))
+            login_keypair=config.get("qingcloudLoginKeypair"),
+            files=host_files(out.rendered, name), host_public_key=out.keys.host_keys[name]))
     if vultr.vultr_vpcs(topology, index) or vultr_hosts:
         user_data = {n: vultr_user_data(out.rendered, n) for n in vultr_hosts}
         out.vultr = vultr.build_vultr(design, index, vultr_hosts, user_data, out.public_addresses,
-                                      stack=stack)
+                                      stack=stack, manage_from=manage_from)
+        for name, vultr_host in vultr_hosts.items():
+            instance = out.vultr.instances[name]
+            address = out.public_addresses.get(name, instance.main_ip)
+            out.host_configs[name] = HostConfig(
+                f"{name}-config", host=name, address=address,
+                host_public_key=out.keys.host_keys[name], files=host_files(out.rendered, name),
+                opts=pulumi.ResourceOptions(parent=vultr_host, depends_on=[instance]))
+    out.host_configs.update({n: h.config for n, h in out.hosts.items() if h.config is not None})
     return out
 
 

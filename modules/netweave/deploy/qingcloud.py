@@ -15,15 +15,17 @@ destroy correctly and runs everything else in parallel; nothing is serialized by
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from netweave.design import CloudFirewall, Design, FirewallRule, HostResources
+from netweave.design.firewall import with_management
 from netweave.design.qingcloud_pushes import vpc_pushes
 from netweave.design.resources import physical_name
+from netweave.providers.hostconfig import HostConfig
 from netweave.providers.qingcloud.eip import EipAssociationResource, EipResource
 from netweave.providers.qingcloud.instance import InstanceResource
 from netweave.providers.qingcloud.instance_routes import InstanceRoutes
@@ -119,16 +121,17 @@ class HostSpec:
         return [security_group_rule(r) for r in self.firewall.rules]
 
     @classmethod
-    def vcpe(cls, design: Design, name: str) -> HostSpec:
+    def vcpe(cls, design: Design, name: str, manage_from: Sequence[str] = ()) -> HostSpec:
         v, node = design.vcpes[name], design.topology.vcpes[name]
         return cls([(n.vxnet, str(n.address)) for n in v.nics], design.resources[name],
-                   design.firewalls[name], node.image, node.instance_type)
+                   with_management(design.firewalls[name], manage_from), node.image,
+                   node.instance_type)
 
     @classmethod
-    def vpn_server(cls, design: Design, name: str) -> HostSpec:
+    def vpn_server(cls, design: Design, name: str, manage_from: Sequence[str] = ()) -> HostSpec:
         s = design.vpn_servers[name]
         return cls([(n.vxnet, str(n.address)) for n in s.nics], design.resources[name],
-                   design.firewalls[name])
+                   with_management(design.firewalls[name], manage_from))
 
 
 @dataclass
@@ -138,6 +141,9 @@ class Launch:
     vxnet_ids: Mapping[str, pulumi.Output[str]]
     userdata_type: str
     userdata: pulumi.Input[Any]
+    # day 2: the rendered file set and the pinned host key (``HostConfig``)
+    files: pulumi.Input[dict[str, Any]] | None = None
+    host_public_key: pulumi.Input[str] | None = None
     image_id: str = DEFAULT_IMAGE
     instance_type: str = DEFAULT_INSTANCE_TYPE
     login_keypair: str | None = None
@@ -152,6 +158,7 @@ class QingCloudHost(pulumi.ComponentResource):
     instance: InstanceResource | None
     nics: list[NicResource]
     association: EipAssociationResource | None
+    config: HostConfig | None
 
     def __init__(self, token: str, name: str, spec: HostSpec, *, stack: str, zone: str,
                  imports: Mapping[str, str] | None = None,
@@ -166,7 +173,7 @@ class QingCloudHost(pulumi.ComponentResource):
         self.security_group = SecurityGroupResource(
             names.firewall, zone=zone, name=physical_name(stack, names.firewall), rules=spec.rules,
             adopt_id=adopt(self._imports, names.firewall), opts=self._child())
-        self.instance, self.nics, self.association = None, [], None
+        self.instance, self.nics, self.association, self.config = None, [], None, None
 
     @property
     def public_ip(self) -> pulumi.Output[str] | None:
@@ -197,6 +204,16 @@ class QingCloudHost(pulumi.ComponentResource):
                                               eip_id=self.eip.eip_id,
                                               instance_id=self.instance.instance_id,
                                               opts=self._child())
+        if launch.files is not None and launch.host_public_key is not None:
+            # Later configuration changes are applied here, in place, over SSH: after the
+            # NICs are attached (the apply script configures them) and the EIP is bound.
+            address = self.eip.eip_addr if self.eip is not None else primary_address
+            after: list[pulumi.Resource] = [self.instance, *self.nics]
+            if self.association is not None:
+                after.append(self.association)
+            self.config = HostConfig(f"{name}-config", host=self._name, address=address,
+                                     host_public_key=launch.host_public_key, files=launch.files,
+                                     opts=pulumi.ResourceOptions(parent=self, depends_on=after))
         self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, Any]:
@@ -213,9 +230,9 @@ class QingCloudVcpe(QingCloudHost):
     """A vCPE on QingCloud (its NICs, EIP and security group as children)."""
 
     def __init__(self, name: str, *, design: Design, stack: str, zone: str,
-                 imports: Mapping[str, str] | None = None,
+                 imports: Mapping[str, str] | None = None, manage_from: Sequence[str] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(design, name),
+        super().__init__("netweave:qingcloud:Vcpe", name, HostSpec.vcpe(design, name, manage_from),
                          stack=stack, zone=zone, imports=imports, opts=opts)
 
 
@@ -223,7 +240,8 @@ class QingCloudVpnServer(QingCloudHost):
     """A remote-access VPN host on QingCloud."""
 
     def __init__(self, name: str, *, design: Design, stack: str, zone: str,
-                 imports: Mapping[str, str] | None = None,
+                 imports: Mapping[str, str] | None = None, manage_from: Sequence[str] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("netweave:qingcloud:VpnServer", name, HostSpec.vpn_server(design, name),
+        super().__init__("netweave:qingcloud:VpnServer", name,
+                         HostSpec.vpn_server(design, name, manage_from),
                          stack=stack, zone=zone, imports=imports, opts=opts)

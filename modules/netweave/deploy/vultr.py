@@ -21,7 +21,7 @@ rule R314 warns where a Vultr VPC's workloads would lack them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ import netaddr
 import pulumi
 
 from netweave.design import CloudFirewall, Design, DesignError, FirewallRule
+from netweave.design.firewall import with_management
 from netweave.model.index import Index
 from netweave.model.topology import Topology, Vultr
 from netweave.render import workload_route_snippets
@@ -149,10 +150,11 @@ class VultrHost(pulumi.ComponentResource):
         return [design.vpn_servers[name].vpc], None, None
 
     def launch(self, user_data: pulumi.Input[str], vpcs: Mapping[str, VultrVpc],
-               public_addresses: Mapping[str, pulumi.Input[str]]) -> None:
+               public_addresses: Mapping[str, pulumi.Input[str]],
+               manage_from: Sequence[str] = ()) -> None:
         name, design = self._name, self._design
-        self.firewall_group, self.firewall_rules = self._firewall(design.firewalls[name],
-                                                                  public_addresses)
+        self.firewall_group, self.firewall_rules = self._firewall(
+            with_management(design.firewalls[name], manage_from), public_addresses)
         attached, plan, image = self._placement()
         attached = [v for v in attached if v in vpcs]
         if attached:
@@ -168,7 +170,9 @@ class VultrHost(pulumi.ComponentResource):
             firewall_group_id=self.firewall_group.id,
             reserved_ip_id=reserved.id if reserved is not None else None,
             user_data=pulumi.Output.secret(user_data),
-            opts=self._child(depends_on=self.firewall_rules))
+            # cloud-init reads user data at first boot only, and Vultr replaces an instance whose
+            # user data changes: later configuration changes travel in place instead (HostConfig)
+            opts=self._child(depends_on=self.firewall_rules, ignore_changes=["userData"]))
         self.register_outputs(self.exports())
 
     def _firewall(self, firewall: CloudFirewall, public_addresses: Mapping[str, pulumi.Input[str]]
@@ -254,7 +258,7 @@ def declare_hosts(design: Design, index: Index, stack: str | None = None) -> dic
 def build_vultr(design: Design, index: Index, hosts: Mapping[str, VultrHost],
                 user_data: Mapping[str, pulumi.Input[str]],
                 public_addresses: Mapping[str, pulumi.Input[str]],
-                stack: str | None = None) -> VultrDeployment:
+                stack: str | None = None, manage_from: Sequence[str] = ()) -> VultrDeployment:
     """The VPCs, then every host's firewall and instance with its user data.
 
     ``public_addresses``: every host's public address (QingCloud EIPs and Vultr reserved
@@ -268,7 +272,7 @@ def build_vultr(design: Design, index: Index, hosts: Mapping[str, VultrHost],
         if name not in user_data:
             kind = "vCPE" if name in design.vcpes else "VPN server"
             raise DesignError(f"no rendered user data for Vultr {kind} {name}")
-        host.launch(user_data[name], out.vpcs, public_addresses)
+        host.launch(user_data[name], out.vpcs, public_addresses, manage_from)
     return out
 
 

@@ -8,8 +8,8 @@ anything itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import netaddr
@@ -174,6 +174,18 @@ def vultr_vcpe(topology: Topology, vcpe: VcpeDesign) -> CloudFirewall:
 def vultr_vpn_server(server: VpnServerDesign) -> CloudFirewall:
     """Clients dial in from anywhere: the VPN port is open, and only the VPN port."""
     return CloudFirewall(server.name, "vultr", "firewall_group", tuple(_vpn_service(server)))
+
+
+def with_management(firewall: CloudFirewall, sources: Sequence[str]) -> CloudFirewall:
+    """SSH from the deploying machine(s) (stack config ``netweave:manageFrom``), added to a
+    host's firewall: how later configuration changes reach it in place (``HostConfig``)."""
+    if not sources:
+        return firewall
+    rules = list(firewall.rules)
+    for i, source in enumerate(sources):
+        _add(rules, FirewallRule("tcp", (SSH_PORT, SSH_PORT), netaddr.IPNetwork(str(source)),
+                                 key=f"manage-{i}", note="manageFrom: in-place reconfiguration"))
+    return replace(firewall, rules=tuple(rules))
 
 
 def build_firewalls(topology: Topology, vcpes: Mapping[str, VcpeDesign],

@@ -2,7 +2,9 @@
 
 Key ids: a tunnel end is ``"<tunnel label>/<vcpe>"``, a tunnel PSK ``"<tunnel label>"``
 (WireGuard with ``psk: true``; every IPsec tunnel),
-a VPN server ``"vpn/<server>"`` and its clients ``"vpn/<server>/<client>"``. The order is
+a VPN server ``"vpn/<server>"`` and its clients ``"vpn/<server>/<client>"``, the SSH host
+key of a vCPE or VPN server ``"ssh/<host>"`` (delivered in its user data, pinned by the
+deploying machine: ``netweave.providers.ssh``). The order is
 stable: Pulumi resource names follow it (``netweave.deploy.keys``), and placeholder keys
 are derived from the ids (``netweave.render.material``).
 """
@@ -14,7 +16,7 @@ from typing import Literal
 
 from netweave.model.topology import Topology
 
-KeyKind = Literal["wireguard", "tls", "psk"]
+KeyKind = Literal["wireguard", "tls", "psk", "ssh"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,4 +48,10 @@ def key_specs(topology: Topology) -> tuple[KeySpec, ...]:
         kind = "wireguard" if server.type == "wireguard" else "tls"
         specs.append(KeySpec(f"vpn/{name}", kind))
         specs.extend(KeySpec(f"vpn/{name}/{client}", kind) for client in server.clients)
+    # every host netweave reconfigures in place (over SSH) presents a host key it was given
+    specs.extend(KeySpec(ssh_key_id(host), "ssh") for host in [*topology.vcpes, *topology.vpn_servers])
     return tuple(specs)
+
+
+def ssh_key_id(host: str) -> str:
+    return f"ssh/{host}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from netweave import graph
 from netweave.deploy import plan
@@ -18,7 +19,7 @@ from netweave.diff import reach as reachdiff
 from netweave.diff.boot import BootChanges, boot_changes
 from netweave.diff.lint import LintChanges, lint_changes
 from netweave.diff.network import Change, network_changes
-from netweave.diff.resources import ResourceChange, resource_changes
+from netweave.diff.resources import HostChange, ResourceChange, host_changes, resource_changes
 from netweave.lint import LintResult, lint_bytes
 from netweave.model.gitref import Revision, read
 from netweave.model.index import Index
@@ -53,7 +54,9 @@ class DiffReport:
     network_note: str | None = None
     resources: list[ResourceChange] | None = None
     plan_note: str | None = None
-    boot: list[BootChanges] = field(default_factory=list)  # why replaced vCPEs' user data changed
+    boot: list[BootChanges] = field(default_factory=list)  # each changed host's boot files
+    hosts: list[HostChange] = field(default_factory=list)  # in place or replaced, per host
+    rehearsal: dict[str, Any] | None = None  # `netweave emulate BASE --change HEAD --format json`
     graph: graph.Graph | None = None
 
     @property
@@ -137,8 +140,11 @@ def _resources(report: DiffReport, planned: plan.Planning) -> None:
         return
     vcpes = set(report.base.topology.vcpes if report.base.topology else ()) | set(
         report.head.topology.vcpes if report.head.topology else ())
+    servers = set(report.base.topology.vpn_servers if report.base.topology else ()) | set(
+        report.head.topology.vpn_servers if report.head.topology else ())
     report.resources = resource_changes(before, after, vcpes)
-    hosts = {r.vcpe for r in report.resources if r.vcpe and r.op in ("replace", "update")}
+    report.hosts = host_changes(report.resources, vcpes | servers)
+    hosts = {h.host for h in report.hosts if h.how in ("in place", "replaced")}
     if hosts and report.base.topology is not None and report.head.topology is not None:
         try:
             report.boot = boot_changes(report.base.topology, report.head.topology, hosts)

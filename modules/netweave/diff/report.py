@@ -85,6 +85,12 @@ def text(d: DiffReport) -> str:
         out.append(f"   WARNING: {vcpe_warning(r)}")
         if r.vcpe in boot:
             out.append(f"            boot files that change: {boot[r.vcpe].summary()}")
+    for h in d.hosts:
+        if h.how == "in place":
+            out.append(f"   {h.host}: {h.label()}"
+                       + (f": {boot[h.host].summary()}" if h.host in boot else ""))
+        elif h.how == "created":
+            out.append(f"   {h.host}: {h.label()}")
     if d.resources is None:
         out.append(f"   not compared: {d.plan_note}")
     else:
@@ -94,7 +100,23 @@ def text(d: DiffReport) -> str:
             fields = f" ({', '.join(r.fields)})" if r.fields else ""
             forced = f" forced by {', '.join(r.replace_fields)}" if r.replace_fields else ""
             out.append(f"   {OP_SIGNS[r.op]} {r.op} {short_type(r.type)} {r.name}{fields}{forced}")
+    if d.rehearsal is not None:
+        out += ["", "5. Rehearsal (netweave emulate BASE --change HEAD)"]
+        out += ["   " + line for line in rehearsal_lines(d.rehearsal)]
     return "\n".join(out)
+
+
+def rehearsal_lines(r: dict[str, Any]) -> list[str]:
+    """The rehearsal's verdict and per-pair losses, from its JSON report."""
+    change = r.get("change") or {}
+    verdict = "passed" if r.get("ok") else "FAILED"
+    lines = [f"rehearsal {verdict}: {change.get('base', '?')} → {change.get('head', '?')}, "
+             f"applied in place over SSH in {change.get('apply_seconds', '?')} s"]
+    for p in change.get("pairs", []):
+        lines.append(f"{'ok  ' if p.get('ok') else 'FAIL'} {p['from']} → {p['to']}: {p['expectation']}; "
+                     f"lost {p['lost']} of {p['sent']}, longest gap {p['longest_gap_ms']} ms")
+    lines += [f"problem: {x}" for x in change.get("problems", [])]
+    return lines
 
 
 # --- json -----------------------------------------------------------------------------
@@ -111,7 +133,9 @@ def as_dict(d: DiffReport) -> dict[str, Any]:
         "resources": {"note": d.plan_note,
                       "summary": summary(d.resources or []) if d.resources is not None else None,
                       "changes": [r.as_dict() for r in d.resources or []],
+                      "hosts": [h.as_dict() for h in d.hosts],
                       "boot_files": [b.as_dict() for b in d.boot]},
+        "rehearsal": d.rehearsal,
     }
 
 
@@ -149,6 +173,12 @@ def _headline(d: DiffReport) -> str:
     if d.vcpe_interruptions:
         n = len(d.vcpe_interruptions)
         bits.append(f"**{n} vCPE replacement{'s interrupt' if n != 1 else ' interrupts'} traffic**")
+    in_place = [h for h in d.hosts if h.how == "in place"]
+    if in_place:
+        n = len(in_place)
+        bits.append(f"{n} host{'s' if n != 1 else ''} reconfigured in place (no outage)")
+    if d.rehearsal is not None:
+        bits.append("rehearsal passed" if d.rehearsal.get("ok") else "**rehearsal FAILED**")
     return "; ".join(bits) if bits else "no change to reachability"
 
 
@@ -202,6 +232,11 @@ def _markdown(d: DiffReport, cap: int, diagram: bool) -> str:
     out += _network_md(d, cap)
     out += ["", "### 4. Resource changes (offline plan, no credentials)", ""]
     out += _resources_md(d, cap)
+    if d.rehearsal is not None:
+        lines = rehearsal_lines(d.rehearsal)
+        out += ["", "### 5. Rehearsal (`netweave emulate BASE --change HEAD`)", "",
+                ("> [!NOTE]\n> " if d.rehearsal.get("ok") else "> [!CAUTION]\n> ") + _md(lines[0]), ""]
+        out += _capped(lines[1:], max(cap, 5), lambda x: f"- {_md(x)}", "lines")
     if diagram and d.graph is not None and graph.changed_count(d.graph):
         chart = graph.mermaid(d.graph)
         if len(chart) <= MERMAID_LIMIT:
@@ -240,6 +275,14 @@ def _network_md(d: DiffReport, cap: int) -> list[str]:
 def _resources_md(d: DiffReport, cap: int) -> list[str]:
     out: list[str] = []
     boot = {b.host: b for b in d.boot}
+    if d.hosts:
+        out += ["| host | change | boot files that change |", "| --- | --- | --- |"]
+        for h in d.hosts:
+            sign = "🔴" if h.outage else "🟢"
+            why = f" (because {', '.join(h.why)} changed)" if h.why else ""
+            files = _md(boot[h.host].summary()) if h.host in boot else ""
+            out.append(f"| {h.host} | {sign} {h.label()}{why} | {files} |")
+        out.append("")
     for r in d.vcpe_interruptions:
         out += ["> [!WARNING]", f"> {_md(vcpe_warning(r))}"]
         if r.vcpe in boot:

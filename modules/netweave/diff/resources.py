@@ -34,6 +34,8 @@ VULTR_FORCE_NEW: Mapping[str, frozenset[str]] = {
     "vultr:index/sshKey:SshKey": frozenset({"sshKey"}),
 }
 OPS = ("replace", "delete", "create", "update")
+HOST_CONFIG = "pulumi-python:dynamic/netweave:HostConfig"
+INSTANCE_TYPES = ("pulumi-python:dynamic/qingcloud:Instance", "vultr:index/instance:Instance")
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,9 @@ def resource_changes(base: Plan, head: Plan, vcpes: Iterable[str] = ()) -> list[
     for urn in new.keys() & old.keys():
         a, b = old[urn], new[urn]
         ia, ib = comparable_inputs(a), comparable_inputs(b)
-        changed = sorted(k for k in ia.keys() | ib.keys() if ia.get(k) != ib.get(k))
+        # ignore_changes: the engine keeps the old value, so there is no change to judge
+        changed = sorted(k for k in ia.keys() | ib.keys()
+                         if ia.get(k) != ib.get(k) and k not in b.ignore_changes)
         if not changed and a.parent == b.parent:
             continue
         note = None
@@ -136,3 +140,47 @@ def summary(changes: Iterable[ResourceChange]) -> dict[str, int]:
     for c in changes:
         counts[c.op] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class HostChange:
+    """What a change does to one running host (vCPE or VPN server), in an operator's words."""
+
+    host: str
+    how: str                  # "in place" | "replaced" | "created" | "deleted"
+    why: tuple[str, ...] = ()  # the inputs that force a replacement
+
+    @property
+    def outage(self) -> bool:
+        return self.how in ("replaced", "deleted")
+
+    def label(self) -> str:
+        return {"in place": "reconfigured in place (no outage)",
+                "replaced": "replaced (outage)", "created": "created (new host)",
+                "deleted": "deleted (outage)"}[self.how]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "how": self.how, "label": self.label(), "outage": self.outage,
+                "why": list(self.why)}
+
+
+def host_changes(changes: Iterable[ResourceChange], hosts: Iterable[str]) -> list[HostChange]:
+    """Per host: replaced (its instance is, with the inputs that force it), else reconfigured
+    in place (its ``HostConfig`` is updated: the new files are applied over SSH)."""
+    instances: dict[str, ResourceChange] = {}
+    configs: dict[str, ResourceChange] = {}
+    names = set(hosts)
+    for c in changes:
+        if c.type in INSTANCE_TYPES and c.name in names:
+            instances[c.name] = c
+        elif c.type == HOST_CONFIG and c.name.removesuffix("-config") in names:
+            configs[c.name.removesuffix("-config")] = c
+    out = []
+    for host in sorted(instances.keys() | configs.keys()):
+        instance = instances.get(host)
+        if instance is not None and instance.op in ("replace", "delete", "create"):
+            how = {"replace": "replaced", "delete": "deleted", "create": "created"}[instance.op]
+            out.append(HostChange(host, how, instance.replace_fields))
+        elif host in configs and configs[host].op == "update":
+            out.append(HostChange(host, "in place"))
+    return out

@@ -6,7 +6,7 @@ from typing import Any
 
 from netweave.design import TunnelSide, VcpeDesign
 from netweave.design.names import PUBLIC_NIC
-from netweave.render import boot, firewall, frr, interfaces, ipsec, vpc_nic
+from netweave.render import boot, firewall, frr, inplace, interfaces, ipsec, vpc_nic
 from netweave.render.artifacts import File, HostRender
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
@@ -121,6 +121,12 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
         "boot_unit": boot.UNIT if cloud == "vultr" else None,
         "status": boot.STATUS,
     }
+    inplace.add_files(host, keys, nics,
+                      [inplace.tunnel_entry("wg-quick" if t.type == "wireguard" else "openvpn",
+                                            t.interface, tunnel_path(t), str(t.local_address), t.mtu)
+                       # IPsec tunnels are not reloaded in place yet (swanctl --load-all would be
+                       # the tool): a change to one is delivered as files only
+                       for t in tunnels if t.type != "ipsec"], sorted(packages), uses_frr)
     return host
 
 

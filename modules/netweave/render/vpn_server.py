@@ -15,7 +15,7 @@ from typing import Any
 from netweave.design import VpnServerDesign
 from netweave.design.tunnels import MSS_HEADERS
 from netweave.model.topology import VpnServer
-from netweave.render import boot, firewall, interfaces, vpc_nic
+from netweave.render import boot, firewall, inplace, interfaces, vpc_nic
 from netweave.render.artifacts import File, HostRender, RenderError
 from netweave.render.material import PLACEHOLDER_LABEL, KeyMaterial
 from netweave.render.templating import render
@@ -66,7 +66,8 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
         host.add(File(config, render("openvpn-server.conf.j2", interface=ifname, pool=pool,
                                      push_networks=server.push_networks, clients=clients,
                                      identity=server_id, **common), 0o600, secret=True))
-        unit = f"openvpn-server@{ifname}"
+        unit_template = "openvpn-server"
+        unit = f"{unit_template}@{ifname}"
         for c in server.clients:
             host.client_profiles[c] = render(
                 "openvpn-client.ovpn.j2", client=c, identity=keys.tls_identity(f"vpn/{name}/{c}"),
@@ -80,7 +81,8 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
         host.add(File(config, render("wireguard-server.conf.j2", key=server_key, pool=pool,
                                      address=f"{pool.network + 1}/{pool.prefixlen}",
                                      clients=clients, **common), 0o600, secret=True))
-        unit = f"wg-quick@{ifname}"
+        unit_template = "wg-quick"
+        unit = f"{unit_template}@{ifname}"
         allowed = (["0.0.0.0/0"] if server.full_tunnel
                    else [str(pool), *(str(n) for n in server.push_networks)])
         for c in server.clients:
@@ -93,8 +95,8 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
     host.add(File(firewall.RULES, firewall.render_rules([{"interface": ifname,
                                                           "mss": mtu - MSS_HEADERS}])))
     host.add(File(firewall.UNIT, firewall.render_unit()))
-    packages = ["iptables", *(["netplan.io"] if nics else []), package]
-    host.add(boot.script(name, cloud, sorted(packages), [unit], False,
+    packages = sorted(["iptables", *(["netplan.io"] if nics else []), package])
+    host.add(boot.script(name, cloud, packages, [unit], False,
                          netplan=interfaces.NETPLAN if nics else None,
                          vpc_script=vpc_nic.SCRIPT if assigned else None))
     if cloud == "vultr":
@@ -118,4 +120,7 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
         "boot_unit": boot.UNIT if cloud == "vultr" else None,
         "status": boot.STATUS,
     }
+    # the server's own tunnel address is wg-quick's Address (or OpenVPN's); left as rendered
+    inplace.add_files(host, keys, nics, [inplace.tunnel_entry(unit_template, ifname, config, None, None)],
+                      packages, False)
     return host

@@ -81,6 +81,10 @@ class Provider(ResourceProvider):
     cloud_defaults: ClassVar[frozenset[str]] = frozenset()
     # Inputs the cloud cannot show back (user data): an imported object is not judged on them.
     unreadable: ClassVar[frozenset[str]] = frozenset()
+    # Inputs the object reads once, when it is created (user data: first boot). Later
+    # changes are not changes of this object (Pulumi's ignore_changes, decided here so
+    # that every diff — the engine's and netweave's offline one — agrees).
+    first_boot_only: ClassVar[frozenset[str]] = frozenset()
 
     # --- engine entry points ------------------------------------------------------------
 
@@ -101,7 +105,8 @@ class Provider(ResourceProvider):
     def changed(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         old, new = self.comparable(olds), self.comparable(news)
         return [k for k in self.fields
-                if (old.get(k) != new.get(k) or is_unknown(new.get(k)))
+                if k not in self.first_boot_only
+                and (old.get(k) != new.get(k) or is_unknown(new.get(k)))
                 and not (k in self.cloud_defaults and new.get(k) is None)
                 and not (k in self.unreadable and k not in olds and f"{k}_sha256" not in olds)]
 

@@ -1,5 +1,10 @@
 """Instance: the vCPE VM. ``RunInstances`` with a fixed primary address (``vxnet-id|ip``)
-and the boot configuration as QingCloud user data (see ``userdata``); ``TerminateInstances``."""
+and the boot configuration as QingCloud user data (see ``userdata``); ``TerminateInstances``.
+
+User data is the first boot only: a later change of it is no change of the instance (the
+running host gets its new configuration in place, ``netweave.providers.hostconfig``). Only
+what a running VM cannot change replaces it: zone, image, instance type, primary vxnet and
+address, login key pair. ``RunInstances`` documents ``login_keypair`` at creation only."""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ class InstanceProvider(Provider):
               "security_group_id", "login_keypair", "userdata_type", "userdata")
     required = ("zone", "name", "image_id", "instance_type", "vxnet_id", "private_ip", "login_keypair")
     replace_on = frozenset({"zone", "image_id", "instance_type", "vxnet_id", "private_ip",
-                            "login_keypair", "userdata_type", "userdata"})
+                            "login_keypair"})
+    first_boot_only = frozenset({"userdata", "userdata_type"})
     secret_fields = frozenset({"userdata"})
     unreadable = frozenset({"userdata", "userdata_type"})
     cloud_defaults = frozenset({"security_group_id"})

@@ -55,6 +55,8 @@ if [ ! -e "$STATE/packages" ]; then
 fi
 
 sysctl -q --system || echo "netweave-boot: sysctl reported errors"
+# sshd presents the host key netweave delivered (sshd_config.d): the deploying machine pins it
+systemctl reload-or-restart ssh || echo "netweave-boot: sshd reload reported errors"
 if [ ! -e "$STATE/packages" ]; then
   exit 1
 fi
