@@ -215,7 +215,7 @@ REPLACING: dict[str, dict[str, Any]] = {
     "InstanceRoutes": {"routes": [{"destination": "10.9.0.0/16", "next_hop": "192.168.128.2"}]},
     "Eip": {"billing_mode": "bandwidth"},
     "SecurityGroup": {"zone": "sh1a"},
-    "Instance": {"userdata": {"/etc/netweave/changed": "1\n"}},
+    "Instance": {"image_id": "ubuntu2404x64"},  # user data: first boot only, never replaces
     "Nic": {"private_ip": "192.168.129.6"},
     "EipAssociation": {"instance_id": "i-other"},
 }
