@@ -28,7 +28,7 @@ def files_of(stack: Path, host: str) -> dict[str, dict[str, Any]]:
     return {f.path: {"content": f.content, "mode": f.mode} for f in rendered.hosts[host].files}
 
 
-SETTINGS = ssh.Settings("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
+SETTINGS = ssh.SshSettings("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
                         attempts=3)
 
 
@@ -45,7 +45,7 @@ def test_ssh_pins_the_delivered_host_key_and_never_trusts_on_first_use(tmp_path:
 
 
 def test_a_non_root_login_runs_the_apply_through_sudo(tmp_path: Path) -> None:
-    s = ssh.Settings("k", user="debian")
+    s = ssh.SshSettings("k", user="debian")
     argv = ssh.ssh_argv(s, "vcpe01", "203.0.113.5", tmp_path / "id", tmp_path / "kh")
     assert argv[-2] == "debian@203.0.113.5" and argv[-1].startswith("sudo -n sh -c ")
 
@@ -153,7 +153,7 @@ def test_host_config_diff_names_a_change_but_never_replaces() -> None:
 def test_host_config_update_is_the_apply(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[str, str]] = []
 
-    def fake_apply(s: ssh.Settings, host: str, address: str, key: str, files: Any) -> ssh.Applied:
+    def fake_apply(s: ssh.SshSettings, host: str, address: str, key: str, files: Any) -> ssh.Applied:
         seen.append((host, address))
         return ssh.Applied(host, ["netweave-apply vcpe01: done: 2 files changed"], 1)
 

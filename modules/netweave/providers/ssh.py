@@ -84,7 +84,7 @@ def _setting(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class Settings:
+class SshSettings:
     private_key: str
     user: str = "root"
     port: int = 22
@@ -95,16 +95,16 @@ class Settings:
     retry_cap: float = 30.0
 
     def __repr__(self) -> str:  # never print the key
-        return f"Settings(user={self.user}, port={self.port}, jump={self.jump})"
+        return f"SshSettings(user={self.user}, port={self.port}, jump={self.jump})"
 
 
-def settings() -> Settings:
+def settings() -> SshSettings:
     key = _setting("private_key")
     if not key:
         raise SshError("in-place reconfiguration needs the stack's SSH private key: "
                        "`pulumi config set --secret netweave:sshPrivateKey < ~/.ssh/id_ed25519` "
                        "(the key of the login key pair the hosts were created with)")
-    return Settings(key if key.endswith("\n") else key + "\n", user=_setting("user") or "root",
+    return SshSettings(key if key.endswith("\n") else key + "\n", user=_setting("user") or "root",
                     port=int(_setting("port") or 22), jump=_setting("jump"),
                     attempts=int(_setting("attempts") or 6),
                     connect_timeout=float(_setting("connect_timeout") or 10))
@@ -130,7 +130,7 @@ class Applied:
     attempts: int
 
 
-def ssh_argv(s: Settings, host: str, address: str, key_file: Path, known_hosts: Path) -> list[str]:
+def ssh_argv(s: SshSettings, host: str, address: str, key_file: Path, known_hosts: Path) -> list[str]:
     alias = f"netweave-{host}"
     argv = ["ssh", "-i", str(key_file), "-p", str(s.port),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
@@ -145,7 +145,7 @@ def ssh_argv(s: Settings, host: str, address: str, key_file: Path, known_hosts: 
     return [*argv, f"{s.user}@{address}", remote]
 
 
-def apply(s: Settings, host: str, address: str, host_public_key: str,
+def apply(s: SshSettings, host: str, address: str, host_public_key: str,
           files: Mapping[str, Mapping[str, Any]], *,
           sleep: Callable[[float], None] = time.sleep) -> Applied:
     """Upload ``files`` to ``host`` at ``address`` and run its apply script on them."""
