@@ -50,13 +50,13 @@ if [ ! -e "$STATE/packages" ]; then
 fi
 
 sysctl -q --system || echo "netweave-boot: sysctl reported errors"
-# sshd presents the host key netweave delivered (sshd_config.d): the deploying machine pins it
-systemctl reload-or-restart ssh || echo "netweave-boot: sshd reload reported errors"
 chmod 600 /etc/netplan/60-netweave.yaml
 netplan apply || echo "netweave-boot: netplan apply reported errors"
 if [ ! -e "$STATE/packages" ]; then
   exit 1
 fi
+# sshd presents the host key netweave delivered (sshd_config.d): the deploying machine pins it
+systemctl reload-or-restart ssh || echo "netweave-boot: sshd reload reported errors"
 systemctl enable --now netweave-iptables.service || failed="$failed netweave-iptables"
 systemctl enable --now wg-quick@wg-vcpe01 || failed="$failed wg-quick@wg-vcpe01"
 chown frr:frr /etc/frr/frr.conf

@@ -55,11 +55,11 @@ if [ ! -e "$STATE/packages" ]; then
 fi
 
 sysctl -q --system || echo "netweave-boot: sysctl reported errors"
-# sshd presents the host key netweave delivered (sshd_config.d): the deploying machine pins it
-systemctl reload-or-restart ssh || echo "netweave-boot: sshd reload reported errors"
 if [ ! -e "$STATE/packages" ]; then
   exit 1
 fi
+# sshd presents the host key netweave delivered (sshd_config.d): the deploying machine pins it
+systemctl reload-or-restart ssh || echo "netweave-boot: sshd reload reported errors"
 systemctl enable --now netweave-iptables.service || failed="$failed netweave-iptables"
 systemctl enable --now wg-quick@wg-home || failed="$failed wg-quick@wg-home"
 chown frr:frr /etc/frr/frr.conf
