@@ -302,6 +302,11 @@ def test_keys_are_one_per_tunnel_end_plus_psks_and_vpn_identities() -> None:
         ("t13/vcpe03", "tls", "key-t13--vcpe03"),
         ("vpn/vpn01", "tls", "key-vpn--vpn01"),
         ("vpn/vpn01/alice", "tls", "key-vpn--vpn01--alice"),
+        # the SSH host key each host presents to the in-place path (issue 11)
+        ("ssh/vcpe01", "ssh", "key-ssh--vcpe01"),
+        ("ssh/vcpe02", "ssh", "key-ssh--vcpe02"),
+        ("ssh/vcpe03", "ssh", "key-ssh--vcpe03"),
+        ("ssh/vpn01", "ssh", "key-ssh--vpn01"),
     ]
 
 
