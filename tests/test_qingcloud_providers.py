@@ -362,15 +362,3 @@ def test_security_group_delete_and_not_found_is_done(cloud: Emulator) -> None:
                          ids=lambda p: type(p).__name__)
 def test_delete_of_an_id_the_cloud_never_had_is_done(cloud: Emulator, provider: object) -> None:
     provider.delete("x-doesnotexist", {"zone": ZONE})  # type: ignore[attr-defined]
-
-
-def test_deleting_a_vxnet_that_holds_instances_nobody_recorded_says_what_to_do(cloud: Emulator) -> None:
-    from netweave.providers.qingcloud.client import QingCloudError
-
-    from tests.support.qc_emulator_support import make_instance
-
-    net = vxnet(router().id)
-    make_instance(cloud.connection(ZONE), net.id, "192.168.128.7", instance_name="app")
-    with pytest.raises(QingCloudError, match=r"still holds instances the stack did not record: "
-                                             r"i-\w+ \(app, 192\.168\.128\.7\)"):
-        VxnetProvider().delete(net.id, net.outs)

@@ -16,6 +16,7 @@ DESCRIPTION = (HELP + ". Needs root. Exit 0 only when the observed matrix equals
                "unusable; 3 when the lab could not be built.")
 
 TOOLS = ("ip", "dnsmasq", "dhclient", "wireguard-go", "wg", "vtysh", "iptables-restore", "ping")
+CHANGE_TOOLS = ("ssh", "/usr/sbin/sshd", "/usr/lib/frr/frr-reload.py")
 
 
 def _seconds(text: str) -> float:
@@ -46,6 +47,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", help="run prefix (nw + 4 hex digits; default: a fresh random one)")
     p.add_argument("--bgp-timeout", metavar="SECONDS", type=_seconds, default=None,
                    help="how long to wait for BGP to converge (default 30)")
+    p.add_argument("--change", metavar="HEAD",
+                   help="rehearse a change: boot FILE, probe every pair every 100 ms, apply HEAD "
+                        "in place (over SSH, as `pulumi up` does), check HEAD's matrix; exit 0 "
+                        "only if HEAD agrees with reach and no kept pair lost more than predicted")
 
 
 def _down(which: str) -> int:
@@ -92,6 +97,31 @@ def run(args: argparse.Namespace) -> int:
         return 2
     topology = linted.topology
     index = linted.index
+    head = head_index = None
+    if args.change:
+        if args.fail or args.tcp or args.keep:
+            print("netweave emulate: --change cannot be combined with --fail, --tcp or --keep",
+                  file=sys.stderr)
+            return 2
+        head_lint = lint_file(args.change)
+        if head_lint.topology is None or head_lint.exit_code == 2:
+            print(report.render([head_lint], "text"), file=sys.stderr)
+            return 2
+        if head_lint.exit_code == 1:  # rehearsed anyway: the lab shows what the errors do
+            print(f"netweave emulate --change: {args.change} has lint errors (pulumi up would "
+                  "refuse it); rehearsing it shows what they would do", file=sys.stderr)
+        head, head_index = head_lint.topology, head_lint.index
+        from netweave.emulate.change import NotRehearsable, merge_plan
+        from netweave.emulate.layout import build_layout
+        from netweave.emulate.naming import Names
+        try:
+            probe = build_layout(topology, index, Names("nw0000"))
+            probe.deployer_ns = "nw0000d0"
+            merge_plan(probe, head, head_index)
+        except NotRehearsable as why:
+            print(f"netweave emulate --change: not an in-place change, not rehearsed: {why}",
+                  file=sys.stderr)
+            return 2
     if args.fail and args.fail not in tunnel_labels(topology):
         print(f"netweave emulate: --fail {args.fail}: no such tunnel (tunnels: "
               f"{', '.join(tunnel_labels(topology)) or 'none'})", file=sys.stderr)
@@ -100,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         print("netweave emulate: needs root (network namespaces): run it as root (sudo), or "
               "`netweave verify FILE --skip emulate` for every other stage", file=sys.stderr)
         return 3
-    missing = [t for t in TOOLS if shutil.which(t) is None]
+    missing = [t for t in (*TOOLS, *(CHANGE_TOOLS if args.change else ())) if shutil.which(t) is None]
     if missing:
         print(f"netweave emulate: missing tools: {', '.join(missing)} (bash .ci/setup installs them)",
               file=sys.stderr)
@@ -108,9 +138,15 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet)
     progress.note(f"emulating {args.file}")
     try:
-        result = emulate(topology, index, file=args.file, tcp=args.tcp, fail=args.fail,
-                         bgp_timeout=args.bgp_timeout, design=linted.design,
-                         keep=args.keep, progress=progress, prefix=args.prefix)
+        if head is not None and head_index is not None:
+            from netweave.emulate import emulate_change
+            result = emulate_change(topology, index, head, head_index, file=args.file,
+                                    head_file=args.change, progress=progress, prefix=args.prefix,
+                                    bgp_timeout=args.bgp_timeout)
+        else:
+            result = emulate(topology, index, file=args.file, tcp=args.tcp, fail=args.fail,
+                             bgp_timeout=args.bgp_timeout, design=linted.design,
+                             keep=args.keep, progress=progress, prefix=args.prefix)
     except KeyboardInterrupt:
         print("interrupted: lab torn down", file=sys.stderr)
         return 130

@@ -42,13 +42,10 @@ def tunnel_names(ends: Iterable[tuple[str, str, str, str]]) -> dict[tuple[str, s
     """(tunnel label, local vCPE, peer vCPE, type) -> {(label, local): interface name}."""
     ends = list(ends)
     wanted = {(label, local): f"{TUNNEL_PREFIX[kind]}{peer}" for label, local, peer, kind in ends}
-    kinds: dict[tuple[str, str], str] = {}
-    for label, local, _, kind in ends:  # the first end of a (label, local) names its kind
-        kinds.setdefault((label, local), kind)
     counts = Counter((local, name) for (_, local), name in wanted.items())
     names: dict[tuple[str, str], str] = {}
     for (label, local), name in wanted.items():
-        kind = kinds[(label, local)]
+        kind = next(k for lb, lo, _, k in ends if (lb, lo) == (label, local))
         if len(name) > IFNAMSIZ or counts[(local, name)] > 1:
             name = short_name(TUNNEL_PREFIX[kind], f"{label}/{local}")
         names[(label, local)] = name

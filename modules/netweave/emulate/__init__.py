@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 from netweave.design import Design
 from netweave.emulate.checks import (
@@ -36,7 +37,8 @@ from netweave.emulate.teardown import remove_orphaned_runs
 from netweave.model.index import Index
 from netweave.model.topology import Topology
 
-__all__ = ["EmulationResult", "InjectedFailure", "Lab", "Prediction", "emulate", "predicted_matrix"]
+__all__ = ["EmulationResult", "InjectedFailure", "Lab", "Prediction", "emulate", "emulate_change",
+           "predicted_matrix"]
 
 
 @dataclass
@@ -53,6 +55,7 @@ class EmulationResult:
     stack: str = ""
     remote_access: list[str] = field(default_factory=list)          # report lines
     remote_access_problems: list[str] = field(default_factory=list)
+    change: dict[str, Any] | None = None  # --change: the rehearsal (ChangeResult.as_dict)
 
     def as_dict(self) -> dict[str, object]:
         """The machine-readable report (``netweave emulate --format json``)."""
@@ -70,13 +73,15 @@ class EmulationResult:
                 "remote_access": {"lines": self.remote_access,
                                   "problems": self.remote_access_problems,
                                   "ok": not self.remote_access_problems},
-                "notes": self.notes, "timings": {name: round(t, 3) for name, t in self.timings}}
+                "notes": self.notes, "timings": {name: round(t, 3) for name, t in self.timings},
+                "change": self.change}
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.verdict.ok and not self.bgp_problems and not self.remote_access_problems
-                and all(v is None or v.ok for v in (self.failed_verdict, self.tcp_verdict)))
+                and all(v is None or v.ok for v in (self.failed_verdict, self.tcp_verdict))
+                and (self.change is None or bool(self.change.get("ok"))))
 
 
 @dataclass
@@ -271,5 +276,44 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                 problems = lab.teardown()
             for problem in problems:
                 print(f"teardown: {problem}", file=sys.stderr)
+    result.timings = list(progress.timings)
+    return result
+
+
+def emulate_change(topology: Topology, index: Index, head: Topology, head_index: Index, *,
+                   file: str = "", head_file: str = "", progress: Progress | None = None,
+                   prefix: str | None = None, bgp_timeout: float | None = None) -> EmulationResult:
+    """``--change``: boot ``topology`` (BASE), probe, apply ``head`` in place through the
+    deploy's own path (HostConfig over SSH), check HEAD's matrix, tear down."""
+    from netweave.emulate.rehearse import rehearse
+    progress = progress or Progress(quiet=True)
+    lab = Lab(topology, index, file=file, progress=progress, prefix=prefix, bgp_timeout=bgp_timeout,
+              in_place=True)
+    atexit.register(lab.teardown)
+    try:
+        with signals_raise():
+            lab.build()
+            bgp = lab.converge()
+            change, lines = rehearse(lab, topology, index, head, head_index, file, head_file)
+            by_note: dict[str, list[str]] = {}
+            for name, booted in lab.booted.items():
+                for note in dict.fromkeys(booted.notes):
+                    by_note.setdefault(note, []).append(name)
+            notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+            notes += unmodelled_notes(head)
+            base_sessions = bool(expected_bgp(Design.build(topology, index)))
+            report = [*bgp_lines(bgp, base_sessions), *lines,
+                      "notes (what the lab does differently from a cloud VM):",
+                      *("  " + n for n in notes + lab.notes)]
+            assert change.verdict is not None
+            result = EmulationResult(lab.prefix, change.verdict, bgp, report, None,
+                                     notes=notes + lab.notes, hosts=list(lab.layout.hosts),
+                                     stack=head.name or head_file, change=change.as_dict())
+    finally:
+        atexit.unregister(lab.teardown)
+        with progress.phase("teardown"):
+            problems = lab.teardown()
+        for problem in problems:
+            print(f"teardown: {problem}", file=sys.stderr)
     result.timings = list(progress.timings)
     return result

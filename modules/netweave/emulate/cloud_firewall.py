@@ -72,12 +72,14 @@ class CloudFirewallChains:
     rules: tuple[LabRule, ...]
     notes: tuple[str, ...] = ()
 
-    def document(self) -> str:
-        """An ``iptables-restore --noflush`` document (adds chains and jumps, flushes nothing)."""
+    def document(self, jumps_for: Sequence[str] | None = None) -> str:
+        """An ``iptables-restore --noflush`` document: our two chains (declared, so their
+        rules are replaced) and the jumps to them for ``jumps_for`` (default: every
+        interface; a change adds those of newly attached NICs only)."""
         ins = [r for r in self.rules if r.ingress]
         outs = [r for r in self.rules if not r.ingress]
         lines = ["*filter", f":{IN_CHAIN} - [0:0]", f":{OUT_CHAIN} - [0:0]"]
-        for iface in self.interfaces:
+        for iface in self.interfaces if jumps_for is None else jumps_for:
             lines += [f"-I INPUT 1 -i {iface} -j {IN_CHAIN}"]
             if self.cloud == "qingcloud":  # the group sits on the NIC: forwarded traffic too
                 lines += [f"-I FORWARD 1 -i {iface} -j {IN_CHAIN}"]
@@ -93,9 +95,12 @@ class CloudFirewallChains:
 
 
 def cloud_firewall(design: Design, name: str, nics: Sequence[str], public_if: str | None,
-                   public_addresses: Mapping[str, str]) -> CloudFirewallChains:
-    """The firewall the program deploys in front of vCPE or VPN server ``name``."""
-    fw = design.firewalls[name]
+                   public_addresses: Mapping[str, str],
+                   manage_from: Sequence[str] = ()) -> CloudFirewallChains:
+    """The firewall the program deploys in front of vCPE or VPN server ``name`` (with SSH
+    from the deploying machine, ``manage_from``, as config ``netweave:manageFrom`` adds)."""
+    from netweave.design.firewall import with_management
+    fw = with_management(design.firewalls[name], manage_from)
     rules = []
     # QingCloud evaluates a group's rules by priority (lower first), in order within one
     ordered = sorted(fw.rules, key=lambda r: r.priority) if fw.cloud == "qingcloud" else fw.rules
@@ -109,6 +114,14 @@ def cloud_firewall(design: Design, name: str, nics: Sequence[str], public_if: st
     else:  # a Vultr firewall group filters the public interface only
         interfaces = (public_if,) if public_if else ()
     return CloudFirewallChains(fw.cloud, interfaces, tuple(rules), fw.notes)
+
+
+def reapply(ns: str, firewall: CloudFirewallChains, new_interfaces: Sequence[str]) -> None:
+    """The group's rules changed (or a NIC joined it): replace our chains' rules, add the
+    jumps of the new NICs; the host's own tables are not touched."""
+    if firewall.interfaces:
+        shell.run(shell.in_ns(ns, ["iptables-restore", "--noflush"]),
+                  input=firewall.document(jumps_for=new_interfaces))
 
 
 def apply(ns: str, firewall: CloudFirewallChains) -> None:

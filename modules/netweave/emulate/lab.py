@@ -34,6 +34,8 @@ from netweave.emulate.state import RunState
 from netweave.emulate.teardown import list_namespaces, teardown
 from netweave.model.index import Index
 from netweave.model.topology import Topology
+from netweave.render.artifacts import Rendered
+from netweave.render.material import KeyMaterial
 
 T = TypeVar("T")
 BOOT_WORKERS = 6  # vCPEs booted at once (2 cores; the work is mostly waiting on tools)
@@ -49,7 +51,7 @@ class Lab:
     def __init__(self, topology: Topology, index: Index, *, file: str = "",
                  progress: Progress | None = None, prefix: str | None = None,
                  fail_after: str | None = None, bgp_timeout: float | None = None,
-                 design: Design | None = None) -> None:
+                 design: Design | None = None, in_place: bool = False) -> None:
         self.topology = topology
         self.design = design if design is not None else Design.build(topology, index)
         self.bgp_timeout = bgp_timeout or BGP_TIMEOUT
@@ -62,6 +64,16 @@ class Lab:
         self.procs = Processes(on_change=self._save)
         self.layout: LabLayout = build_layout(topology, index, self.names, self.design)
         self.rendered: RenderOutput | None = None
+        self.keys: KeyMaterial | None = None
+        self.base_rendered: Rendered | None = None
+        # --change: a deploying machine on the underlay reaches every vCPE's sshd
+        self.in_place = in_place
+        self.manage_from: list[str] = []
+        self.deployer_key: str | None = None
+        if in_place:
+            from netweave.emulate.change import DEPLOYER_ADDRESS
+            self.layout.deployer_ns = self.names.node("d", "deployer")
+            self.manage_from = [f"{DEPLOYER_ADDRESS}/32"]
         self.booted: dict[str, vcpe.Booted] = {}
         self.clients: list[remote_access.VpnClient] = []
         self.next_socket = 0  # wireguard-go control sockets: unique in the shared directory
@@ -138,13 +150,13 @@ class Lab:
     def _render(self) -> None:
         from netweave.render import render_topology, write_rendered
         from netweave.render.material import generate_keys
-        keys = generate_keys(self.topology)
+        keys = self.keys = generate_keys(self.topology)
         out = self.dir / "rendered"
         out.mkdir(mode=0o700)
-        write_rendered(render_topology(self.topology, self.index, design=self.design,
-                                       public_addresses=self.layout.public_addresses(), keys=keys,
-                                       assigned_addresses=self.layout.assigned),
-                       out)
+        self.base_rendered = render_topology(self.topology, self.index, design=self.design,
+                                             public_addresses=self.layout.public_addresses(),
+                                             keys=keys, assigned_addresses=self.layout.assigned)
+        write_rendered(self.base_rendered, out)
         self.rendered = RenderOutput.load(out)
         for name, address in sorted(self.layout.assigned.items()):
             self.notes.append(f"{name}: its VPC address is assigned by the cloud at deploy; the lab "
@@ -245,6 +257,29 @@ class Lab:
             if booted.vty:
                 self.state.vty[name] = str(booted.vty)
         self._save()
+        if self.in_place:
+            with self.progress.phase(f"sshd in each vCPE ({count}): the in-place path"):
+                self._sshd()
+
+    def _sshd(self) -> None:
+        """A real sshd per vCPE, on its public address, with the rendered host key."""
+        from netweave.emulate import sshd
+        assert self.rendered is not None
+        if not sshd.PRIVSEP_DIR.exists():
+            self.state.created_privsep = True
+            self._save()
+            sshd.PRIVSEP_DIR.mkdir(mode=0o755)
+        self.deployer_key, _ = sshd.deployer_key(self.dir)
+        for name, layout in self.layout.vcpes.items():
+            if layout.public is None:
+                raise RuntimeError(f"{name} has no public address: the rehearsal's deploying machine "
+                                   "reaches vCPEs over the internet (public_ip: true)")
+            booted = self.booted[name]
+            hooks = sshd.write_hooks(booted, self.dir, dict(booted.wg_sockets), {}, "")
+            sshd.start_sshd(layout, self.rendered.host(name).root, self.dir, hooks, self.procs)
+            booted.notes.append("sshd started in the namespace on its public address with the "
+                                "rendered host key; the apply script's systemd/apt steps are the "
+                                "lab's hooks (NETWEAVE_HOOKS), its root the rendered rootfs")
 
     def _cloud_firewall(self, layout: VcpeLayout, booted: vcpe.Booted) -> None:
         """What the cloud's firewall admits, enforced in front of the host's own rules."""
@@ -259,7 +294,8 @@ class Lab:
             return
         fw = cloud_firewall.cloud_firewall(
             self.design, layout.name, [nic.ifname for nic in layout.nics],
-            netns.UNDERLAY_IF if layout.public is not None else None, self.layout.public_addresses())
+            netns.UNDERLAY_IF if layout.public is not None else None, self.layout.public_addresses(),
+            manage_from=self.manage_from)
         cloud_firewall.apply(layout.ns, fw)
         where = ", ".join(fw.interfaces) or "no interface"
         kind = "security group" if layout.cloud == "qingcloud" else "firewall group"

@@ -109,12 +109,15 @@ class LabLayout:
     # router -> the VPC address the lab gives it where the cloud assigns one at deploy
     # (Vultr): the lab's stand-in, said in its notes
     assigned: dict[str, str] = field(default_factory=dict)
+    # the deploying machine on the underlay (``--change``: it reaches the vCPEs over SSH)
+    deployer_ns: str = ""
 
     @property
     def namespaces(self) -> list[str]:
         found = [r.ns for r in self.routers.values()] + [h.ns for h in self.hosts.values()]
         found += [v.ns for v in self.vcpes.values()] + [s.ns for s in self.vpn_servers.values()]
         found += [c.ns for c in self.clients.values()]
+        found += [self.deployer_ns] if self.deployer_ns else []
         return [*found, self.underlay_ns] if self.underlay_ns else found
 
     def public_addresses(self) -> dict[str, str]:

@@ -78,6 +78,13 @@ def build_skeleton(layout: LabLayout) -> None:
                      f"netns {router.ns}")
         per_ns[layout.underlay_ns] += [f"link set un{n} master {UNDERLAY_BRIDGE}", f"link set un{n} up"]
         per_ns[router.ns] += [f"addr add {router.wan} dev wan0", "link set wan0 up"]
+    if layout.deployer_ns:  # the machine `pulumi up` runs on: on the internet, like a laptop
+        from netweave.emulate.change import DEPLOYER_ADDRESS
+        links.append(f"link add ud netns {layout.underlay_ns} type veth peer name {UNDERLAY_IF} "
+                     f"netns {layout.deployer_ns}")
+        per_ns[layout.underlay_ns] += [f"link set ud master {UNDERLAY_BRIDGE}", "link set ud up"]
+        per_ns[layout.deployer_ns] += [f"addr add {DEPLOYER_ADDRESS}/15 dev {UNDERLAY_IF}",
+                                     f"link set {UNDERLAY_IF} up"]
     shell.ip_batch(links)
     # bridges must exist before ports are enslaved: router namespaces first
     for ns, cmds in per_ns.items():

@@ -53,17 +53,23 @@ def signals_deferred() -> Iterator[None]:
             raise KeyboardInterrupt(f"signal {caught[0]}")
 
 
-def strays(run_dir: Path) -> list[int]:
-    """PIDs named in the run's pid files whose command line names the run directory:
-    daemons of this run that were never recorded (a crash between start and record)."""
+def strays(run_dir: Path, namespaces: Sequence[str] = ()) -> list[int]:
+    """PIDs named in the run's pid files whose command line names the run directory, or
+    (pid files of daemons the apply script's lab hooks started) that live in one of the
+    run's namespaces: daemons of this run that were never recorded."""
     found = []
+    ours = set()
+    for ns in namespaces:
+        with contextlib.suppress(OSError):
+            ours.add(os.stat(f"/run/netns/{ns}").st_ino)
     for pidfile in run_dir.rglob("*.pid"):
         try:
             pid = int(pidfile.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+            in_ours = os.stat(f"/proc/{pid}/ns/net").st_ino in ours
         except (OSError, ValueError):
             continue
-        if str(run_dir) in cmdline and not _zombie(pid):
+        if (str(run_dir) in cmdline or in_ours) and not _zombie(pid):
             found.append(pid)
     return found
 
@@ -151,6 +157,44 @@ class Processes:
                 pass
             time.sleep(0.01)
         raise RuntimeError(f"{role} wrote no pid file {pidfile} within {timeout:.0f} s")
+
+    def stop_role(self, role: str, grace: float = 2.0, hard: bool = False) -> list[str]:
+        """End the processes of one role (a DHCP server restarted with new options).
+        ``hard``: SIGKILL at once (a DHCP client killed runs no release/stop script, so
+        the VM keeps its address and routes while a new one renews the lease)."""
+        with self._lock:
+            chosen = [p for p in self.tracked if p.role == role]
+            self.tracked = [p for p in self.tracked if p.role != role]
+        if hard:
+            for proc in chosen:
+                if alive(proc):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(proc.pid, signal.SIGKILL)
+        problems = stop(chosen, grace)
+        for proc in chosen:
+            popen = self._popen.pop(proc.pid, None)
+            if popen is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    popen.wait(timeout=0.5)
+        if self._on_change:
+            self._on_change()
+        return problems
+
+    def interrupt(self, pid: int, timeout: float = 3.0) -> None:
+        """SIGINT one of our processes (ping prints its summary on it), bounded wait."""
+        proc = next((p for p in self.tracked if p.pid == pid), None)
+        if proc is None or not alive(proc):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        popen = self._popen.get(pid)
+        if popen is not None:
+            try:
+                popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop([proc], 0.1)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    popen.wait(timeout=1.0)
 
     def stop_all(self, grace: float = 2.0) -> list[str]:
         problems = stop(self.tracked, grace)

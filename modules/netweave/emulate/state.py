@@ -30,6 +30,7 @@ class RunState:
     kept: bool = False
     created_etc_netns: bool = False  # /etc/netns did not exist before this run
     created_wg_dir: bool = False     # nor /var/run/wireguard (wireguard-go makes it)
+    created_privsep: bool = False    # nor /run/sshd (--change: sshd in the vCPEs)
     # The netweave process that runs the lab (PID and start time): when it is gone and the
     # lab was not kept on purpose, the run was killed (SIGKILL, OOM, power) and its
     # leftovers are removed by the next run.
@@ -56,6 +57,7 @@ class RunState:
             "kept": self.kept, "created_etc_netns": self.created_etc_netns,
             "created_wg_dir": self.created_wg_dir,
             "owner_pid": self.owner_pid, "owner_start": self.owner_start,
+            "created_privsep": self.created_privsep,
         }
         tmp = self.dir / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(data, indent=1))
@@ -73,7 +75,8 @@ class RunState:
                    wg_sockets=dict(data.get("wg_sockets", {})), kept=bool(data.get("kept")),
                    created_etc_netns=bool(data.get("created_etc_netns")),
                    created_wg_dir=bool(data.get("created_wg_dir")),
-                   owner_pid=data.get("owner_pid"), owner_start=data.get("owner_start"))
+                   owner_pid=data.get("owner_pid"), owner_start=data.get("owner_start"),
+                   created_privsep=bool(data.get("created_privsep")))
 
 
 def orphaned_runs() -> list[RunState]:

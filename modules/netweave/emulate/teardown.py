@@ -21,7 +21,7 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
     problems = stop(state.processes)
     state.processes = []
     if state.dir.is_dir():
-        for pid in strays(state.dir):
+        for pid in strays(state.dir, state.namespaces):
             problems.append(f"pid {pid} of this run was not recorded; ended")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -48,6 +48,9 @@ def teardown(state: RunState, *, remove_dir: bool = True) -> list[str]:
     if state.created_etc_netns:
         with contextlib.suppress(OSError):  # only when empty: another run may use it
             Path("/etc/netns").rmdir()
+    if state.created_privsep:
+        with contextlib.suppress(OSError):  # only when empty: sshd may be used otherwise
+            Path("/run/sshd").rmdir()
     if state.created_wg_dir:
         with contextlib.suppress(OSError):  # only when empty: another run may use it
             Path("/var/run/wireguard").rmdir()

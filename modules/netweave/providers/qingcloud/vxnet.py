@@ -10,12 +10,7 @@ import pulumi
 from pulumi import dynamic
 
 from netweave.providers.qingcloud.base import Provider
-from netweave.providers.qingcloud.client import GONE_STATUSES, Client, QingCloudError
-
-
-class VxnetInUse(QingCloudError):
-    def __str__(self) -> str:
-        return f"QingCloud {self.action}: {self.message}"
+from netweave.providers.qingcloud.client import Client, QingCloudError
 
 
 def gateway_of(ip_network: str) -> str:
@@ -100,16 +95,6 @@ class VxnetProvider(Provider):
             return
         router_id = item.get("vpc_router_id") or (item.get("router") or {}).get("router_id")
         if router_id:
-            held = [i for i in c.call("DescribeVxnetInstances", {"vxnet": id_, "limit": 100}).get(
-                "instance_set") or [] if i.get("status") not in GONE_STATUSES]
-            if held:
-                names = ", ".join(f"{i.get('instance_id')} ({i.get('instance_name') or 'no name'}, "
-                                  f"{i.get('private_ip')})" for i in held)
-                raise VxnetInUse("DeleteVxnets", 1400,
-                                 f"vxnet {id_} ({item.get('vxnet_name')}) still holds instances the "
-                                 f"stack did not record: {names}. Your own VMs: move or terminate "
-                                 "them first; leftovers of a failed `pulumi up`: `netweave "
-                                 "qingcloud-orphans <stack> --delete`; then destroy again")
             if c.wait_stable("router", router_id) is not None:
                 try:
                     c.run_job("LeaveRouter", {"router": router_id, "vxnets": [id_]},
