@@ -178,10 +178,12 @@ def _wait_answering(lab: Lab, pairs: list[Pair], timeout: float) -> list[Pair]:
 def _host_side(lab: Lab, head: Topology, head_rendered: Any, base_files: dict[str, Any],
                key: str, result: ChangeResult) -> None:
     """Each vCPE through the HostConfig provider (diff, then update = the apply over SSH)."""
-    from netweave.providers import hostconfig, ssh
+    # The HostConfig provider's update is ssh.apply with these inputs; its diff is
+    # ssh.changed_files against the state a first boot leaves (the provider module itself
+    # is Pulumi code, which the emulator does not import).
+    from netweave.providers import ssh
     ssh.configure({"netweave:sshPrivateKey": key, "netweave:sshAttempts": "5",
                    "netweave:sshConnectTimeout": "5"})
-    provider = hostconfig.HostConfigProvider()
     assert lab.rendered is not None
     for name, booted in lab.booted.items():
         if name not in lab.layout.vcpes:
@@ -199,24 +201,24 @@ def _host_side(lab: Lab, head: Topology, head_rendered: Any, base_files: dict[st
         overrides = hook_host.frr_lab_overrides() or vcpe.lab_timers(
             next((f.content for f in head_host.files if f.path == "/etc/frr/frr.conf"), ""))
         sshd.write_hooks(booted, lab.dir, wg_names, ovpn, overrides)
-    jobs = {}
+    jobs: dict[str, tuple[str, str, dict[str, Any]]] = {}
     for name in lab.layout.vcpes:
-        plan = lab.layout.vcpes[name]
-        assert plan.public is not None
+        layout = lab.layout.vcpes[name]
+        assert layout.public is not None
         files = {f.path: {"content": f.content, "mode": f.mode} for f in head_rendered.hosts[name].files}
-        inputs = {"host": name, "address": str(plan.public.ip),
-                  "host_public_key": head_rendered.hosts[name].manifest["in_place"]["host_public_key"]}
-        olds = provider.create({**inputs, "files": base_files[name]}).outs or {}
-        if not provider.diff(name, olds, {**inputs, "files": files}).changes:
+        olds = {"file_digests": ssh.file_digests(base_files[name])}
+        if not ssh.changed_files(olds, {"files": files}):
             result.hosts[name] = ["no change: nothing sent"]
             continue
-        jobs[name] = (olds, {**inputs, "files": files})
+        jobs[name] = (str(layout.public.ip),
+                      head_rendered.hosts[name].manifest["in_place"]["host_public_key"], files)
 
     def apply(name: str) -> None:
-        olds, news = jobs[name]
+        address, host_key, files = jobs[name]
         try:
-            done = ch.from_deployer(lab.layout.deployer_ns, lambda: provider.update(name, olds, news))
-            result.hosts[name] = list((done.outs or {}).get("applied") or [])
+            done = ch.from_deployer(lab.layout.deployer_ns, lambda: ssh.apply(
+                ssh.settings(), name, address, host_key, files))
+            result.hosts[name] = list(done.lines)
         except Exception as exc:  # reported per host, the others go on
             result.hosts[name] = [f"FAILED: {exc}"]
             result.problems.append(f"{name}: in-place apply failed: {exc}")

@@ -14,7 +14,6 @@ need), never a file's content. Credentials are read at call time, never pickled.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,29 +21,10 @@ import pulumi
 from pulumi import dynamic
 
 from netweave.providers import ssh
+from netweave.providers.ssh import changed_files, file_digests
 
 FIELDS = ("host", "address", "host_public_key")
 PROVIDER_KEY = "__provider"
-
-
-def file_digests(files: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """path -> sha256 of mode and content: what state keeps instead of the files."""
-    return {path: hashlib.sha256(f"{int(f['mode']):o}\0{f['content']}".encode()).hexdigest()
-            for path, f in sorted(files.items())}
-
-
-def changed_files(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
-    """Paths added, removed or changed between the state (digests) and the new inputs.
-
-    Two offline plans (``netweave diff``) hold the file set as one keyed digest each: then
-    the answer is ``["files"]`` or nothing."""
-    files = news.get("files")
-    if not isinstance(files, Mapping):
-        old = olds.get("files")
-        return ["files"] if old is None or old != files else []
-    before: Mapping[str, str] = olds.get("file_digests") or {}
-    after = file_digests(files)
-    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
 
 
 class HostConfigProvider(dynamic.ResourceProvider):

@@ -25,6 +25,7 @@ connection is safe. A failing apply script is not retried: its message is the an
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shlex
@@ -189,3 +190,23 @@ def apply(s: SshSettings, host: str, address: str, host_public_key: str,
         raise SshError(f"{host}: could not reach {address} over SSH after {s.attempts} attempts "
                        f"({last}); is tcp/22 open to this machine (netweave:manageFrom, or "
                        "netweave:sshJump through a bastion)?")
+
+
+def file_digests(files: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """path -> sha256 of mode and content: what state keeps instead of the files."""
+    return {path: hashlib.sha256(f"{int(f['mode']):o}\0{f['content']}".encode()).hexdigest()
+            for path, f in sorted(files.items())}
+
+
+def changed_files(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """Paths added, removed or changed between the state (digests) and the new inputs.
+
+    Two offline plans (``netweave diff``) hold the file set as one keyed digest each: then
+    the answer is ``["files"]`` or nothing."""
+    files = news.get("files")
+    if not isinstance(files, Mapping):
+        old = olds.get("files")
+        return ["files"] if old is None or old != files else []
+    before: Mapping[str, str] = olds.get("file_digests") or {}
+    after = file_digests(files)
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
