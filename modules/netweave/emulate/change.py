@@ -86,7 +86,8 @@ def session_resets(base: Topology, head: Topology) -> dict[str, str]:
     for t in head.tunnels:
         ends = [e.vcpe for e in t.ends]
         for a, b in (ends, ends[::-1]):
-            if b in out and a not in out:
+            # a site end has no vCPE: its gateway is the user's, not rehearsed here
+            if a is not None and b is not None and b in out and a not in out:
                 out[a] = f"peer {out[b]}"
     return out
 

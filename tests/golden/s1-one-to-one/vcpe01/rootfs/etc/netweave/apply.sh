@@ -112,18 +112,7 @@ set_tunnel_address() {  # interface address/prefix mtu
   ip addr replace "$2" dev "$1"
   [ -z "$3" ] || ip link set dev "$1" mtu "$3"
 }
-if is_changed /etc/wireguard/wg-vcpe02.conf; then
-  step="tunnel wg-vcpe02"
-  if ip link show dev wg-vcpe02 >/dev/null 2>&1; then
-    wg-quick strip "$ROOT/etc/wireguard/wg-vcpe02.conf" > "$STAGE/.wg-vcpe02.setconf"
-    wg syncconf "$(wg_device wg-vcpe02)" "$STAGE/.wg-vcpe02.setconf"
-    set_tunnel_address wg-vcpe02 169.254.100.1/30 "1440"
-    say "wg-vcpe02: wg syncconf (the interface stayed up)"
-  else
-    tunnel_up wg-quick wg-vcpe02 "$ROOT/etc/wireguard/wg-vcpe02.conf"
-    say "wg-vcpe02: new tunnel up"
-  fi
-fi
+# removed (or renamed) tunnels first: a renamed one frees its listen port for its successor
 step="removed tunnels"
 for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/openvpn/server/*.conf; do
   [ -e "$conf" ] || continue
@@ -142,6 +131,18 @@ for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/
   say "$iface: removed tunnel taken down"
 done
 
+if is_changed /etc/wireguard/wg-vcpe02.conf; then
+  step="tunnel wg-vcpe02"
+  if ip link show dev wg-vcpe02 >/dev/null 2>&1; then
+    wg-quick strip "$ROOT/etc/wireguard/wg-vcpe02.conf" > "$STAGE/.wg-vcpe02.setconf"
+    wg syncconf "$(wg_device wg-vcpe02)" "$STAGE/.wg-vcpe02.setconf"
+    set_tunnel_address wg-vcpe02 169.254.100.1/30 "1440"
+    say "wg-vcpe02: wg syncconf (the interface stayed up)"
+  else
+    tunnel_up wg-quick wg-vcpe02 "$ROOT/etc/wireguard/wg-vcpe02.conf"
+    say "wg-vcpe02: new tunnel up"
+  fi
+fi
 # --- FRR: the running daemons get the difference only --------------------------------------
 if is_changed /etc/frr/frr.conf; then
   step="FRR"

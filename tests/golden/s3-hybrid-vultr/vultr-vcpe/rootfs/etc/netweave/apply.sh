@@ -110,18 +110,7 @@ set_tunnel_address() {  # interface address/prefix mtu
   ip addr replace "$2" dev "$1"
   [ -z "$3" ] || ip link set dev "$1" mtu "$3"
 }
-if is_changed /etc/wireguard/wg-qc-vcpe.conf; then
-  step="tunnel wg-qc-vcpe"
-  if ip link show dev wg-qc-vcpe >/dev/null 2>&1; then
-    wg-quick strip "$ROOT/etc/wireguard/wg-qc-vcpe.conf" > "$STAGE/.wg-qc-vcpe.setconf"
-    wg syncconf "$(wg_device wg-qc-vcpe)" "$STAGE/.wg-qc-vcpe.setconf"
-    set_tunnel_address wg-qc-vcpe 169.254.20.2/30 "1440"
-    say "wg-qc-vcpe: wg syncconf (the interface stayed up)"
-  else
-    tunnel_up wg-quick wg-qc-vcpe "$ROOT/etc/wireguard/wg-qc-vcpe.conf"
-    say "wg-qc-vcpe: new tunnel up"
-  fi
-fi
+# removed (or renamed) tunnels first: a renamed one frees its listen port for its successor
 step="removed tunnels"
 for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/openvpn/server/*.conf; do
   [ -e "$conf" ] || continue
@@ -140,6 +129,18 @@ for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/
   say "$iface: removed tunnel taken down"
 done
 
+if is_changed /etc/wireguard/wg-qc-vcpe.conf; then
+  step="tunnel wg-qc-vcpe"
+  if ip link show dev wg-qc-vcpe >/dev/null 2>&1; then
+    wg-quick strip "$ROOT/etc/wireguard/wg-qc-vcpe.conf" > "$STAGE/.wg-qc-vcpe.setconf"
+    wg syncconf "$(wg_device wg-qc-vcpe)" "$STAGE/.wg-qc-vcpe.setconf"
+    set_tunnel_address wg-qc-vcpe 169.254.20.2/30 "1440"
+    say "wg-qc-vcpe: wg syncconf (the interface stayed up)"
+  else
+    tunnel_up wg-quick wg-qc-vcpe "$ROOT/etc/wireguard/wg-qc-vcpe.conf"
+    say "wg-qc-vcpe: new tunnel up"
+  fi
+fi
 # --- FRR: the running daemons get the difference only --------------------------------------
 if is_changed /etc/frr/frr.conf; then
   step="FRR"

@@ -111,16 +111,7 @@ set_tunnel_address() {  # interface address/prefix mtu
   ip addr replace "$2" dev "$1"
   [ -z "$3" ] || ip link set dev "$1" mtu "$3"
 }
-if is_changed /etc/openvpn/server/ovpn-vpn01.conf; then
-  step="tunnel ovpn-vpn01"
-  if ip link show dev ovpn-vpn01 >/dev/null 2>&1; then
-    tunnel_restart openvpn-server ovpn-vpn01 "$ROOT/etc/openvpn/server/ovpn-vpn01.conf"
-    say "ovpn-vpn01: openvpn-server restarted (only this tunnel)"
-  else
-    tunnel_up openvpn-server ovpn-vpn01 "$ROOT/etc/openvpn/server/ovpn-vpn01.conf"
-    say "ovpn-vpn01: new tunnel up"
-  fi
-fi
+# removed (or renamed) tunnels first: a renamed one frees its listen port for its successor
 step="removed tunnels"
 for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/openvpn/server/*.conf; do
   [ -e "$conf" ] || continue
@@ -139,6 +130,16 @@ for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/
   say "$iface: removed tunnel taken down"
 done
 
+if is_changed /etc/openvpn/server/ovpn-vpn01.conf; then
+  step="tunnel ovpn-vpn01"
+  if ip link show dev ovpn-vpn01 >/dev/null 2>&1; then
+    tunnel_restart openvpn-server ovpn-vpn01 "$ROOT/etc/openvpn/server/ovpn-vpn01.conf"
+    say "ovpn-vpn01: openvpn-server restarted (only this tunnel)"
+  else
+    tunnel_up openvpn-server ovpn-vpn01 "$ROOT/etc/openvpn/server/ovpn-vpn01.conf"
+    say "ovpn-vpn01: new tunnel up"
+  fi
+fi
 # --- FRR: the running daemons get the difference only --------------------------------------
 
 if is_changed /etc/ssh/sshd_config.d/60-netweave.conf || is_changed /etc/ssh/netweave_host_ed25519_key; then

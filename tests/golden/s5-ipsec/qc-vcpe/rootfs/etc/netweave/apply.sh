@@ -116,6 +116,7 @@ set_tunnel_address() {  # interface address/prefix mtu
   ip addr replace "$2" dev "$1"
   [ -z "$3" ] || ip link set dev "$1" mtu "$3"
 }
+# removed (or renamed) tunnels first: a renamed one frees its listen port for its successor
 step="removed tunnels"
 for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/openvpn/server/*.conf; do
   [ -e "$conf" ] || continue
