@@ -45,7 +45,9 @@ def add_files(host: HostRender, keys: KeyMaterial, nics: Sequence[dict[str, Any]
     paths = sorted([f.path for f in host.files] + [APPLY])
     host.add(File(APPLY, render(
         "apply.sh.j2", host=host.name, files=paths, nics=nics, tunnels=tunnels,
-        packages=list(packages), netplan=interfaces.NETPLAN, sysctl=interfaces.SYSCTL,
+        packages=list(packages),
+        # a host whose NICs the cloud configures (Vultr VPC NIC by MAC) has no netplan file
+        netplan=interfaces.NETPLAN if nics else None, sysctl=interfaces.SYSCTL,
         iptables=firewall.RULES, frr=frr.CONFIG if uses_frr else None, sshd=SSHD_DROP_IN,
         host_key=HOST_KEY, stamp=STAMP), 0o755))
     host.manifest["in_place"] = {"apply": APPLY, "host_key": HOST_KEY,
