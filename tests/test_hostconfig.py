@@ -17,6 +17,8 @@ from netweave.providers import hostconfig, ssh
 from netweave.render import render_topology
 from netweave.render.material import placeholder_keys
 
+from tests.support.fakes import fake_pem
+
 ROOT = Path(__file__).resolve().parents[1]
 S1, S2 = ROOT / "stacks" / "s1-one-to-one.yaml", ROOT / "stacks" / "s2-many-to-many.yaml"
 
@@ -28,7 +30,7 @@ def files_of(stack: Path, host: str) -> dict[str, dict[str, Any]]:
     return {f.path: {"content": f.content, "mode": f.mode} for f in rendered.hosts[host].files}
 
 
-SETTINGS = ssh.SshSettings("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n",
+SETTINGS = ssh.SshSettings(fake_pem(),
                         attempts=3)
 
 

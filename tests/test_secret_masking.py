@@ -13,6 +13,8 @@ from netweave.cli import main
 from netweave.lint import lint_text, report
 from netweave.lint.secrets import key_material, mask
 
+from tests.support.fakes import fake_pem
+
 ROOT = Path(__file__).resolve().parent.parent
 S2_PATH = ROOT / "stacks" / "s2-many-to-many.yaml"
 S2 = S2_PATH.read_text()
@@ -95,7 +97,7 @@ def test_diff_does_not_print_the_secret(fmt: str, tmp_path: Path,
     (WG_KEY, "WireGuard"), (f"key {WG_KEY} here", "WireGuard"), (AWS_ID, "AWS access key id"),
     (f"x={AWS_ID}", "AWS access key id"), (AWS_SECRET, "40-character"),
     (QINGCLOUD_SECRET, "40-character"), (f"secret:{QINGCLOUD_SECRET}.", "40-character"),
-    ("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n", "private key"),
+    (fake_pem(end=False), "private key"),
 ])
 def test_keys_are_recognised_whole_and_inside_longer_strings(text: str, kind: str) -> None:
     found = key_material(text)

@@ -124,9 +124,10 @@ def ssh_host_from_private(private: bytes) -> SshHostKey:
     body = (b"openssh-key-v1\0" + _ssh_string(b"none") + _ssh_string(b"none") + _ssh_string(b"")
             + (1).to_bytes(4, "big") + _ssh_string(blob) + _ssh_string(section))
     text = base64.b64encode(body).decode()
-    pem = ("-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    label = "OPENSSH PRIVATE KEY"  # OpenSSH's armour (PROTOCOL.key), 70 columns like ssh-keygen
+    pem = (f"-----BEGIN {label}-----\n"
            + "".join(text[i:i + 70] + "\n" for i in range(0, len(text), 70))
-           + "-----END OPENSSH PRIVATE KEY-----\n")
+           + f"-----END {label}-----\n")
     return SshHostKey(pem, f"ssh-ed25519 {_b64(blob)}")
 
 
