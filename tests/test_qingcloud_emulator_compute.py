@@ -24,18 +24,6 @@ from tests.support.qc_emulator_support import (
 
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    emulator = started()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def conn(emu: Emulator) -> Any:
-    return emu.connection(ZONE, retry_time=1)
-
-
-@pytest.fixture
 def vxnet(conn: Any) -> str:
     return make_vxnet(conn, make_router(conn), "192.168.1.0/24")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import sys
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
@@ -21,7 +21,6 @@ from tests.support.qc_emulator_support import (
     make_router,
     make_vxnet,
     ok,
-    started,
     tar_archive,
     wait_job,
 )
@@ -47,18 +46,6 @@ def doc(page: str, why: str = "") -> Callable[[F], F]:
         fn.doc_why = why  # type: ignore[attr-defined]
         return fn
     return mark
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    emulator = started()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def conn(emu: Emulator) -> Any:
-    return emu.connection(ZONE, retry_time=1)
 
 
 def call(conn: Any, action: str, **params: Any) -> dict[str, Any]:

@@ -4,25 +4,11 @@ documented response shapes, jobs, and the constraints the cloud enforces."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from netweave.qingcloud_emulator import Emulator
 
-from tests.support.qc_emulator_support import ZONE, make_router, make_vxnet, ok, started, wait_job
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    emulator = started()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def conn(emu: Emulator) -> Any:
-    return emu.connection(ZONE, retry_time=1)
+from tests.support.qc_emulator_support import ZONE, make_router, make_vxnet, ok, wait_job
 
 
 # ---- routers -------------------------------------------------------------------------------

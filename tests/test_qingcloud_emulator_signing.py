@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +13,7 @@ from netweave.qingcloud_emulator import Emulator
 from netweave.qingcloud_emulator.signing import sign, string_to_sign
 from qingcloud.iaas.connection import APIConnection
 
-from tests.support.qc_emulator_support import ZONE, b64, ok, started, tar_archive
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    emulator = started()
-    yield emulator
-    emulator.stop()
+from tests.support.qc_emulator_support import ZONE, b64, ok, tar_archive
 
 
 def conn_with(emu: Emulator, key: str, secret: str) -> Any:
