@@ -54,15 +54,8 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     host = HostRender(name, "vcpe", cloud)
     tunnels = [t for t, _ in ends]
 
-    # NICs with the address the topology gives (QingCloud) are rendered for netplan; a
-    # Vultr VPC NIC is cloud-init's, found by MAC at boot (vpc_nic): no name, address or MTU.
-    nics = interfaces.nic_contexts(vcpe.nics)
+    nics = vpc_nic.add_interface_files(host, vcpe.nics)
     assigned = [n for n in vcpe.nics if n.assigned_at_deploy]
-    if nics:
-        host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
-    host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
-    for f in vpc_nic.files(assigned) if assigned else ():
-        host.add(f)
 
     for t, endpoint in ends:
         if t.type == "ipsec":

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from netweave.design import NicInterface
-from netweave.render.artifacts import File
+from netweave.render import interfaces
+from netweave.render.artifacts import File, HostRender
 from netweave.render.hostside import source
 from netweave.render.templating import HEADER
 
@@ -35,3 +36,19 @@ def files(nics: Iterable[NicInterface]) -> list[File]:
 def manifest(nics: Iterable[NicInterface]) -> dict[str, Any] | None:
     """Where the program, its configuration and its status are (None: nothing to find)."""
     return {"script": SCRIPT, "config": CONFIG, "status": STATUS} if list(nics) else None
+
+
+def add_interface_files(host: HostRender, design_nics: Iterable[NicInterface]) -> list[dict[str, Any]]:
+    """A host's NIC files, for a vCPE and a VPN server alike: netplan and sysctl for the NICs
+    with the address the topology gives (QingCloud), this module's script for those the
+    cloud assigns (Vultr: cloud-init's, found by MAC at boot; no name, address or MTU).
+    Returns the netplan NIC contexts (empty: no netplan file)."""
+    design_nics = list(design_nics)
+    nics = interfaces.nic_contexts(design_nics)
+    if nics:
+        host.add(File(interfaces.NETPLAN, interfaces.render_netplan(host.name, nics), 0o600))
+    host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
+    assigned = [n for n in design_nics if n.assigned_at_deploy]
+    for f in files(assigned) if assigned else ():
+        host.add(f)
+    return nics

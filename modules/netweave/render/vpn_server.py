@@ -46,14 +46,8 @@ def render_vpn_server(server: VpnServer, design: VpnServerDesign, endpoint: str,
                                   placeholder=keys.placeholder, placeholder_label=PLACEHOLDER_LABEL,
                                   endpoint=endpoint)
 
-    # QingCloud: the address the topology gives, for netplan; Vultr: cloud-init's, by MAC.
-    nics = interfaces.nic_contexts(design.nics)
+    nics = vpc_nic.add_interface_files(host, design.nics)
     assigned = [n for n in design.nics if n.assigned_at_deploy]
-    if nics:
-        host.add(File(interfaces.NETPLAN, interfaces.render_netplan(name, nics), 0o600))
-    host.add(File(interfaces.SYSCTL, interfaces.render_sysctl([n["name"] for n in nics])))
-    for f in vpc_nic.files(assigned) if assigned else ():
-        host.add(f)
 
     if server.type == "openvpn":
         if not server.clients:
