@@ -254,11 +254,7 @@ def emulate(topology: Topology, index: Index, *, file: str = "", tcp: bool = Fal
                                         predicted_matrix(reduced, reduced_index),
                                         f"== matrix after {fail} failed")
                 report += more
-            by_note: dict[str, list[str]] = {}
-            for name, booted in lab.booted.items():
-                for note in dict.fromkeys(booted.notes):
-                    by_note.setdefault(note, []).append(name)
-            notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+            notes = _lab_notes(lab)
             notes += unmodelled_notes(topology)
             if keep:
                 lab.keep()
@@ -295,11 +291,7 @@ def emulate_change(topology: Topology, index: Index, head: Topology, head_index:
             lab.build()
             bgp = lab.converge()
             change, lines = rehearse(lab, topology, index, head, head_index, file, head_file)
-            by_note: dict[str, list[str]] = {}
-            for name, booted in lab.booted.items():
-                for note in dict.fromkeys(booted.notes):
-                    by_note.setdefault(note, []).append(name)
-            notes = [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+            notes = _lab_notes(lab)
             notes += unmodelled_notes(head)
             base_sessions = bool(expected_bgp(Design.build(topology, index)))
             report = [*bgp_lines(bgp, base_sessions), *lines,
@@ -317,3 +309,14 @@ def emulate_change(topology: Topology, index: Index, head: Topology, head_index:
             print(f"teardown: {problem}", file=sys.stderr)
     result.timings = list(progress.timings)
     return result
+
+
+def _lab_notes(lab: Lab) -> list[str]:
+    """What the lab did differently from a cloud VM, one line per note, naming every host
+    it applies to (a note shared by all vCPEs is printed once)."""
+    by_note: dict[str, list[str]] = {}
+    for name, booted in lab.booted.items():
+        for note in dict.fromkeys(booted.notes):
+            by_note.setdefault(note, []).append(name)
+    return [f"{', '.join(names)}: {note}" for note, names in by_note.items()]
+

@@ -114,6 +114,16 @@ class Lab:
 
     # --- build ------------------------------------------------------------------------
 
+    def _plumb(self, layout: VcpeLayout, host: RenderedHost, booted: vcpe.Booted) -> None:
+        """What every booted host (vCPE or VPN server) gets first: its notes on what is not
+        run, its underlay leg, the Vultr VPC NIC found by MAC, its NIC addresses."""
+        vcpe.note_not_run(host, booted)
+        if layout.public is not None:
+            booted.notes.append(f"public address {layout.public.ip} on an extra interface "
+                                f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
+        booted.notes += metadata.find_vpc_nic(layout, host, self.procs, self.dir)
+        vcpe.apply_netplan(layout, host, booted)
+
     def build(self) -> None:
         if self.dir.exists():
             raise RuntimeError(f"run {self.prefix} exists already ({self.dir}); pick another prefix")
@@ -221,12 +231,7 @@ class Lab:
 
         def boot(name: str) -> None:
             layout, host, booted = self.layout.vcpes[name], rendered.host(name), self.booted[name]
-            vcpe.note_not_run(host, booted)
-            if layout.public is not None:
-                booted.notes.append(f"public address {layout.public.ip} on an extra interface "
-                                    f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
-            booted.notes += metadata.find_vpc_nic(layout, host, self.procs, self.dir)
-            vcpe.apply_netplan(layout, host, booted)
+            self._plumb(layout, host, booted)
             vcpe.start_wireguard(layout, host, self.names, [first_socket[name]], self.procs,
                                  self.dir, booted)
             vcpe.start_openvpn(layout, host, self.procs, self.dir, booted)
@@ -316,12 +321,7 @@ class Lab:
             for name, layout in self.layout.vpn_servers.items():
                 host, booted = rendered.host(name), vcpe.Booted(name, layout.ns)
                 self.booted[name] = booted
-                vcpe.note_not_run(host, booted)
-                if layout.public is not None:
-                    booted.notes.append(f"public address {layout.public.ip} on an extra interface "
-                                        f"{netns.UNDERLAY_IF} to the underlay (no cloud EIP NAT)")
-                booted.notes += metadata.find_vpc_nic(layout, host, self.procs, self.dir)
-                vcpe.apply_netplan(layout, host, booted)
+                self._plumb(layout, host, booted)
                 vcpe.apply_iptables(layout, host)
                 self._cloud_firewall(layout, booted)
                 vcpe.apply_sysctl(layout, host, booted)

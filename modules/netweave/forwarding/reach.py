@@ -467,13 +467,7 @@ class Network:
                     continue
                 if connected is None:
                     connected = Lpm(node.routes[:n_connected])
-                on = connected.lookup(route.destination.network)
-                if on is not None and route.destination in on.prefix:
-                    node.routes.append(RouteEntry(route.destination, "static", on.via, None, path,
-                                                  kind=on.kind))
-                else:
-                    node.routes.append(RouteEntry(route.destination, "static", "nowhere", None,
-                                                  path, kind="blackhole"))
+                node.routes.append(_connected_static(route.destination, path, connected))
             if nics:
                 cidr = self.index.vxnets[nics[0][1].vxnet].cidr
                 node.routes.append(RouteEntry(_default(cidr.version), "default",
@@ -500,13 +494,7 @@ class Network:
                     node.routes.append(RouteEntry(route.destination, "static", str(route.next_hop),
                                                   None, path))
                     continue
-                on = connected.lookup(route.destination.network)
-                if on is not None and route.destination in on.prefix:
-                    node.routes.append(RouteEntry(route.destination, "static", on.via, None, path,
-                                                  kind=on.kind))
-                else:
-                    node.routes.append(RouteEntry(route.destination, "static", "nowhere", None,
-                                                  path, kind="blackhole"))
+                node.routes.append(_connected_static(route.destination, path, connected))
             self.nodes[name] = node
         for name, host in self.topology.hosts.items():
             home = self.topology.sites.get(host.site or "")
@@ -1129,3 +1117,14 @@ class Network:
                 # a NIC without an address has one the cloud assigns: name the vCPE
                 return f"{{destination: {net}, next_hop: {nic.address or vcpe}}}"
         return None
+
+
+def _connected_static(destination: netaddr.IPNetwork, path: PathKey,
+                      connected: Lpm) -> RouteEntry:
+    """A static route without a next hop (a vCPE's or a site gateway's): out of the
+    connected network that holds it, else a black hole."""
+    on = connected.lookup(destination.network)
+    if on is not None and destination in on.prefix:
+        return RouteEntry(destination, "static", on.via, None, path, kind=on.kind)
+    return RouteEntry(destination, "static", "nowhere", None, path, kind="blackhole")
+
