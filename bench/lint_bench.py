@@ -33,6 +33,7 @@ from netweave.model.topology import Topology  # noqa: E402
 
 from bench import measure  # noqa: E402
 from bench.generate import generate  # noqa: E402
+from bench.sweep_baseline import starts_inside  # noqa: E402
 
 
 def stages(text: str) -> dict[str, float]:
@@ -104,14 +105,7 @@ def naive_overlaps(networks: list[object]) -> int:
 
 def sweep_overlaps(networks: list[object]) -> int:
     """Sort by first address, keep the furthest end seen: O(n log n)."""
-    spans = sorted((int(n.first), int(n.last)) for n in networks)  # type: ignore[attr-defined]
-    hits = 0
-    end = -1
-    for first, last in spans:
-        if first <= end:
-            hits += 1
-        end = max(end, last)
-    return hits
+    return starts_inside([(int(n.first), int(n.last)) for n in networks])  # type: ignore[attr-defined]
 
 
 def main() -> None:

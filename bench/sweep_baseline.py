@@ -14,9 +14,13 @@ import sys
 def overlapping(lines: list[str]) -> int:
     """How many prefixes start inside an earlier one (sorted by first address)."""
     nets = [ipaddress.ip_network(line) for line in lines]
-    spans = sorted((int(n.network_address), int(n.broadcast_address)) for n in nets)
+    return starts_inside([(int(n.network_address), int(n.broadcast_address)) for n in nets])
+
+
+def starts_inside(spans: list[tuple[int, int]]) -> int:
+    """The sweep itself: sort (first, last) spans, keep the furthest end seen: O(n log n)."""
     hits, end = 0, -1
-    for first, last in spans:
+    for first, last in sorted(spans):
         if first <= end:
             hits += 1
         end = max(end, last)
