@@ -31,6 +31,9 @@ class InstanceProvider(Provider):
     required = ("zone", "name", "image_id", "instance_type", "vxnet_id", "private_ip", "login_keypair")
     replace_on = frozenset({"zone", "image_id", "instance_type", "vxnet_id", "private_ip",
                             "login_keypair"})
+    # User data is read by the image at its first boot (qingcloud-docs
+    # content/compute/vm/manual/userdata.md; RunInstances has the only userdata_* parameters,
+    # no Modify call takes them): a change travels in place (HostConfig), not by replacement.
     first_boot_only = frozenset({"userdata", "userdata_type"})
     secret_fields = frozenset({"userdata"})
     unreadable = frozenset({"userdata", "userdata_type"})

@@ -1,5 +1,11 @@
 """NIC: ``CreateNics`` with a fixed private address, ``AttachNics`` to a running instance;
-detached (``DetachNics``) before ``DeleteNics``. The NIC id is a MAC address."""
+detached (``DetachNics``) before ``DeleteNics``. The NIC id is a MAC address.
+
+AttachNics takes an instance in state running (yunify/qingcloud-docs
+``content/development_docs/api/command_list/nic/attach_nics.md``); the console guide
+``content/compute/vm/manual/nic.md`` shows the new NIC usable at once with no reboot, which
+is what day-2 changes rely on to add a NIC to a running vCPE (README: the reboot is implied
+by that example, not stated)."""
 
 from __future__ import annotations
 
