@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from netweave.render import firewall, frr, interfaces
+from netweave.render import firewall, frr, interfaces, ipsec
 from netweave.render.artifacts import File, HostRender
 from netweave.render.material import KeyMaterial
 from netweave.render.templating import render
@@ -43,12 +43,14 @@ def add_files(host: HostRender, keys: KeyMaterial, nics: Sequence[dict[str, Any]
     host.add(File(HOST_KEY + ".pub", host_key.public_key + "\n", 0o644))
     host.add(File(SSHD_DROP_IN, render("sshd-netweave.conf.j2", host_key=HOST_KEY)))
     paths = sorted([f.path for f in host.files] + [APPLY])
+    # IPsec: the rendered swanctl files and XFRM script, when the host has them
+    ipsec_files = [p for p in (ipsec.CONNECTIONS, ipsec.SECRETS, ipsec.XFRM_SCRIPT) if p in paths]
     host.add(File(APPLY, render(
         "apply.sh.j2", host=host.name, files=paths, nics=nics, tunnels=tunnels,
         packages=list(packages),
         # a host whose NICs the cloud configures (Vultr VPC NIC by MAC) has no netplan file
         netplan=interfaces.NETPLAN if nics else None, sysctl=interfaces.SYSCTL,
         iptables=firewall.RULES, frr=frr.CONFIG if uses_frr else None, sshd=SSHD_DROP_IN,
-        host_key=HOST_KEY, stamp=STAMP), 0o755))
+        host_key=HOST_KEY, stamp=STAMP, ipsec_files=ipsec_files, xfrm=ipsec.XFRM_SCRIPT), 0o755))
     host.manifest["in_place"] = {"apply": APPLY, "host_key": HOST_KEY,
                                  "host_public_key": host_key.public_key, "sshd": SSHD_DROP_IN}

@@ -117,8 +117,7 @@ def render_vcpe(vcpe: VcpeDesign, ends: list[tuple[TunnelSide, PeerEndpoint]],
     inplace.add_files(host, keys, nics,
                       [inplace.tunnel_entry("wg-quick" if t.type == "wireguard" else "openvpn",
                                             t.interface, tunnel_path(t), str(t.local_address), t.mtu)
-                       # IPsec tunnels are not reloaded in place yet (swanctl --load-all would be
-                       # the tool): a change to one is delivered as files only
+                       # IPsec connections are reloaded as a whole (swanctl --load-all), not per tunnel
                        for t in tunnels if t.type != "ipsec"], sorted(packages), uses_frr)
     return host
 

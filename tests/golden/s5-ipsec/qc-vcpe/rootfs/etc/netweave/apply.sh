@@ -7,6 +7,7 @@
 #   sysctl: sysctl -p;  TCP MSS clamping: iptables-restore (one atomic table);
 #   WireGuard: wg syncconf (peers and keys change, the interface stays up); a new tunnel is
 #     brought up, a removed one down;  OpenVPN: only the changed tunnel is restarted;
+#   IPsec: the XFRM script, then swanctl --load-all (charon keeps unchanged connections);
 #   FRR: frr-reload.py --reload (only the difference goes to the running daemons).
 # Usage: apply.sh STAGE   where STAGE holds the new files at their absolute paths.
 # Idempotent: run twice with the same files, the second run changes nothing. It prints
@@ -134,6 +135,14 @@ for conf in "$ROOT"/etc/wireguard/*.conf "$ROOT"/etc/openvpn/*.conf "$ROOT"/etc/
   say "$iface: removed tunnel taken down"
 done
 
+# --- IPsec: new XFRM interfaces (the script is idempotent), then charon reloads its
+# connections and secrets; SAs of unchanged connections stay up -------------------------------
+if is_changed /etc/swanctl/conf.d/netweave.conf || is_changed /etc/swanctl/conf.d/netweave-secrets.conf || is_changed /etc/netweave/xfrm.sh; then
+  step="IPsec"
+  sh "$ROOT/etc/netweave/xfrm.sh"
+  swanctl --load-all >/dev/null
+  say "IPsec: XFRM interfaces set, swanctl --load-all (unchanged connections kept their SAs)"
+fi
 # --- FRR: the running daemons get the difference only --------------------------------------
 if is_changed /etc/frr/frr.conf; then
   step="FRR"
