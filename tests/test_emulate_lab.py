@@ -421,7 +421,10 @@ def test_ctrl_c_tears_the_lab_down(machine: object) -> None:
     prefix = new_prefix()
     proc = subprocess.Popen([sys.executable, "-m", "netweave", "emulate", "--quiet", "--prefix",
                              prefix, str(STACKS / "s2-many-to-many.yaml")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: a suite started in the background (`&`)
+                            # hands its children SIGINT ignored, and Ctrl-C would do nothing
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and proc.poll() is None:
